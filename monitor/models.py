@@ -1,0 +1,192 @@
+"""The plain dataclasses every stage speaks. Stdlib only; no behaviour beyond small derived values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Labels in precedence order: when several apply, the first wins.
+LABELS = ("extremism", "abuse", "criticism", "praise", "neutral")
+OFFTOPIC = "offtopic"
+SEVERITIES = ("high", "medium", "low")
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+LABEL_RANK = {label: i for i, label in enumerate(LABELS + (OFFTOPIC,))}
+
+REVIEW_STATUSES = ("new", "reviewed", "actioned", "dismissed")
+ACTIONS = (
+    "deletion-requested",
+    "reported-to-platform",
+    "referred-to-posh",
+    "referred-to-police",
+    "responded",
+    "removed",
+)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What fetching a URL gave. A 304 is a value (`not_modified`), not an exception."""
+
+    url: str                      # the final URL, after redirects
+    status: int
+    body: bytes = b""
+    content_type: str = ""
+    encoding: str | None = None   # the charset the server declared, if any
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Item:
+    """One post, article or entry collected from a source, before it is scored."""
+
+    source: str
+    key: str                      # identity within the source: guid, canonical link, or content hash
+    url: str
+    title: str
+    text: str
+    author: str = ""
+    published: datetime | None = None
+    raw: str = ""                 # the XML/HTML fragment it came from (evidence)
+    notes: tuple[str, ...] = ()   # things the parser noticed, e.g. a future date clamped
+
+
+@dataclass(frozen=True)
+class MentionMatch:
+    """Is a text about the school? Which aliases and staff did it name, and why was it kept or dropped."""
+
+    is_mention: bool
+    aliases: tuple[str, ...] = ()
+    staff: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # e.g. "alias:EPPS", "excluded:Elm Park station", "context:pupils"
+
+    @property
+    def mentions_staff(self) -> bool:
+        return bool(self.staff)
+
+
+@dataclass(frozen=True)
+class Score:
+    """What a text is. `flags` say why (lexicon entries and rules that fired)."""
+
+    mention: bool
+    label: str                    # one of LABELS, or OFFTOPIC
+    severity: str                 # one of SEVERITIES
+    sentiment: float              # VADER compound, -1..1
+    flags: tuple[str, ...] = ()
+    mentions_staff: bool = False
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """A mention as stored: the item, its score and its review status."""
+
+    id: int
+    source: str
+    url: str
+    title: str
+    text: str
+    author: str
+    published: datetime | None
+    first_seen: datetime
+    label: str
+    severity: str
+    sentiment: float
+    flags: tuple[str, ...]
+    mentions_staff: bool
+    status: str
+    updated_at: datetime | None = None
+    digested_at: datetime | None = None
+
+    def as_json(self) -> dict:
+        """The fields `items --json` prints (DESIGN.md), dates as ISO 8601 strings."""
+        iso = lambda d: d.isoformat() if d else None  # noqa: E731
+        return {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "title": self.title,
+            "text": self.text,
+            "author": self.author,
+            "published": iso(self.published),
+            "first_seen": iso(self.first_seen),
+            "label": self.label,
+            "severity": self.severity,
+            "sentiment": self.sentiment,
+            "flags": list(self.flags),
+            "mentions_staff": self.mentions_staff,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """Per-source state kept in the database, so the daemon, `scan` and a restart share one truth."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    failures: int = 0             # consecutive failures since the last success
+    next_check: datetime | None = None
+    content_hash: str | None = None   # of a watched page's text, to notice a change
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """What one pass over one source did."""
+
+    source: str
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    mentions: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    seconds: float = 0.0
+    new_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    runs: tuple[SourceRun, ...] = ()
+    started: datetime | None = None
+    finished: datetime | None = None
+
+    @property
+    def failed(self) -> tuple[SourceRun, ...]:
+        return tuple(r for r in self.runs if r.error)
+
+
+@dataclass(frozen=True)
+class Review:
+    """One entry of the append-only review log."""
+
+    item_id: int
+    at: datetime
+    by: str
+    status: str
+    action: str | None = None
+    note: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    """A rendered email, ready for the outbox."""
+
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    html: str = ""
+    kind: str = "alert"            # alert, digest, pileon
+    dedupe_key: str | None = None  # one email per key, ever (e.g. "alert:42:safeguarding")
+    item_ids: tuple[int, ...] = field(default_factory=tuple)
