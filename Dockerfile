@@ -1,0 +1,15 @@
+# The monitor as a container: a slim Python, a non-root user, state in the data/ volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY monitor ./monitor
+COPY alerts ./alerts
+RUN pip install . && useradd --create-home --uid 1000 monitor && mkdir -p /app/data && chown monitor /app/data
+COPY sources.toml ./sources.toml
+
+USER monitor
+VOLUME ["/app/data"]
+ENV MONITOR_CONFIG=/app/sources.toml
+CMD ["school-monitor", "run"]

@@ -1,0 +1,36 @@
+# The two quick-start commands: `make run` (set up, run the monitor) and `make test` (set up, pass the tests).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= sources.toml
+SHARED ?= ../shared
+
+.PHONY: run scan test eval bench demo check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/school-monitor --config $(CONFIG) --log-level info run
+
+scan: $(STAMP)
+	$(BIN)/school-monitor --config $(CONFIG) scan
+
+check: $(STAMP)
+	$(BIN)/school-monitor --config $(CONFIG) check
+
+test: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+eval: $(STAMP)
+	$(BIN)/python benchmarks/eval_scorer.py $(SHARED)/corpora/dev.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_scan.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,248 @@
+"""The command line: parses arguments, sets up logging, calls `service`, turns MonitorError into exit codes.
+
+Exit status: 0 success, 2 bad config or arguments, 1 any other failure. Each command is a few
+lines over the service layer; what it prints for people goes to stdout, logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from monitor import __version__, config, service
+from monitor.errors import MonitorError, UsageError
+from monitor.models import ACTIONS, LABELS, REVIEW_STATUSES
+
+log = logging.getLogger("monitor")
+
+
+def parse_when(text: str, tz: ZoneInfo) -> datetime:
+    """ISO 8601 date or date-time; a date or a time without a zone is in the school's time zone."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{text!r} is not a date; use ISO 8601, e.g. 2026-09-01 or 2026-09-01T08:00")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return when
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="school-monitor", description=(
+        "Watch what is said online about a school: collect mentions, score them, alert the managers."))
+    p.add_argument("--config", metavar="PATH",
+                   help="sources.toml to use (default: $MONITOR_CONFIG or ./sources.toml)")
+    p.add_argument("--log-level", default=os.environ.get("MONITOR_LOG_LEVEL", "warning"),
+                   choices=["debug", "info", "warning", "error"], help="what to log on stderr (default: warning)")
+    p.add_argument("--version", action="version", version=f"school-monitor {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("check", help="validate sources.toml and the templates; list the sources and their health")
+
+    s = sub.add_parser("scan", help="one pass over the sources now, with a summary")
+    s.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)")
+    s.add_argument("--since", metavar="DATE", help="re-read sources in full and keep items published since DATE")
+    s.add_argument("--no-alerts", action="store_true", help="store what is found but send no instant alerts")
+
+    r = sub.add_parser("run", help="the daemon: every source on its interval, the digest at its time")
+    r.add_argument("--once", action="store_true", help="run one scan and exit")
+
+    s = sub.add_parser("score", help="classify texts without storing them; one JSON object per text")
+    s.add_argument("texts", nargs="*", metavar="TEXT")
+    s.add_argument("--jsonl", metavar="FILE", help="read objects with id, text and optional title ('-' for stdin)")
+
+    s = sub.add_parser("items", help="list stored mentions, newest first")
+    s.add_argument("--label", action="append", default=[], choices=LABELS, help="only this label (repeatable)")
+    s.add_argument("--status", action="append", default=[], choices=REVIEW_STATUSES,
+                   help="only this review status (repeatable)")
+    s.add_argument("--since", metavar="DATE", help="first seen since DATE")
+    s.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    s = sub.add_parser("review", help="record a review step for a mention (appended to its log)")
+    s.add_argument("id", type=int, metavar="ID")
+    s.add_argument("--status", required=True, choices=REVIEW_STATUSES[1:])
+    s.add_argument("--action", choices=ACTIONS)
+    s.add_argument("--note", default="")
+    s.add_argument("--by", default=os.environ.get("USER") or os.environ.get("USERNAME") or "unknown",
+                   help="who did it (default: $USER)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = config.load(args.config)
+        return COMMANDS[args.command](cfg, args) or 0
+    except MonitorError as e:
+        print(f"school-monitor: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("school-monitor: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: say so plainly, keep the traceback for --log-level debug
+        log.debug("internal error", exc_info=True)
+        print(f"school-monitor: internal error: {e.__class__.__name__}: {e} "
+              "(run with --log-level debug for details)", file=sys.stderr)
+        return 1
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_check(cfg: config.Config, args) -> int:
+    for w in cfg.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    states = service.source_states(cfg)
+    print(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s)")
+    for s in cfg.sources:
+        st = states.get(s.name)
+        health = "never run"
+        if st is not None:
+            last = st.last_success.isoformat(timespec="minutes") if st.last_success else "never"
+            health = f"last success {last}"
+            if st.failures:
+                health += f"; failing {st.failures}x: {st.last_error}"
+        off = "" if s.enabled else " (disabled)"
+        print(f"  {s.name}{off} [{s.type}, every {_duration(s.interval)}] {s.url}\n    {health}")
+    return 0
+
+
+def cmd_scan(cfg: config.Config, args) -> int:
+    since = parse_when(args.since, cfg.alerts.tz) if args.since else None
+    sources = service.select_sources(cfg, args.source)
+    bar = _progress(len(sources))
+    try:
+        summary = service.scan(cfg, names=args.source, since=since, progress=bar.step if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    _print_summary(summary)
+    return 0
+
+
+def cmd_run(cfg: config.Config, args) -> int:
+    return cmd_scan(cfg, argparse.Namespace(source=[], since=None, no_alerts=False))
+
+
+def cmd_score(cfg: config.Config, args) -> int:
+    classifier = service.Classifier(cfg)
+    for id_, text, title in _score_inputs(args):
+        print(json.dumps(service.score_json(classifier.classify(text, title), id_), ensure_ascii=False))
+    return 0
+
+
+def _score_inputs(args):
+    for n, text in enumerate(args.texts, 1):
+        yield n, text, ""
+    if not args.jsonl:
+        if not args.texts:
+            raise UsageError("give one or more TEXT arguments, or --jsonl FILE")
+        return
+    stream = sys.stdin if args.jsonl == "-" else _open_text(args.jsonl)
+    with stream:
+        for lineno, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                text = obj["text"]
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise UsageError(f"{args.jsonl}:{lineno}: not a JSON object with a \"text\" ({e})")
+            yield obj.get("id", lineno), str(text), str(obj.get("title") or "")
+
+
+def _open_text(path):
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror}")
+
+
+def cmd_items(cfg: config.Config, args) -> int:
+    since = parse_when(args.since, cfg.alerts.tz) if args.since else None
+    found = service.list_items(cfg, since=since, labels=args.label, statuses=args.status)
+    if args.json:
+        for it in found:
+            print(json.dumps(it.as_json(), ensure_ascii=False))
+        return 0
+    if not found:
+        print("no mentions stored" + (" that match" if (since or args.label or args.status) else ""))
+    for it in found:
+        when = (it.published or it.first_seen).astimezone(cfg.alerts.tz).strftime("%Y-%m-%d %H:%M")
+        staff = " staff" if it.mentions_staff else ""
+        print(f"#{it.id:<5} {when}  {it.label:<9} {it.severity:<6}{staff} [{it.status}] {it.source}")
+        print(f"       {_excerpt(it.title or it.text)}")
+        if it.url:
+            print(f"       {it.url}")
+    return 0
+
+
+def cmd_review(cfg: config.Config, args) -> int:
+    r = service.review(cfg, args.id, status=args.status, action=args.action, note=args.note, by=args.by)
+    print(f"item #{r.item_id}: {r.status}" + (f", {r.action}" if r.action else "") + f" (by {r.by})")
+    return 0
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "scan": cmd_scan,
+    "run": cmd_run,
+    "score": cmd_score,
+    "items": cmd_items,
+    "review": cmd_review,
+}
+
+
+# ---------------------------------------------------------------- output helpers
+
+
+def _excerpt(text: str, n: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _duration(td) -> str:
+    s = int(td.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s % size == 0 and s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+class _Bar:
+    def __init__(self, total: int):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, unit="source", file=sys.stderr, leave=False)
+
+    def step(self, run) -> None:
+        self._bar.set_postfix_str(run.source[:30], refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress(total: int) -> _Bar | None:
+    """A progress bar on a terminal only; piped output stays clean."""
+    return _Bar(total) if total > 1 and sys.stderr.isatty() else None
+
+
+def _print_summary(summary) -> None:
+    runs = summary.runs
+    width = max([len(r.source) for r in runs] + [6])
+    print(f"{'source':<{width}}  {'seen':>5} {'new':>5} {'mentions':>8}  result")
+    for r in runs:
+        result = f"ERROR: {r.error}" if r.error else ("not modified" if r.not_modified else "ok")
+        print(f"{r.source:<{width}}  {r.seen:>5} {r.new:>5} {r.mentions:>8}  {result}")
+    new = sum(r.new for r in runs)
+    failed = len(summary.failed)
+    secs = (summary.finished - summary.started).total_seconds() if summary.finished else 0
+    print(f"{len(runs)} source(s), {new} new mention(s), {failed} failed, {secs:.1f}s")

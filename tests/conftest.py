@@ -1,0 +1,65 @@
+"""Shared fixtures: a school config written into tmp_path, pointing at a local HTTP server."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monitor import config
+
+FEEDS = Path(__file__).parent / "feeds"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+if not SHARED.is_dir():  # a git worktree sits elsewhere; the shared folder is beside the main checkout
+    SHARED = Path("/work/shared")
+FEEDPARSER_TESTS = SHARED / "corpora" / "feedparser-tests"
+
+SCHOOL = """
+[school]
+name = "Elm Park Primary School"
+aliases = ["Elm Park Primary", "Elm Park School", "EPPS"]
+exclude = ["Elm Park station", "Elm Park Road"]
+context = ["school", "pupils", "Ofsted", "Hornchurch"]
+staff = ["Mrs A Stevenson", "Mrs L Woods", "Mrs N Sale", "Ms V Morris"]
+
+[alerts]
+recipients = ["social-media@elmpark.example.org"]
+sender = "monitor@elmpark.example.org"
+"""
+
+
+def write_config(tmp_path: Path, sources: str = "", extra: str = "") -> Path:
+    """Write a sources.toml (the school above, plus the given tables) and return its path."""
+    path = tmp_path / "sources.toml"
+    path.write_text(SCHOOL + textwrap.dedent(extra) + textwrap.dedent(sources), encoding="utf-8")
+    return path
+
+
+def feed_source(name: str, url: str, **keys) -> str:
+    lines = [f"[[source]]", f"name = {name!r}", 'type = "feed"', f"url = {url!r}"]
+    lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower()}" for k, v in keys.items()]
+    return "\n".join(lines).replace("'", '"') + "\n"
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    def make(sources: str = "", extra: str = "") -> config.Config:
+        return config.load(write_config(tmp_path, sources, extra))
+    return make
+
+
+def rss(*entries: tuple[str, str, str], title: str = "Local news") -> bytes:
+    """A small RSS 2.0 feed; entries are (guid, title, description)."""
+    items = "".join(
+        f"<item><guid>{g}</guid><title>{t}</title><link>http://news.example/{g}</link>"
+        f"<description>{d}</description><pubDate>Mon, 02 Nov 2026 09:00:00 GMT</pubDate></item>"
+        for g, t, d in entries)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+            f"<link>http://news.example/</link><description>d</description>{items}</channel></rss>").encode()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    # Loopback only: tests never reach another address.
+    return ("127.0.0.1", 0)
