@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor import __version__, config, service
@@ -68,9 +69,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--status", required=True, choices=REVIEW_STATUSES[1:])
     s.add_argument("--action", choices=ACTIONS)
     s.add_argument("--note", default="")
-    s.add_argument("--by", default=os.environ.get("USER") or os.environ.get("USERNAME") or "unknown",
-                   help="who did it (default: $USER)")
+    s.add_argument("--by", default=_user(), help="who did it (default: $USER)")
+
+    s = sub.add_parser("show", help="one mention: its text, flags, evidence and review log")
+    s.add_argument("id", type=int, metavar="ID")
+
+    s = sub.add_parser("evidence", help="write a mention's evidence (body as served, fragment, text, manifest)")
+    s.add_argument("id", type=int, metavar="ID")
+    s.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write into")
+
+    s = sub.add_parser("add", help="record a mention staff saw themselves (a private group, TikTok...)")
+    s.add_argument("--url", required=True, help="where it was seen (fetched for evidence when public)")
+    s.add_argument("--text", default="", help="what it says (needed when the URL cannot be fetched)")
+    s.add_argument("--title", default="")
+    s.add_argument("--seen-on", default="", metavar="PLATFORM", help="e.g. Facebook, TikTok (default: the URL's host)")
+    s.add_argument("--note", default="", help="goes into its review log as the first entry")
+    s.add_argument("--by", default=_user(), help="who saw it (default: $USER)")
+
+    s = sub.add_parser("report", help="the report of mentions and flagged items (HTML, CSV or JSON)")
+    s.add_argument("--since", metavar="DATE", help="from DATE (default: 12 months before --until)")
+    s.add_argument("--until", metavar="DATE", help="up to DATE, that day included (default: now)")
+    s.add_argument("--format", default="html", choices=service.REPORT_FORMATS)
+    s.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write it; '-' for stdout (default: data/reports/report-SINCE-to-UNTIL.FORMAT)")
     return p
+
+
+def _user() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +216,68 @@ def cmd_review(cfg: config.Config, args) -> int:
     return 0
 
 
+def cmd_show(cfg: config.Config, args) -> int:
+    it, log_, versions = service.item_with_log(cfg, args.id)
+    local = lambda d: d.astimezone(cfg.alerts.tz).strftime("%Y-%m-%d %H:%M") if d else "-"  # noqa: E731
+    print(f"#{it.id} {it.label} {it.severity}{' (names staff)' if it.mentions_staff else ''} [{it.status}]")
+    print(f"source:     {it.source}\nurl:        {it.url or '-'}\nauthor:     {it.author or '-'}")
+    print(f"published:  {local(it.published)}\nfirst seen: {local(it.first_seen)}")
+    print(f"sentiment:  {it.sentiment:+.3f}\nflags:      {', '.join(it.flags) or '-'}")
+    if it.title:
+        print(f"title:      {it.title}")
+    print(f"\n{it.text}\n")
+    print(f"evidence: {len(versions)} version(s)")
+    for ev in versions:
+        body = f"body {len(ev.body):,} bytes sha256 {ev.body_sha256}" if ev.body is not None else "no body"
+        print(f"  {ev.version}. {local(ev.fetched_at)} {ev.url}\n     fragment sha256 {ev.sha256}; {body}")
+    print(f"review log: {len(log_)} entr{'y' if len(log_) == 1 else 'ies'}")
+    for r in log_:
+        action = f" {r.action}" if r.action else ""
+        print(f"  {local(r.at)} {r.by}: {r.status}{action}" + (f" — {r.note}" if r.note else ""))
+    return 0
+
+
+def cmd_evidence(cfg: config.Config, args) -> int:
+    for path in service.export_evidence(cfg, args.id, Path(args.output)):
+        print(path.parent)
+    return 0
+
+
+def cmd_add(cfg: config.Config, args) -> int:
+    it, new, error = service.add_mention(cfg, args.url, text=args.text, title=args.title, seen_on=args.seen_on,
+                                         note=args.note, by=args.by)
+    if error:
+        print(f"note: {args.url} could not be fetched ({error}); the pasted text is kept", file=sys.stderr)
+    state = "added" if new else "already stored as"
+    print(f"{state} #{it.id}: {it.label} {it.severity} [{it.status}] {it.source}")
+    return 0
+
+
+def cmd_report(cfg: config.Config, args) -> int:
+    tz = cfg.alerts.tz
+    since = parse_when(args.since, tz) if args.since else None
+    until = parse_when(args.until, tz) if args.until else None
+    if until is not None and len(args.until.strip()) == 10:
+        until += timedelta(days=1)  # a bare date includes that day
+    since, until = service.report_period(since, until)
+    if args.output == "-":
+        service.write_report(cfg, sys.stdout, fmt=args.format, since=since, until=until)
+        return 0
+    path = Path(args.output) if args.output else service.default_report_path(cfg, since, until, args.format)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            n = service.write_report(cfg, out, fmt=args.format, since=since, until=until)
+        os.replace(tmp, path)  # a half-written report never stands under the real name
+    except OSError as e:
+        raise UsageError(f"cannot write the report to {path}: {e.strerror}")
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"{path} ({n} mention(s))")
+    return 0
+
+
 COMMANDS = {
     "check": cmd_check,
     "scan": cmd_scan,
@@ -197,6 +285,10 @@ COMMANDS = {
     "score": cmd_score,
     "items": cmd_items,
     "review": cmd_review,
+    "show": cmd_show,
+    "evidence": cmd_evidence,
+    "add": cmd_add,
+    "report": cmd_report,
 }
 
 
@@ -246,3 +338,5 @@ def _print_summary(summary) -> None:
     failed = len(summary.failed)
     secs = (summary.finished - summary.started).total_seconds() if summary.finished else 0
     print(f"{len(runs)} source(s), {new} new mention(s), {failed} failed, {secs:.1f}s")
+    for item_id in summary.removed:
+        print(f"item #{item_id}: the post has gone (re-checked); `removed` added to its review log")

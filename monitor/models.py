@@ -10,6 +10,7 @@ LABELS = ("extremism", "abuse", "criticism", "praise", "neutral")
 OFFTOPIC = "offtopic"
 SEVERITIES = ("high", "medium", "low")
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+NEGATIVE_LABELS = ("extremism", "abuse", "criticism")
 LABEL_RANK = {label: i for i, label in enumerate(LABELS + (OFFTOPIC,))}
 
 REVIEW_STATUSES = ("new", "reviewed", "actioned", "dismissed")
@@ -21,6 +22,7 @@ ACTIONS = (
     "responded",
     "removed",
 )
+FOLLOW_UP_ACTIONS = ("deletion-requested", "reported-to-platform")  # re-checked until the post has gone
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class ScanSummary:
     runs: tuple[SourceRun, ...] = ()
     started: datetime | None = None
     finished: datetime | None = None
+    removed: tuple[int, ...] = ()   # items found gone by the follow-up re-check
 
     @property
     def failed(self) -> tuple[SourceRun, ...]:
@@ -190,3 +193,76 @@ class Email:
     kind: str = "alert"            # alert, digest, pileon
     dedupe_key: str | None = None  # one email per key, ever (e.g. "alert:42:safeguarding")
     item_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One stored version of a mention as it was collected: its fragment, its text, the whole body served."""
+
+    item_id: int
+    version: int                  # 1 for the first collection, then one more per edit
+    fetched_at: datetime
+    url: str
+    text: str
+    raw: bytes                    # the item's own XML/HTML fragment
+    sha256: str                   # of raw
+    body: bytes | None = None     # the whole response it came in, byte for byte as served
+    body_sha256: str | None = None
+    body_url: str = ""
+    body_content_type: str = ""
+    body_fetched_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A configured source and its stored state, as the report shows it."""
+
+    name: str
+    type: str
+    url: str
+    enabled: bool
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    failures: int = 0
+
+
+@dataclass(frozen=True)
+class WeekCount:
+    """Mentions first collected in one week (starting Monday), by label, and their mean sentiment."""
+
+    week: datetime
+    by_label: dict[str, int]
+    sentiment: float | None
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, gathered by service from the store and the config."""
+
+    school: str
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    by_label: dict[str, int]
+    by_source: dict[str, int]
+    previous_by_label: dict[str, int]   # the period of the same length just before `since`
+    weeks: tuple[WeekCount, ...]
+    flagged: tuple[StoredItem, ...]     # the most severe and most recent first, at most a limit
+    flagged_total: int
+    reviews: dict[int, tuple[Review, ...]]
+    sources: tuple[SourceHealth, ...]
+    not_watched: tuple[str, ...]
+    timezone: str = "Europe/London"
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_label.values())
+
+    @property
+    def previous_total(self) -> int:
+        return sum(self.previous_by_label.values())
+
+    @property
+    def negative(self) -> int:
+        return sum(self.by_label.get(label, 0) for label in NEGATIVE_LABELS)

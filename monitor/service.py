@@ -1,9 +1,12 @@
 """The orchestrator: the one place that joins the stages. Its functions are what the CLI and the daemon call.
 
-    scan(cfg)      for each source: fetch -> parse -> mentions -> score -> store (+ source state)
+    scan(cfg)      for each source: fetch -> parse -> mentions -> score -> store (+ source state);
+                   then follow_up: re-check the posts asked to be taken down
     classify(...)  mentions + score for one text, without storing it (`school-monitor score`)
     list_items     stored mentions for `items`
     review         append to the review log
+    add_mention    a mention staff saw themselves, stored and scored like any other
+    write_report   the report (HTML, CSV, JSON); export_evidence, item_with_log for one item
 
 Only this module reads the clock; every stage below it takes `now`. Stages never import each
 other: this module hands plain dataclasses from one to the next.
@@ -11,6 +14,7 @@ other: this module hands plain dataclasses from one to the next.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -18,14 +22,17 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
 
-from monitor import fetch, parse, schedule, store
-from monitor.config import Config, Source
+from monitor import fetch, parse, report, schedule, store
+from monitor.config import Config, Source, check_http_url
 from monitor.errors import FetchError, ParseError, UsageError
 from monitor.mentions import MentionFinder
 from monitor.models import (
-    ACTIONS, REVIEW_STATUSES, FetchResult, Review, ScanSummary, Score, SourceRun, SourceState,
-    StoredItem,
+    ACTIONS, REVIEW_STATUSES, Evidence, FetchResult, Item, ReportData, Review, ScanSummary, Score, SourceHealth,
+    SourceRun, SourceState, StoredItem,
 )
 from monitor.score import Scorer
 
@@ -47,6 +54,13 @@ class Classifier:
 
     def classify(self, text: str, title: str = "", all_mentions: bool = False) -> Score:
         match = self.finder.find(text, title, all_mentions=all_mentions)
+        return self.scorer.score(text, title, match)
+
+    def classify_confirmed(self, text: str, title: str = "") -> Score:
+        """Score a text a person says is about the school, even if no alias matched or an exclusion did."""
+        match = self.finder.find(text, title, all_mentions=True)
+        if not match.is_mention:
+            match = replace(match, is_mention=True, reasons=match.reasons + ("added by hand",))
         return self.scorer.score(text, title, match)
 
 
@@ -113,9 +127,11 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
             runs.append(run)
             if progress:
                 progress(run)
+        removed = follow_up(cfg, engine=engine, fetcher=fetcher, now=started)
     order = {s.name: i for i, s in enumerate(sources)}
     runs.sort(key=lambda r: order[r.source])
-    return ScanSummary(runs=tuple(runs), started=started, finished=now_utc())
+    return ScanSummary(runs=tuple(runs), started=started, finished=now_utc(),
+                       removed=tuple(r.item_id for r in removed))
 
 
 def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state: SourceState | None,
@@ -207,3 +223,180 @@ def review(cfg: Config, item_id: int, *, status: str, action: str | None = None,
     return store.add_review(engine, Review(item_id=item_id, at=now or now_utc(), by=by, status=status,
                                            action=action, note=note))
 
+
+
+def item_with_log(cfg: Config, item_id: int, *, engine=None) -> tuple[StoredItem, list[Review], list[Evidence]]:
+    """One item, its review log and its evidence versions (`school-monitor show`)."""
+    engine = engine or open_store(cfg)
+    item = store.get_item(engine, item_id)
+    if item is None:
+        raise UsageError(f"no item with id {item_id}; `school-monitor items` lists them")
+    return item, store.list_reviews(engine, [item_id]), store.list_evidence(engine, item_id)
+
+
+def export_evidence(cfg: Config, item_id: int, out_dir: Path, *, engine=None) -> list[Path]:
+    """Write every evidence version of an item under out_dir; returns the manifests written."""
+    engine = engine or open_store(cfg)
+    if store.get_item(engine, item_id) is None:
+        raise UsageError(f"no item with id {item_id}; `school-monitor items` lists them")
+    versions = store.list_evidence(engine, item_id)
+    if not versions:
+        raise UsageError(f"item {item_id} has no stored evidence")
+    try:
+        return report.write_evidence(out_dir, versions)
+    except OSError as e:
+        raise UsageError(f"cannot write evidence to {out_dir}: {e.strerror}")
+
+
+# ---------------------------------------------------------------- report
+
+REPORT_FORMATS = ("html", "csv", "json")
+
+
+def report_period(since: datetime | None, until: datetime | None, now: datetime | None = None
+                  ) -> tuple[datetime, datetime]:
+    """The report's [since, until): by default the last 12 months up to now."""
+    until = until or now or now_utc()
+    since = since or until - timedelta(days=365)
+    if since >= until:
+        raise UsageError(f"--since ({since.isoformat()}) must be before --until ({until.isoformat()})")
+    return since, until
+
+
+def report_data(cfg: Config, since: datetime, until: datetime, *, engine=None, now: datetime | None = None,
+                flagged_limit: int = report.FLAGGED_LIMIT) -> ReportData:
+    """Counts in SQL, the most severe flagged items with their review logs, the sources' health."""
+    engine = engine or open_store(cfg)
+    previous = since - (until - since)
+    flagged = store.flagged_items(engine, since, until, flagged_limit)
+    logs = store.list_reviews(engine, [i.id for i in flagged]) if flagged else []
+    reviews: dict[int, tuple[Review, ...]] = {}
+    for r in logs:
+        reviews[r.item_id] = reviews.get(r.item_id, ()) + (r,)
+    states = store.load_states(engine)
+    sources = tuple(SourceHealth(s.name, s.type, s.url, s.enabled, **_health(states.get(s.name)))
+                    for s in cfg.sources)
+    return ReportData(
+        school=cfg.school.name, since=since, until=until, generated_at=now or now_utc(),
+        by_label=store.count_by(engine, "label", since, until),
+        by_source=store.count_by(engine, "source", since, until),
+        previous_by_label=store.count_by(engine, "label", previous, since),
+        weeks=report.weeks_from_days(store.daily_counts(engine, since, until), since, until),
+        flagged=tuple(flagged), flagged_total=store.count_flagged(engine, since, until),
+        reviews=reviews, sources=sources, not_watched=cfg.alerts.not_watched, timezone=cfg.alerts.timezone)
+
+
+def _health(state: SourceState | None) -> dict:
+    if state is None:
+        return {}
+    return {"last_success": state.last_success, "last_error": state.last_error,
+            "last_error_at": state.last_error_at, "failures": state.failures}
+
+
+def default_report_path(cfg: Config, since: datetime, until: datetime, fmt: str) -> Path:
+    tz = cfg.alerts.tz
+    last = (until - timedelta(microseconds=1)).astimezone(tz)
+    return cfg.data_dir / "reports" / f"report-{since.astimezone(tz):%Y-%m-%d}-to-{last:%Y-%m-%d}.{fmt}"
+
+
+def write_report(cfg: Config, out: TextIO, *, fmt: str = "html", since: datetime | None = None,
+                 until: datetime | None = None, engine=None, now: datetime | None = None) -> int:
+    """Write the report in one format to a text stream; returns the number of mentions in the period."""
+    if fmt not in REPORT_FORMATS:
+        raise UsageError(f"format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
+    engine = engine or open_store(cfg)
+    since, until = report_period(since, until, now)
+    if fmt == "html":
+        data = report_data(cfg, since, until, engine=engine, now=now)
+        out.write(report.render_html(data, cfg.templates_dir))
+        return data.total
+    rows = report.paired(store.iter_items(engine, since, until), store.reviews_in_period(engine, since, until))
+    if fmt == "csv":
+        return report.write_csv(out, rows)
+    data = report_data(cfg, since, until, engine=engine, now=now, flagged_limit=1)
+    return report.write_json(out, report.json_header(data), rows)
+
+
+# ---------------------------------------------------------------- follow-up of take-down requests
+
+FOLLOW_UP_EVERY = timedelta(hours=6)
+FOLLOW_UP_WORDS = 12   # the post counts as present while the page still has its first words
+
+
+def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> list[Review]:
+    """Re-check the posts whose deletion was requested or which were reported to the platform.
+
+    Gone (HTTP 404/410, or the page no longer contains the post's text): a `removed` entry is
+    appended to the review log by "school-monitor". Otherwise checked again FOLLOW_UP_EVERY later.
+    """
+    added = []
+    for item in store.due_follow_ups(engine, now):
+        gone, result = _recheck(fetcher, item, now)
+        if gone:
+            added.append(store.add_review(engine, Review(
+                item_id=item.id, at=now, by="school-monitor", status="actioned", action="removed",
+                note=f"re-checked {item.url} on {now:%Y-%m-%d %H:%M} UTC: {result}")))
+            log.info("item #%d: removed (%s)", item.id, result)
+        else:
+            store.set_follow_up(engine, item.id, checked=now, next_check=now + FOLLOW_UP_EVERY, result=result)
+    return added
+
+
+def _recheck(fetcher: fetch.Fetcher, item: StoredItem, now: datetime) -> tuple[bool, str]:
+    if not report.http_url(item.url):
+        return False, "no web address to re-check"
+    try:
+        page = fetcher.get(item.url, fetch.Limits(timeout=20, max_bytes=5 * 1024**2))
+    except FetchError as e:
+        if e.status in (404, 410):
+            return True, f"HTTP {e.status}: the page is gone"
+        return False, f"could not re-check: {e}"
+    post = " ".join(_words(item.text or item.title)[:FOLLOW_UP_WORDS])
+    text = parse.html_to_text(page.body.decode(page.encoding or "utf-8", errors="replace"))
+    if post and f" {post} " not in f" {' '.join(_words(text))} ":
+        return True, f"HTTP {page.status}, but the page no longer contains the post's text"
+    return False, f"HTTP {page.status}: the post is still there"
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text.casefold()).split()
+
+
+# ---------------------------------------------------------------- mentions added by hand
+
+
+def add_mention(cfg: Config, url: str, *, text: str = "", title: str = "", seen_on: str = "", note: str = "",
+                by: str, engine=None, fetcher: fetch.Fetcher | None = None, now: datetime | None = None
+                ) -> tuple[StoredItem, bool, str | None]:
+    """Store a mention staff saw themselves (a private group, TikTok...), scored like any other.
+
+    The URL is fetched for evidence when it is public; a failed fetch is only an error when no
+    text was given. The first entry of its review log (status new) says who added it and why.
+    Returns (item, whether it was new, the fetch error if any).
+    """
+    try:
+        url = check_http_url(url)
+    except ValueError as e:
+        raise UsageError(f"--url: {e}")
+    now = now or now_utc()
+    engine = engine or open_store(cfg)
+    fetched, error = None, None
+    with contextlib.nullcontext(fetcher) if fetcher else fetch.Fetcher() as f:
+        try:
+            fetched = f.get(url, fetch.Limits())
+        except FetchError as e:
+            error = str(e)
+    if not text.strip():
+        if fetched is None:
+            raise UsageError(f"could not fetch {url} ({error}); paste what it says with --text")
+        text = parse.html_to_text(fetched.body.decode(fetched.encoding or "utf-8", errors="replace"))
+    platform = seen_on.strip() or urlsplit(url).hostname or "web"
+    item = Item(source=f"added by hand: {platform}", key=parse.item_key(None, url, title, text), url=url,
+                title=title.strip(), text=text.strip(), published=now, raw=text.strip())
+    saved = store.save_items(engine, [store.Scored(item, Classifier(cfg).classify_confirmed(item.text, item.title))],
+                             now, fetched)
+    item_id = (saved.new_ids or saved.updated_ids or (store.find_item_id(engine, item.source, item.key),))[0]
+    if saved.new_ids:
+        store.add_review(engine, Review(item_id=item_id, at=now, by=by, status="new",
+                                        note=f"added by hand (seen on {platform})" + (f": {note}" if note else "")))
+    return store.get_item(engine, item_id), bool(saved.new_ids), error

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (
     Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
-    Table, Text, TypeDecorator, UniqueConstraint, create_engine, event, func, insert, select, update,
+    Table, Text, TypeDecorator, UniqueConstraint, and_, case, create_engine, delete, event, func, insert,
+    or_, select, update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
-from monitor.models import FetchResult, Item, Review, Score, SourceState, StoredItem
+from monitor.models import (
+    FOLLOW_UP_ACTIONS, FetchResult, Evidence, Item, Review, Score, SourceState, StoredItem,
+)
 
 SCHEMA_VERSION = 1
 
@@ -131,6 +134,16 @@ reviews = Table(
     Column("note", Text, nullable=False, default=""),
 )
 Index("ix_reviews_item", reviews.c.item_id)
+
+# Posts the school asked to be taken down, re-checked by the scan until they have gone.
+follow_ups = Table(
+    "follow_ups", metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("next_check", UTCDateTime, nullable=False),
+    Column("last_checked", UTCDateTime),
+    Column("last_result", Text),
+)
+Index("ix_follow_ups_next_check", follow_ups.c.next_check)
 
 outbox = Table(
     "outbox", metadata,
@@ -367,12 +380,23 @@ def count_items(engine: Engine) -> int:
 
 
 def add_review(engine: Engine, review: Review) -> Review:
-    """Append to the review log (never overwritten) and set the item's current status."""
+    """Append to the review log (never overwritten) and set the item's current status.
+
+    A deletion request or a report to the platform puts the post on the follow-up list (due at
+    once); any other action, or a dismissal, takes it off: the latest action is what counts.
+    """
     with engine.begin() as conn:
         rid = conn.execute(insert(reviews).values(
             item_id=review.item_id, at=review.at, by=review.by, status=review.status,
             action=review.action, note=review.note)).inserted_primary_key[0]
         conn.execute(update(items).where(items.c.id == review.item_id).values(status=review.status))
+        if review.action in FOLLOW_UP_ACTIONS:
+            done = conn.execute(update(follow_ups).where(follow_ups.c.item_id == review.item_id)
+                                .values(next_check=review.at))
+            if done.rowcount == 0:
+                conn.execute(insert(follow_ups).values(item_id=review.item_id, next_check=review.at))
+        elif review.action is not None or review.status == "dismissed":
+            conn.execute(delete(follow_ups).where(follow_ups.c.item_id == review.item_id))
     return Review(**{**review.__dict__, "id": rid})
 
 
@@ -381,5 +405,111 @@ def list_reviews(engine: Engine, item_ids: Iterable[int] | None = None) -> list[
     if item_ids is not None:
         q = q.where(reviews.c.item_id.in_(list(item_ids)))
     with engine.connect() as conn:
-        return [Review(item_id=r.item_id, at=r.at, by=r.by, status=r.status, action=r.action,
-                       note=r.note, id=r.id) for r in conn.execute(q)]
+        return [_review(r) for r in conn.execute(q)]
+
+
+def _review(r) -> Review:
+    return Review(item_id=r.item_id, at=r.at, by=r.by, status=r.status, action=r.action, note=r.note, id=r.id)
+
+
+def find_item_id(engine: Engine, source: str, key: str) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(select(items.c.id).where(items.c.source == source, items.c.key == key)).scalar()
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def due_follow_ups(engine: Engine, now: datetime) -> list[StoredItem]:
+    """The posts whose take-down re-check is due; one indexed query (none due: an empty index range)."""
+    q = (select(items).join(follow_ups, follow_ups.c.item_id == items.c.id)
+         .where(follow_ups.c.next_check <= now).order_by(follow_ups.c.next_check))
+    with engine.connect() as conn:
+        return [_stored(r) for r in conn.execute(q)]
+
+
+def set_follow_up(engine: Engine, item_id: int, *, checked: datetime, next_check: datetime, result: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(follow_ups).where(follow_ups.c.item_id == item_id).values(
+            last_checked=checked, next_check=next_check, last_result=result))
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def list_evidence(engine: Engine, item_id: int) -> list[Evidence]:
+    """Every stored version of an item, oldest first, each with the whole body it came in."""
+    q = (select(evidence, bodies.c.content, bodies.c.url.label("body_url"),
+                bodies.c.content_type, bodies.c.fetched_at.label("body_fetched_at"))
+         .outerjoin(bodies, bodies.c.sha256 == evidence.c.body_sha256)
+         .where(evidence.c.item_id == item_id).order_by(evidence.c.id))
+    with engine.connect() as conn:
+        return [Evidence(item_id=r.item_id, version=n, fetched_at=r.fetched_at, url=r.url, text=r.text,
+                         raw=r.raw, sha256=r.sha256, body=r.content, body_sha256=r.body_sha256,
+                         body_url=r.body_url or "", body_content_type=r.content_type or "",
+                         body_fetched_at=r.body_fetched_at)
+                for n, r in enumerate(conn.execute(q), 1)]
+
+
+# ---------------------------------------------------------------- report queries
+
+# A mention is dated by when it was published, else when it was first seen.
+_when = func.coalesce(items.c.published, items.c.first_seen)
+_FLAGGED = or_(items.c.label.in_(("extremism", "abuse", "criticism")), items.c.severity.in_(("high", "medium")))
+_LABEL_ORDER = case({"extremism": 0, "abuse": 1, "criticism": 2}, value=items.c.label, else_=3)
+_SEVERITY_ORDER = case({"high": 0, "medium": 1}, value=items.c.severity, else_=2)
+
+
+def _in_period(since: datetime, until: datetime):
+    return and_(_when >= since, _when < until)
+
+
+def count_by(engine: Engine, column: str, since: datetime, until: datetime) -> dict[str, int]:
+    """Mentions in the period counted by a column (label, source), in SQL."""
+    col = items.c[column]
+    q = select(col, func.count()).where(_in_period(since, until)).group_by(col)
+    with engine.connect() as conn:
+        return {value: n for value, n in conn.execute(q)}
+
+
+def daily_counts(engine: Engine, since: datetime, until: datetime) -> list[tuple[str, str, int, float]]:
+    """(UTC day 'YYYY-MM-DD', label, mentions, sum of sentiment) per day and label, in SQL."""
+    day = func.date(_when)
+    q = (select(day, items.c.label, func.count(), func.sum(items.c.sentiment))
+         .where(_in_period(since, until)).group_by(day, items.c.label))
+    with engine.connect() as conn:
+        return [(str(d), label, n, float(total or 0.0)) for d, label, n, total in conn.execute(q)]
+
+
+def count_flagged(engine: Engine, since: datetime, until: datetime) -> int:
+    q = select(func.count()).select_from(items).where(_in_period(since, until), _FLAGGED)
+    with engine.connect() as conn:
+        return conn.execute(q).scalar_one()
+
+
+def flagged_items(engine: Engine, since: datetime, until: datetime, limit: int) -> list[StoredItem]:
+    """Flagged mentions (a negative label, or medium/high severity): most severe, then most recent first."""
+    q = (select(items).where(_in_period(since, until), _FLAGGED)
+         .order_by(_SEVERITY_ORDER, _LABEL_ORDER, _when.desc(), items.c.id.desc()).limit(limit))
+    with engine.connect() as conn:
+        return [_stored(r) for r in conn.execute(q)]
+
+
+def iter_items(engine: Engine, since: datetime, until: datetime, batch: int = 2000) -> Iterator[StoredItem]:
+    """Every mention in the period, newest first, streamed in batches rather than loaded at once."""
+    q = (select(items).where(_in_period(since, until)).order_by(_when.desc(), items.c.id.desc())
+         .execution_options(yield_per=batch))
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            yield _stored(r)
+
+
+def reviews_in_period(engine: Engine, since: datetime, until: datetime) -> dict[int, list[Review]]:
+    """The review log of every mention in the period, by item, oldest entry first."""
+    q = (select(reviews).join(items, items.c.id == reviews.c.item_id).where(_in_period(since, until))
+         .order_by(reviews.c.item_id, reviews.c.at, reviews.c.id))
+    out: dict[int, list[Review]] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            out.setdefault(r.item_id, []).append(_review(r))
+    return out
