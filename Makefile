@@ -32,5 +32,8 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scan.py
 
+demo: $(STAMP)
+	$(BIN)/python demo/run_demo.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -119,7 +119,7 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, Markup]:
                 ax.bar(x, values, width=6, bottom=bottom, label=label, color=LABEL_COLOURS[label], align="edge")
                 bottom = [b + v for b, v in zip(bottom, values)]
         ax.set_ylabel("mentions per week")
-        ax.legend(loc="upper left", ncols=5, frameon=False, fontsize=8)
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=5, frameon=False, fontsize=8)
         fig.autofmt_xdate()
         mentions = _svg(FigureCanvasAgg(fig))
 
