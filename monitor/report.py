@@ -42,8 +42,8 @@ def packaged_templates() -> Path:
     the repo's alerts/ folder itself when running from a checkout installed without that mapping."""
     from importlib.resources import files
 
-    try:
-        return Path(str(files("monitor.templates")))
+    try:  # via a file inside: a namespace package's files() is a MultiplexedPath, not a folder
+        return Path(str(files("monitor.templates").joinpath(TEMPLATE))).parent
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / "alerts"
 
@@ -163,16 +163,22 @@ def _row(item: StoredItem, log: list[Review]) -> dict:
             "last_review_by": last.by if last else None}
 
 
+def paired(items: Iterator[StoredItem], logs: dict[int, list[Review]]) -> Iterator[tuple[StoredItem, list[Review]]]:
+    """Each mention with its review log, still streamed."""
+    for item in items:
+        yield item, logs.get(item.id, [])
+
+
 def write_csv(out: TextIO, rows: Iterable[tuple[StoredItem, list[Review]]]) -> int:
     """One line per mention with every stored field and its review status; returns the number written."""
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
-    writer.writeheader()
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
     n = 0
     for item, log in rows:
         row = _row(item, log)
         row["flags"] = "; ".join(row["flags"])
         row["reviews"] = len(log)
-        writer.writerow({k: defuse(v) if isinstance(v, str) else v for k, v in row.items()})
+        writer.writerow([defuse(v) if v.__class__ is str and v else v for v in map(row.get, CSV_FIELDS)])
         n += 1
     return n
 
@@ -237,8 +243,3 @@ def _suffix(content: bytes, content_type: str = "") -> str:
     if "xml" in content_type or head.startswith(b"<"):
         return ".xml"
     return ".txt"
-
-
-def paired(items: Iterator[StoredItem], logs: dict[int, list[Review]]) -> Iterator[tuple[StoredItem, list[Review]]]:
-    for item in items:
-        yield item, logs.get(item.id, [])
