@@ -224,7 +224,6 @@ def review(cfg: Config, item_id: int, *, status: str, action: str | None = None,
                                            action=action, note=note))
 
 
-
 def item_with_log(cfg: Config, item_id: int, *, engine=None) -> tuple[StoredItem, list[Review], list[Evidence]]:
     """One item, its review log and its evidence versions (`school-monitor show`)."""
     engine = engine or open_store(cfg)
@@ -313,7 +312,7 @@ def write_report(cfg: Config, out: TextIO, *, fmt: str = "html", since: datetime
     rows = report.paired(store.iter_items(engine, since, until), store.reviews_in_period(engine, since, until))
     if fmt == "csv":
         return report.write_csv(out, rows)
-    data = report_data(cfg, since, until, engine=engine, now=now, flagged_limit=1)
+    data = report_data(cfg, since, until, engine=engine, now=now, flagged_limit=1)  # the header's counts only
     return report.write_json(out, report.json_header(data), rows)
 
 
@@ -331,7 +330,7 @@ def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> 
     """
     added = []
     for item in store.due_follow_ups(engine, now):
-        gone, result = _recheck(fetcher, item, now)
+        gone, result = _recheck(fetcher, item)
         if gone:
             added.append(store.add_review(engine, Review(
                 item_id=item.id, at=now, by="school-monitor", status="actioned", action="removed",
@@ -342,7 +341,7 @@ def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> 
     return added
 
 
-def _recheck(fetcher: fetch.Fetcher, item: StoredItem, now: datetime) -> tuple[bool, str]:
+def _recheck(fetcher: fetch.Fetcher, item: StoredItem) -> tuple[bool, str]:
     if not report.http_url(item.url):
         return False, "no web address to re-check"
     try:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.models import (
-    FOLLOW_UP_ACTIONS, FetchResult, Evidence, Item, Review, Score, SourceState, StoredItem,
+    FOLLOW_UP_ACTIONS, NEGATIVE_LABELS, Evidence, FetchResult, Item, Review, Score, SourceState, StoredItem,
 )
 
 SCHEMA_VERSION = 1
@@ -455,7 +455,7 @@ def list_evidence(engine: Engine, item_id: int) -> list[Evidence]:
 
 # A mention is dated by when it was published, else when it was first seen.
 _when = func.coalesce(items.c.published, items.c.first_seen)
-_FLAGGED = or_(items.c.label.in_(("extremism", "abuse", "criticism")), items.c.severity.in_(("high", "medium")))
+_FLAGGED = or_(items.c.label.in_(NEGATIVE_LABELS), items.c.severity.in_(("high", "medium")))
 _LABEL_ORDER = case({"extremism": 0, "abuse": 1, "criticism": 2}, value=items.c.label, else_=3)
 _SEVERITY_ORDER = case({"high": 0, "medium": 1}, value=items.c.severity, else_=2)
 
