@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import genweb
@@ -159,37 +156,12 @@ def bench_scans(tmp: Path, web: genweb.Web, server: genweb.Server, runs: int) ->
 
 
 def seed_database(path: Path, count: int) -> float:
-    """`count` mentions through monitor.store.save_items in one transaction; returns the seconds taken."""
-    from monitor import store
-    from monitor.models import Item, Score
-
-    rng = random.Random(42)
-    now = datetime.now(timezone.utc)
-    labels = (("neutral", "low"), ("praise", "low"), ("criticism", "medium"), ("abuse", "high"),
-              ("extremism", "high"))
-    weights = (50, 25, 20, 4, 1)
-    sentences = genweb.PRAISE + genweb.CRITICISM + genweb.NEUTRAL
-    scored = []
-    for n in range(count):
-        label, severity = rng.choices(labels, weights)[0]
-        text = " ".join(rng.choice(sentences).format(s=rng.choice(genweb.ALIASES)) for _ in range(3))
-        source = f"Archive feed {n % 200:03d}"
-        item = Item(source=source, key=f"guid:seed-{n}", url=f"https://news.example.org/archive/{n}",
-                    title=text[:70], text=text, author=rng.choice(genweb.NAMES),
-                    published=now - timedelta(minutes=rng.randint(0, 60 * 24 * 90)),
-                    raw=f"<item><guid>seed-{n}</guid><description>{text}</description></item>")
-        score = Score(True, label, severity, round(rng.uniform(-1, 1), 4),
-                      flags=(f"lexicon:{label}",) if label in ("abuse", "extremism") else (),
-                      mentions_staff=rng.random() < 0.05)
-        scored.append(store.Scored(item, score))
-    t0 = time.perf_counter()
-    engine = store.connect(f"sqlite:///{path}")
-    store.save_items(engine, scored, now)
-    engine.dispose()
-    seconds = time.perf_counter() - t0
-    with sqlite3.connect(path) as db:  # fold the WAL into the file, so a copy of the file is the database
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return seconds
+    """seed_db.py in its own process: the child's max RSS would otherwise start at this process's
+    (Linux carries the parent's high-water mark into a forked child), so this one stays small."""
+    r = run([sys.executable, str(HERE / "seed_db.py"), str(path), str(count)], path.parent)
+    if r.returncode != 0:
+        raise SystemExit(f"seeding the database failed: {r.stderr.strip()[-800:]}")
+    return float(r.stdout.split()[0])
 
 
 def bench_seeded(tmp: Path, web: genweb.Web, server: genweb.Server, seeded: Path, runs: int) -> list[Run]:
