@@ -160,6 +160,8 @@ class ScanSummary:
     runs: tuple[SourceRun, ...] = ()
     started: datetime | None = None
     finished: datetime | None = None
+    alerts_queued: int = 0        # instant alert emails this scan queued (pile-ons included)
+    emails_waiting: int = 0       # the outbox still unsent after the scan's send (retried later)
 
     @property
     def failed(self) -> tuple[SourceRun, ...]:
