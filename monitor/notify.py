@@ -182,8 +182,8 @@ def render_digest(cfg: Config, data: DigestData) -> Email:
         group = sorted((i for i in data.items if i.label == label),
                        key=lambda i: (i.severity != "high", i.published or i.first_seen))
         if group:
-            groups.append({"label": label, "items": [item_view(cfg, i) for i in group]})
-    counts = [{"label": g["label"], "count": len(g["items"])} for g in groups]
+            groups.append({"label": label, "mentions": [item_view(cfg, i) for i in group]})
+    counts = [{"label": g["label"], "count": len(g["mentions"])} for g in groups]
     high = sum(1 for i in data.items if i.severity == "high")
     day = data.until.astimezone(cfg.alerts.tz).strftime("%a %d %b %Y")
     subject = clean_header(f"[{cfg.school.label}] Daily digest {day}: {len(data.items)} new"
