@@ -46,7 +46,8 @@ def _environment(cfg: Config) -> jinja2.Environment:
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(cfg.templates_dir)),
                                   jinja2.PackageLoader("monitor.templates", ".")])
     return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True)
 
 
 def check_templates(cfg: Config) -> list[str]:
@@ -164,7 +165,7 @@ class DigestData:
     since: datetime | None
     until: datetime
     items: tuple[StoredItem, ...]           # new since the last digest
-    awaiting: tuple[StoredItem, ...]        # status new, severity high or medium
+    awaiting: tuple[StoredItem, ...]        # earlier mentions still status new, severity high or medium
     failing: tuple[SourceState, ...]
     removed: tuple[Removed, ...]
 

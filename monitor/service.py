@@ -375,12 +375,13 @@ def _failing(cfg: Config, engine, now: datetime) -> tuple[SourceState, ...]:
 
 def _digest_data(cfg: Config, engine, since: datetime | None, now: datetime) -> notify.DigestData:
     window = since or store.last_digest_at(engine)
-    awaiting = sorted((i for i in store.list_items(engine, statuses=["new"]) if i.severity in ("high", "medium")),
-                      key=_severity_order)
+    new = store.undigested_items(engine, since=since)
+    listed = {i.id for i in new}
+    awaiting = sorted((i for i in store.list_items(engine, statuses=["new"])
+                       if i.severity in ("high", "medium") and i.id not in listed), key=_severity_order)
     removed = store.reviews_with_action(engine, "removed", window or now - timedelta(days=1))
     return notify.DigestData(
-        since=window, until=now, items=tuple(store.undigested_items(engine, since=since)),
-        awaiting=tuple(awaiting), failing=_failing(cfg, engine, now),
+        since=window, until=now, items=tuple(new), awaiting=tuple(awaiting), failing=_failing(cfg, engine, now),
         removed=tuple(notify.Removed(item=it, at=r.at, by=r.by, note=r.note) for r, it in removed))
 
 
