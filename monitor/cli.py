@@ -229,13 +229,13 @@ def cmd_outbox(cfg: config.Config, args) -> int:
         print("the outbox is empty: every email has been sent")
     tz = cfg.alerts.tz
     for e in waiting:
-        line = f"#{e.id:<5} {e.created_at.astimezone(tz):%Y-%m-%d %H:%M}  {e.kind:<7} {e.subject}"
-        hold = ""
+        print(f"#{e.id:<5} {e.created_at.astimezone(tz):%Y-%m-%d %H:%M}  {e.kind:<7} {e.subject}")
+        print(f"       to {', '.join(e.recipients)}")
         if e.not_before:
-            hold = f"held until {e.not_before.astimezone(tz):%Y-%m-%d %H:%M} (quiet hours)"
-        elif e.next_attempt and e.attempts:
-            hold = f"{e.attempts} attempt(s), next {e.next_attempt.astimezone(tz):%Y-%m-%d %H:%M}"
-        print(line + (f"\n       {hold}" if hold else "") + (f"\n       last error: {e.last_error}" if e.last_error else ""))
+            print(f"       held until {e.not_before.astimezone(tz):%Y-%m-%d %H:%M} (quiet hours)")
+        if e.attempts:
+            when = f", next {e.next_attempt.astimezone(tz):%Y-%m-%d %H:%M}" if e.next_attempt else ""
+            print(f"       {e.attempts} attempt(s){when}; last error: {e.last_error}")
     return 0
 
 

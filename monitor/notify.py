@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from monitor.config import Config
-from monitor.errors import NotifyError
+from monitor.errors import ConfigError, NotifyError
 from monitor.models import LABELS, Email, SourceState, StoredItem
 
 TEMPLATES = ("alert", "digest", "pileon")
@@ -53,19 +53,24 @@ def _environment(cfg: Config) -> jinja2.Environment:
 def check_templates(cfg: Config) -> list[str]:
     """Compile every template (the school's overrides included); return where each came from.
 
-    Raises NotifyError naming the template and line of the first one that does not compile.
+    Raises ConfigError (exit status 2) listing every template that does not compile, with its line.
     """
     env = _environment(cfg)
-    found = []
+    found, problems = [], []
     for name in TEMPLATES:
         for ext in ("txt", "html"):
             try:
                 template = env.get_template(f"{name}.{ext}")
             except jinja2.TemplateSyntaxError as e:
-                raise NotifyError(f"template {e.filename or e.name}, line {e.lineno}: {e.message}")
+                packaged = "" if e.filename and e.filename.startswith(str(cfg.templates_dir)) else " (packaged)"
+                problems.append((e.name, f"line {e.lineno}{packaged}: {e.message}"))
+                continue
             except jinja2.TemplateNotFound as e:
-                raise NotifyError(f"template {e.name} not found in {cfg.templates_dir} nor in the package")
+                problems.append((e.name, f"not found in {cfg.templates_dir} nor in the package"))
+                continue
             found.append(template.filename or template.name)
+    if problems:
+        raise ConfigError(cfg.templates_dir, problems)
     return found
 
 

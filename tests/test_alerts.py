@@ -434,6 +434,14 @@ def test_check_validates_the_templates_and_an_override_replaces_one(tmp_path, sm
     assert msg.get_body(("plain",)).get_content().startswith("Custom alert for #")
     assert "POSH" in msg.get_body(("html",)).get_content()      # the packaged HTML part still applies
     (tmp_path / "alerts" / "digest.html").write_text("<p>{% for x in %}</p>")
-    assert cli.main(["--config", str(cfg.path), "check"]) == 1
+    (tmp_path / "alerts" / "pileon.txt").write_text("{{ items|length }\n")
+    assert cli.main(["--config", str(cfg.path), "check"]) == 2
     err = capsys.readouterr().err
-    assert "digest.html" in err and "line 1" in err
+    assert "digest.html: line 1:" in err and "pileon.txt: line 1:" in err and "Traceback" not in err
+
+
+def test_the_templates_are_package_data():
+    from importlib.resources import files
+
+    names = {p.name for p in files("monitor.templates").iterdir()}
+    assert {f"{t}.{ext}" for t in ("alert", "digest", "pileon") for ext in ("txt", "html")} <= names
