@@ -133,7 +133,7 @@ def render_alert(cfg: Config, item: StoredItem, recipients: tuple[str, ...], rou
     """One instant alert for one mention and one route; its dedupe_key makes it one email ever."""
     subject = clean_header(f"[{cfg.school.label}] {item.severity.upper()}: {item.label} on {item.source} "
                            f"— \"{_first_words(item)}\"")
-    context = {"school": cfg.school.label, "subject": subject, "item": item_view(cfg, item), "route": route}
+    context = {"school": cfg.school.label, "subject": subject, "item": item_view(cfg, item)}
     text, html = _render(_environment(cfg), "alert", context)
     return Email(to=recipients, subject=subject, text=text, html=html, kind="alert",
                  dedupe_key=f"alert:{item.id}:{route}", item_ids=(item.id,))
@@ -145,7 +145,7 @@ def render_pileon(cfg: Config, items: list[StoredItem], recipients: tuple[str, .
     subject = clean_header(f"[{cfg.school.label}] {worst.severity.upper()}: pile-on, "
                            f"{len(items)} more {'item' if len(items) == 1 else 'items'} "
                            f"({', '.join(sorted({i.label for i in items}, key=LABELS.index))})")
-    context = {"school": cfg.school.label, "subject": subject, "route": route,
+    context = {"school": cfg.school.label, "subject": subject,
                "items": [item_view(cfg, i) for i in items], "max_per_hour": cfg.alerts.max_per_hour}
     text, html = _render(_environment(cfg), "pileon", context)
     ids = tuple(i.id for i in items)

@@ -216,7 +216,6 @@ def review(cfg: Config, item_id: int, *, status: str, action: str | None = None,
                                            action=action, note=note))
 
 
-
 # ---------------------------------------------------------------- alerts, digest and outbox
 #
 # Every email is rendered (notify), queued (store.outbox) and only then sent, so a dead mail
