@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor import __version__, config, service
+from monitor import __version__, config, notify, service
 from monitor.errors import MonitorError, UsageError
 from monitor.models import ACTIONS, LABELS, REVIEW_STATUSES
 
@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", default="html", choices=service.REPORT_FORMATS)
     s.add_argument("-o", "--output", metavar="FILE",
                    help="where to write it; '-' for stdout (default: data/reports/report-SINCE-to-UNTIL.FORMAT)")
+
+    s = sub.add_parser("digest", help="print the digest of what is new since the last one, or send it")
+    s.add_argument("--since", metavar="DATE", help="only mentions first seen since DATE")
+    s.add_argument("--send", action="store_true", help="send it (and mark its mentions digested)")
+
+    s = sub.add_parser("outbox", help="list the emails waiting to be sent")
+    s.add_argument("--send", action="store_true", help="retry them now")
     return p
 
 
@@ -126,7 +133,8 @@ def cmd_check(cfg: config.Config, args) -> int:
     for w in cfg.warnings:
         print(f"warning: {w}", file=sys.stderr)
     states = service.source_states(cfg)
-    print(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s)")
+    templates = notify.check_templates(cfg)
+    print(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s), {len(templates)} templates")
     for s in cfg.sources:
         st = states.get(s.name)
         health = "never run"
@@ -145,11 +153,14 @@ def cmd_scan(cfg: config.Config, args) -> int:
     sources = service.select_sources(cfg, args.source)
     bar = _progress(len(sources))
     try:
-        summary = service.scan(cfg, names=args.source, since=since, progress=bar.step if bar else None)
+        summary = service.scan(cfg, names=args.source, since=since, progress=bar.step if bar else None,
+                               alerts=not args.no_alerts)
     finally:
         if bar:
             bar.close()
     _print_summary(summary)
+    if summary.alerts_queued or summary.emails_waiting:
+        print(f"{summary.alerts_queued} alert email(s) queued" + _waiting(summary.emails_waiting))
     return 0
 
 
@@ -278,6 +289,52 @@ def cmd_report(cfg: config.Config, args) -> int:
     return 0
 
 
+def cmd_digest(cfg: config.Config, args) -> int:
+    since = parse_when(args.since, cfg.alerts.tz) if args.since else None
+    if not args.send:
+        email = service.render_digest(cfg, since=since)
+        print(email.text if email else "nothing new since the last digest: no digest would be sent")
+        return 0
+    result = service.send_digest(cfg, since=since)
+    if result.email is None:
+        print("nothing new since the last digest: no digest sent")
+    elif not result.queued:
+        print("digest not sent: [alerts] recipients is empty")
+    else:
+        print(f"digest of {result.items} new mention(s) queued for {', '.join(result.email.to)}"
+              + _waiting(result.flushed.waiting))
+    return 0
+
+
+def cmd_outbox(cfg: config.Config, args) -> int:
+    if args.send:
+        result = service.flush_outbox(cfg)
+        print(f"{result.sent} sent, {result.failed} failed" + _waiting(result.waiting))
+        for error in result.errors:
+            print(f"  error: {error}")
+    waiting = service.outbox(cfg)
+    if not waiting and not args.send:
+        print("the outbox is empty: every email has been sent")
+    tz = cfg.alerts.tz
+    for e in waiting:
+        print(f"#{e.id:<5} {e.created_at.astimezone(tz):%Y-%m-%d %H:%M}  {e.kind:<7} {e.subject}")
+        print(f"       to {', '.join(e.recipients)}")
+        if e.not_before:
+            print(f"       held until {e.not_before.astimezone(tz):%Y-%m-%d %H:%M} (quiet hours)")
+        if e.attempts:
+            when = f", next {e.next_attempt.astimezone(tz):%Y-%m-%d %H:%M}" if e.next_attempt else ""
+            print(f"       {e.attempts} attempt(s){when}; last error: {e.last_error}")
+    return 0
+
+
+def _waiting(n: int) -> str:
+    """What the user needs to hear about unsent email: it is queued, not lost, and not a failure."""
+    if not n:
+        return ""
+    return (f"; {n} email(s) in the outbox not sent yet (held or the mail server failed): "
+            "they are kept and retried, see `school-monitor outbox`")
+
+
 COMMANDS = {
     "check": cmd_check,
     "scan": cmd_scan,
@@ -289,6 +346,8 @@ COMMANDS = {
     "evidence": cmd_evidence,
     "add": cmd_add,
     "report": cmd_report,
+    "digest": cmd_digest,
+    "outbox": cmd_outbox,
 }
 
 

@@ -133,6 +133,7 @@ class Smtp:
     username: str | None = None
     password_env: str | None = None
     timeout: timedelta = timedelta(seconds=30)
+    ca_file: str | None = None    # verify the server against this CA (PEM) instead of the system's
 
 
 @dataclass(frozen=True)
@@ -423,7 +424,7 @@ def _alerts(v: _Validator, t: dict) -> Alerts:
 
 def _smtp(v: _Validator, t: dict) -> Smtp:
     p = "smtp."
-    v.known(t, p, ("host", "port", "security", "username", "password_env", "timeout"))
+    v.known(t, p, ("host", "port", "security", "username", "password_env", "timeout", "ca_file"))
     security = v.get(t, p, "security", str, default="starttls")
     if security not in ("starttls", "tls", "none"):
         v.problem("smtp.security", f"{security!r} is not one of starttls, tls, none")
@@ -442,6 +443,7 @@ def _smtp(v: _Validator, t: dict) -> Smtp:
         username=v.get(t, p, "username", str, default=None),
         password_env=v.get(t, p, "password_env", str, default=None),
         timeout=v.get(t, p, "timeout", str, default=timedelta(seconds=30), convert=parse_duration),
+        ca_file=v.get(t, p, "ca_file", str, default=None),
     )
 
 

@@ -163,6 +163,8 @@ class ScanSummary:
     started: datetime | None = None
     finished: datetime | None = None
     removed: tuple[int, ...] = ()   # items found gone by the follow-up re-check
+    alerts_queued: int = 0        # instant alert emails this scan queued (pile-ons included)
+    emails_waiting: int = 0       # the outbox still unsent after the scan's send (retried later)
 
     @property
     def failed(self) -> tuple[SourceRun, ...]:

@@ -7,6 +7,9 @@
     review         append to the review log
     add_mention    a mention staff saw themselves, stored and scored like any other
     write_report   the report (HTML, CSV, JSON); export_evidence, item_with_log for one item
+    alert_new      instant alerts for new mentions: render (notify) -> queue (store.outbox) -> send
+    send_digest    the daily digest (render_digest for the print path)
+    flush_outbox   send what is due in the outbox; failures stay queued and are retried with backoff
 
 Only this module reads the clock; every stage below it takes `now`. Stages never import each
 other: this module hands plain dataclasses from one to the next.
@@ -26,12 +29,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from monitor import fetch, parse, report, schedule, store
+from monitor import fetch, notify, parse, report, schedule, store
 from monitor.config import Config, Source, check_http_url
-from monitor.errors import FetchError, ParseError, UsageError
+from monitor.errors import FetchError, NotifyError, ParseError, UsageError
 from monitor.mentions import MentionFinder
 from monitor.models import (
-    ACTIONS, REVIEW_STATUSES, Evidence, FetchResult, Item, ReportData, Review, ScanSummary, Score, SourceHealth,
+    ACTIONS, LABEL_RANK, REVIEW_STATUSES, SEVERITY_RANK, Email, Evidence, FetchResult, Item, ReportData,
+    Review, ScanSummary, Score, SourceHealth,
     SourceRun, SourceState, StoredItem,
 )
 from monitor.score import Scorer
@@ -103,12 +107,13 @@ def select_sources(cfg: Config, names: Sequence[str] = ()) -> list[Source]:
 
 def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = None,
          engine=None, progress: Callable[[SourceRun], None] | None = None,
-         now: datetime | None = None) -> ScanSummary:
+         now: datetime | None = None, alerts: bool = True) -> ScanSummary:
     """One pass over the sources now. A failing source is recorded and skipped, never fatal.
 
     `since`: an ad-hoc scan that re-reads every source in full (no conditional GET) and keeps
     items published since that date; without it, items older than [storage] keep_days are
-    ignored (retention would delete them anyway).
+    ignored (retention would delete them anyway). `alerts=False` stores without instant alerts
+    (the digest still lists what was found).
     """
     started = now or now_utc()
     engine = engine or open_store(cfg)
@@ -130,8 +135,12 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
         removed = follow_up(cfg, engine=engine, fetcher=fetcher, now=started)
     order = {s.name: i for i, s in enumerate(sources)}
     runs.sort(key=lambda r: order[r.source])
-    return ScanSummary(runs=tuple(runs), started=started, finished=now_utc(),
-                       removed=tuple(r.item_id for r in removed))
+    summary = ScanSummary(runs=tuple(runs), started=started, finished=now_utc(),
+                          removed=tuple(r.item_id for r in removed))
+    if not alerts:
+        return summary
+    sent = alert_new(cfg, engine, [i for r in runs for i in r.new_ids], started)
+    return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
 
 
 def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state: SourceState | None,
@@ -400,3 +409,200 @@ def add_mention(cfg: Config, url: str, *, text: str = "", title: str = "", seen_
         store.add_review(engine, Review(item_id=item_id, at=now, by=by, status="new",
                                         note=f"added by hand (seen on {platform})" + (f": {note}" if note else "")))
     return store.get_item(engine, item_id), bool(saved.new_ids), error
+# ---------------------------------------------------------------- alerts, digest and outbox
+#
+# Every email is rendered (notify), queued (store.outbox) and only then sent, so a dead mail
+# server or a crash loses nothing. Lanes: "main" is [alerts] recipients; each [[alerts.route]]
+# is its own lane ("route:NAME"); one email per (item, lane), ever, by the outbox dedupe_key.
+
+URGENT = ("extremism", "abuse")      # never held by quiet hours
+MAIN_LANE = "main"
+SEND_LEASE = timedelta(minutes=10)   # a sender that dies mid-send leaves its email to be retried after this
+MAX_SEND_BACKOFF = timedelta(hours=1)
+FAILING_RUNS = 3                     # a source failing this many runs in a row is named in the digest
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0                 # still unsent afterwards: held by quiet hours, or retried later
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    queued: int = 0                  # emails queued (pile-ons included)
+    piled: int = 0                   # items gathered into pile-on emails rather than one email each
+    flushed: FlushResult = FlushResult()
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    email: Email | None              # None: nothing new, so no digest
+    items: int = 0
+    queued: bool = False
+    flushed: FlushResult | None = None
+
+
+def quiet_until(cfg: Config, now: datetime) -> datetime | None:
+    """The end of the quiet hours `now` falls in (in the school's time zone), or None."""
+    if cfg.alerts.quiet_hours is None:
+        return None
+    start, end = cfg.alerts.quiet_hours
+    local = now.astimezone(cfg.alerts.tz)
+    t = local.time().replace(tzinfo=None)
+    overnight = start > end
+    inside = (t >= start or t < end) if overnight else (start <= t < end)
+    if not inside or start == end:
+        return None
+    day = local.date() + timedelta(days=1) if overnight and t >= start else local.date()
+    return datetime.combine(day, end, tzinfo=cfg.alerts.tz).astimezone(timezone.utc)
+
+
+def _hold(cfg: Config, items: Sequence[StoredItem], now: datetime) -> datetime | None:
+    return None if any(i.label in URGENT for i in items) else quiet_until(cfg, now)
+
+
+def _lanes(cfg: Config, item: StoredItem) -> list[tuple[str, tuple[str, ...]]]:
+    """Who hears at once about this mention: [alerts] recipients for the immediate labels (and
+    criticism naming staff), and every route whose labels include it."""
+    a = cfg.alerts
+    lanes = []
+    if a.recipients and (item.label in a.immediate
+                         or (a.immediate_staff and item.label == "criticism" and item.mentions_staff)):
+        lanes.append((MAIN_LANE, a.recipients))
+    lanes += [(f"route:{r.name}", r.recipients) for r in a.routes if item.label in r.labels]
+    return lanes
+
+
+def _severity_order(item: StoredItem):
+    return (SEVERITY_RANK.get(item.severity, 9), LABEL_RANK.get(item.label, 9), item.id)
+
+
+def alert_new(cfg: Config, engine, new_ids: Iterable[int], now: datetime) -> AlertResult:
+    """Queue the instant alerts for newly stored mentions, then send what is due.
+
+    Posts published longer ago than [alerts] immediate_max_age go to the digest only. Past
+    [alerts] max_per_hour alerts in the last hour (per lane), the rest become one pile-on email.
+    """
+    new_ids = list(new_ids)
+    if not new_ids:
+        return AlertResult()
+    oldest = now - cfg.alerts.immediate_max_age
+    fresh = sorted((i for i in store.list_items(engine, ids=new_ids) if (i.published or i.first_seen) >= oldest),
+                   key=_severity_order)
+    by_lane: dict[tuple[str, tuple[str, ...]], list[StoredItem]] = {}
+    for item in fresh:
+        for lane in _lanes(cfg, item):
+            by_lane.setdefault(lane, []).append(item)
+    emails, piled = [], 0
+    for (lane, recipients), items in by_lane.items():
+        room = max(0, cfg.alerts.max_per_hour - store.count_alerts_since(engine, now - timedelta(hours=1), lane))
+        for item in items[:room]:
+            emails.append(_outgoing(cfg, notify.render_alert(cfg, item, recipients, lane), [item], now))
+        if rest := items[room:]:
+            emails.append(_outgoing(cfg, notify.render_pileon(cfg, rest, recipients, lane), rest, now))
+            piled += len(rest)
+    queued = store.queue_emails(engine, emails, now)
+    if queued:
+        log.info("queued %d alert email(s)%s", len(queued), f", {piled} item(s) in a pile-on" if piled else "")
+    return AlertResult(queued=len(queued), piled=piled, flushed=flush_outbox(cfg, engine=engine, now=now))
+
+
+def _outgoing(cfg: Config, email: Email, items: Sequence[StoredItem], now: datetime) -> store.Outgoing:
+    return store.Outgoing(kind=email.kind, dedupe_key=email.dedupe_key, recipients=email.to,
+                          subject=email.subject, message=notify.message_bytes(cfg, email, now),
+                          item_ids=email.item_ids, not_before=_hold(cfg, items, now))
+
+
+def flush_outbox(cfg: Config, *, engine=None, now: datetime | None = None) -> FlushResult:
+    """Send every due email in the outbox. A failure stays queued with its error and is retried
+    with backoff; the rest wait for the next run (the server is likely down for them too)."""
+    now = now or now_utc()
+    engine = engine or open_store(cfg)
+    sent, errors = 0, []
+    for entry in store.due_emails(engine, now):
+        if not store.claim_email(engine, entry.id, now, now + SEND_LEASE):
+            continue   # another sender has it
+        try:
+            notify.deliver(cfg, entry.message, entry.recipients)
+        except notify.PartlyRefused as e:   # taken for the others: sending again would repeat it
+            log.warning("email %d (%s): %s", entry.id, entry.kind, e)
+            store.mark_sent(engine, entry.id, now, note=str(e))
+            sent += 1
+        except NotifyError as e:
+            attempts = entry.attempts + 1
+            retry = now + min(timedelta(minutes=1) * 2 ** min(attempts - 1, 10), MAX_SEND_BACKOFF)
+            store.mark_failed(engine, entry.id, str(e), retry)
+            log.warning("email %d (%s) not sent (attempt %d), queued for %s: %s",
+                        entry.id, entry.kind, attempts, retry.isoformat(timespec="minutes"), e)
+            errors.append(str(e))
+            break
+        else:
+            store.mark_sent(engine, entry.id, now)
+            sent += 1
+    return FlushResult(sent=sent, failed=len(errors), waiting=len(store.unsent_emails(engine)),
+                       errors=tuple(errors))
+
+
+def outbox(cfg: Config, *, engine=None) -> list[store.OutboxEntry]:
+    """The emails waiting to be sent (`school-monitor outbox`)."""
+    return store.unsent_emails(engine or open_store(cfg))
+
+
+def _failing(cfg: Config, engine, now: datetime) -> tuple[SourceState, ...]:
+    """Configured sources failing for [alerts] failing_after, or FAILING_RUNS runs in a row."""
+    states = store.load_states(engine)
+    out = []
+    for src in cfg.sources:
+        st = states.get(src.name)
+        if not src.enabled or st is None or not st.failures:
+            continue
+        since_ok = now - st.last_success if st.last_success else None
+        if st.failures >= FAILING_RUNS or since_ok is None or since_ok >= cfg.alerts.failing_after:
+            out.append(st)
+    return tuple(out)
+
+
+def _digest_data(cfg: Config, engine, since: datetime | None, now: datetime) -> notify.DigestData:
+    window = since or store.last_digest_at(engine)
+    new = store.undigested_items(engine, since=since)
+    listed = {i.id for i in new}
+    awaiting = sorted((i for i in store.list_items(engine, statuses=["new"])
+                       if i.severity in ("high", "medium") and i.id not in listed), key=_severity_order)
+    removed = store.reviews_with_action(engine, "removed", window or now - timedelta(days=1))
+    return notify.DigestData(
+        since=window, until=now, items=tuple(new), awaiting=tuple(awaiting), failing=_failing(cfg, engine, now),
+        removed=tuple(notify.Removed(item=it, at=r.at, by=r.by, note=r.note) for r, it in removed))
+
+
+def render_digest(cfg: Config, *, engine=None, since: datetime | None = None,
+                  now: datetime | None = None) -> Email | None:
+    """The digest as it would be sent now, or None when there is nothing new (and
+    [alerts] digest_when_empty is false). Marks nothing."""
+    now = now or now_utc()
+    data = _digest_data(cfg, engine or open_store(cfg), since, now)
+    if data.empty and not cfg.alerts.digest_when_empty:
+        return None
+    return notify.render_digest(cfg, data)
+
+
+def send_digest(cfg: Config, *, engine=None, since: datetime | None = None, send: bool = True,
+                now: datetime | None = None) -> DigestResult:
+    """The daily digest: every mention not yet digested, what awaits review, failing sources and
+    posts confirmed gone. Queued and its items marked digested in one transaction, then sent."""
+    now = now or now_utc()
+    engine = engine or open_store(cfg)
+    email = render_digest(cfg, engine=engine, since=since, now=now)
+    if email is None or not send:
+        return DigestResult(email=email, items=len(email.item_ids) if email else 0)
+    if not email.to:
+        log.warning("digest not sent: [alerts] recipients is empty")
+        return DigestResult(email=email, items=len(email.item_ids))
+    outgoing = store.Outgoing(kind=email.kind, dedupe_key=email.dedupe_key, recipients=email.to,
+                              subject=email.subject, message=notify.message_bytes(cfg, email, now),
+                              item_ids=email.item_ids, not_before=quiet_until(cfg, now))
+    queued = store.queue_digest(engine, outgoing, email.item_ids, now) is not None
+    return DigestResult(email=email, items=len(email.item_ids), queued=queued,
+                        flushed=flush_outbox(cfg, engine=engine, now=now))

@@ -495,6 +495,148 @@ def flagged_items(engine: Engine, since: datetime, until: datetime, limit: int) 
         return [_stored(r) for r in conn.execute(q)]
 
 
+
+
+# ---------------------------------------------------------------- outbox and digests
+#
+# Every email is queued here before it is sent, so a crash or a dead mail server loses nothing.
+# A sender first claims a row (attempts + 1, next_attempt pushed past a lease), so two senders at
+# once (the daemon and `outbox --send`) never both send it; a crash mid-send is retried after the lease.
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An email to queue: the message as it will be sent, and what it is about."""
+
+    kind: str
+    dedupe_key: str
+    recipients: tuple[str, ...]
+    subject: str
+    message: bytes
+    item_ids: tuple[int, ...] = ()
+    not_before: datetime | None = None    # quiet hours hold it until then
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    created_at: datetime
+    kind: str
+    dedupe_key: str | None
+    recipients: tuple[str, ...]
+    subject: str
+    message: bytes
+    item_ids: tuple[int, ...]
+    not_before: datetime | None
+    attempts: int
+    last_error: str | None
+    last_attempt: datetime | None
+    next_attempt: datetime | None
+    sent_at: datetime | None
+
+
+def _outbox_entry(r) -> OutboxEntry:
+    return OutboxEntry(
+        id=r.id, created_at=r.created_at, kind=r.kind, dedupe_key=r.dedupe_key,
+        recipients=tuple(json.loads(r.recipients)), subject=r.subject, message=r.message,
+        item_ids=tuple(json.loads(r.item_ids)), not_before=r.not_before, attempts=r.attempts,
+        last_error=r.last_error, last_attempt=r.last_attempt, next_attempt=r.next_attempt, sent_at=r.sent_at)
+
+
+def _queue(conn, email: Outgoing, now: datetime) -> int | None:
+    """Insert one email unless its dedupe_key is already queued or sent; its id, or None."""
+    if conn.execute(select(outbox.c.id).where(outbox.c.dedupe_key == email.dedupe_key)).first():
+        return None
+    return conn.execute(insert(outbox).values(
+        created_at=now, kind=email.kind, dedupe_key=email.dedupe_key,
+        recipients=json.dumps(list(email.recipients)), subject=email.subject, message=email.message,
+        item_ids=json.dumps(list(email.item_ids)), not_before=email.not_before,
+        attempts=0)).inserted_primary_key[0]
+
+
+def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime) -> list[int]:
+    """Queue emails in one transaction; those whose dedupe_key is known are skipped (one email per key, ever)."""
+    with engine.begin() as conn:
+        return [i for i in (_queue(conn, e, now) for e in emails) if i is not None]
+
+
+def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: datetime) -> int | None:
+    """Queue the digest, mark its items digested and record it, in one transaction: a crash leaves
+    either all three or none, so no item is digested twice or never."""
+    with engine.begin() as conn:
+        outbox_id = _queue(conn, email, now)
+        if outbox_id is None:
+            return None
+        for i in range(0, len(item_ids), 500):
+            conn.execute(update(items).where(items.c.id.in_(list(item_ids[i:i + 500])),
+                                             items.c.digested_at.is_(None)).values(digested_at=now))
+        conn.execute(insert(digests).values(at=now, items=len(item_ids), outbox_id=outbox_id))
+    return outbox_id
+
+
+def _unsent():
+    return outbox.c.sent_at.is_(None)
+
+
+def _due(now: datetime):
+    return (_unsent()
+            & (outbox.c.next_attempt.is_(None) | (outbox.c.next_attempt <= now))
+            & (outbox.c.not_before.is_(None) | (outbox.c.not_before <= now)))
+
+
+def due_emails(engine: Engine, now: datetime) -> list[OutboxEntry]:
+    """Unsent emails whose hold and backoff have passed, oldest first."""
+    with engine.connect() as conn:
+        return [_outbox_entry(r) for r in conn.execute(select(outbox).where(_due(now)).order_by(outbox.c.id))]
+
+
+def unsent_emails(engine: Engine) -> list[OutboxEntry]:
+    with engine.connect() as conn:
+        return [_outbox_entry(r) for r in conn.execute(select(outbox).where(_unsent()).order_by(outbox.c.id))]
+
+
+def claim_email(engine: Engine, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Take one due email for sending (counts the attempt); False when another sender has it or it is sent."""
+    with engine.begin() as conn:
+        done = conn.execute(update(outbox).where(outbox.c.id == outbox_id, _due(now)).values(
+            attempts=outbox.c.attempts + 1, last_attempt=now, next_attempt=lease_until))
+    return done.rowcount == 1
+
+
+def mark_sent(engine: Engine, outbox_id: int, now: datetime, note: str | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            sent_at=now, last_error=note, next_attempt=None))
+
+
+def mark_failed(engine: Engine, outbox_id: int, error: str, next_attempt: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
+            last_error=error, next_attempt=next_attempt))
+
+
+def count_alerts_since(engine: Engine, since: datetime, route: str) -> int:
+    """Instant alerts queued for one route since a time (sent or not): the pile-on cap counts these."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(outbox).where(
+            outbox.c.kind == "alert", outbox.c.created_at >= since,
+            outbox.c.dedupe_key.endswith(f":{route}", autoescape=True))).scalar_one()
+
+
+def last_digest_at(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(digests.c.at))).scalar_one()
+
+
+def undigested_items(engine: Engine, since: datetime | None = None) -> list[StoredItem]:
+    """Mentions no digest has listed yet (first seen since `since`), oldest first."""
+    q = select(items).where(items.c.digested_at.is_(None)).order_by(items.c.first_seen, items.c.id)
+    if since is not None:
+        q = q.where(items.c.first_seen >= since)
+    with engine.connect() as conn:
+        return [_stored(r) for r in conn.execute(q)]
+
+
 def iter_items(engine: Engine, since: datetime, until: datetime, batch: int = 2000) -> Iterator[StoredItem]:
     """Every mention in the period, newest first, streamed in batches rather than loaded at once."""
     q = (select(items).where(_in_period(since, until)).order_by(_when.desc(), items.c.id.desc())
@@ -513,3 +655,14 @@ def reviews_in_period(engine: Engine, since: datetime, until: datetime) -> dict[
         for r in conn.execute(q):
             out.setdefault(r.item_id, []).append(_review(r))
     return out
+
+
+def reviews_with_action(engine: Engine, action: str, since: datetime) -> list[tuple[Review, StoredItem]]:
+    """Review-log entries with this action since a time, each with its mention (e.g. "removed")."""
+    q = (select(reviews.c.id.label("review_id"), reviews.c.at.label("review_at"), reviews.c.by,
+                reviews.c.status.label("review_status"), reviews.c.action, reviews.c.note, items)
+         .join(items, items.c.id == reviews.c.item_id)
+         .where(reviews.c.action == action, reviews.c.at >= since).order_by(reviews.c.at))
+    with engine.connect() as conn:
+        return [(Review(item_id=r.id, at=r.review_at, by=r.by, status=r.review_status, action=r.action,
+                        note=r.note, id=r.review_id), _stored(r)) for r in conn.execute(q)]
