@@ -138,8 +138,9 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     summary = ScanSummary(runs=tuple(runs), started=started, finished=now_utc(),
                           removed=tuple(r.item_id for r in removed))
     if not alerts:
+        store.clear_pending(engine, [i for r in runs for i in r.new_ids])
         return summary
-    sent = alert_new(cfg, engine, [i for r in runs for i in r.new_ids], started)
+    sent = alert_new(cfg, engine, started)
     return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
 
 
@@ -480,15 +481,16 @@ def _severity_order(item: StoredItem):
     return (SEVERITY_RANK.get(item.severity, 9), LABEL_RANK.get(item.label, 9), item.id)
 
 
-def alert_new(cfg: Config, engine, new_ids: Iterable[int], now: datetime) -> AlertResult:
-    """Queue the instant alerts for newly stored mentions, then send what is due.
+def alert_new(cfg: Config, engine, now: datetime) -> AlertResult:
+    """Queue the instant alerts for mentions stored since the last call (pending in the store, so a
+    crash between storing and alerting loses nothing), then send what is due.
 
     Posts published longer ago than [alerts] immediate_max_age go to the digest only. Past
     [alerts] max_per_hour alerts in the last hour (per lane), the rest become one pile-on email.
     """
-    new_ids = list(new_ids)
+    new_ids = store.pending_alerts(engine)
     if not new_ids:
-        return AlertResult()
+        return AlertResult(flushed=flush_outbox(cfg, engine=engine, now=now))
     oldest = now - cfg.alerts.immediate_max_age
     fresh = sorted((i for i in store.list_items(engine, ids=new_ids) if (i.published or i.first_seen) >= oldest),
                    key=_severity_order)
@@ -504,7 +506,7 @@ def alert_new(cfg: Config, engine, new_ids: Iterable[int], now: datetime) -> Ale
         if rest := items[room:]:
             emails.append(_outgoing(cfg, notify.render_pileon(cfg, rest, recipients, lane), rest, now))
             piled += len(rest)
-    queued = store.queue_emails(engine, emails, now)
+    queued = store.queue_emails(engine, emails, now, alerted=new_ids)
     if queued:
         log.info("queued %d alert email(s)%s", len(queued), f", {piled} item(s) in a pile-on" if piled else "")
     return AlertResult(queued=len(queued), piled=piled, flushed=flush_outbox(cfg, engine=engine, now=now))

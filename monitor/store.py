@@ -88,6 +88,9 @@ items = Table(
     Column("sentiment", Float, nullable=False, default=0.0),
     Column("flags", Text, nullable=False, default="[]"),
     Column("mentions_staff", Boolean, nullable=False, default=False),
+    # Set when the item is stored (or re-labelled by an edit) and cleared in the transaction that
+    # queues its alerts: a crash in between leaves it pending, so no instant alert is ever lost.
+    Column("alert_pending", Boolean, nullable=False, default=False),
     # Derived from the review log, kept here so lists can filter without a join;
     # written in the same transaction as each review entry.
     Column("status", String(16), nullable=False, default="new"),
@@ -99,6 +102,7 @@ Index("ix_items_published", items.c.published)
 Index("ix_items_label", items.c.label)
 Index("ix_items_status", items.c.status)
 Index("ix_items_digested", items.c.digested_at)
+Index("ix_items_alert_pending", items.c.alert_pending)
 
 # Each fetched body that yielded a new or edited mention, byte for byte as served (content-addressed).
 bodies = Table(
@@ -285,16 +289,17 @@ def save_items(engine: Engine, scored: Sequence[Scored], now: datetime,
                 old = existing.get(s.item.key)
                 if old is None:
                     item_id = conn.execute(insert(items).values(
-                        source=source, key=s.item.key, first_seen=now, content_hash=chash,
+                        source=source, key=s.item.key, first_seen=now, content_hash=chash, alert_pending=True,
                         **_item_values(s))).inserted_primary_key[0]
                     new_ids.append(item_id)
-                    existing[s.item.key] = (item_id, chash)
+                    existing[s.item.key] = (item_id, chash, s.score.label)
                 elif old[1] != chash:
                     item_id = old[0]
+                    relabelled = {"alert_pending": True} if old[2] != s.score.label else {}
                     conn.execute(update(items).where(items.c.id == item_id).values(
-                        content_hash=chash, updated_at=now, **_item_values(s)))
+                        content_hash=chash, updated_at=now, **relabelled, **_item_values(s)))
                     updated_ids.append(item_id)
-                    existing[s.item.key] = (item_id, chash)
+                    existing[s.item.key] = (item_id, chash, s.score.label)
                 else:
                     continue
                 if fetched is not None and body_sha is None:
@@ -314,12 +319,12 @@ def _save_body(conn, fetched: FetchResult, now: datetime) -> str:
     return sha
 
 
-def _existing(conn, source: str, keys: list[str]) -> dict[str, tuple[int, str]]:
+def _existing(conn, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
     out = {}
     for i in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-        rows = conn.execute(select(items.c.key, items.c.id, items.c.content_hash).where(
+        rows = conn.execute(select(items.c.key, items.c.id, items.c.content_hash, items.c.label).where(
             items.c.source == source, items.c.key.in_(keys[i:i + 500])))
-        out.update({r.key: (r.id, r.content_hash) for r in rows})
+        out.update({r.key: (r.id, r.content_hash, r.label) for r in rows})
     return out
 
 
@@ -554,10 +559,35 @@ def _queue(conn, email: Outgoing, now: datetime) -> int | None:
         attempts=0)).inserted_primary_key[0]
 
 
-def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime) -> list[int]:
-    """Queue emails in one transaction; those whose dedupe_key is known are skipped (one email per key, ever)."""
+def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime,
+                 alerted: Sequence[int] = ()) -> list[int]:
+    """Queue emails in one transaction; those whose dedupe_key is known are skipped (one email per key, ever).
+
+    `alerted`: the items these alerts were decided for; their alert_pending flag is cleared in the
+    same transaction, so each pending item is decided exactly once.
+    """
     with engine.begin() as conn:
-        return [i for i in (_queue(conn, e, now) for e in emails) if i is not None]
+        queued = [i for i in (_queue(conn, e, now) for e in emails) if i is not None]
+        _clear_pending(conn, alerted)
+        return queued
+
+
+def pending_alerts(engine: Engine) -> list[int]:
+    """Items stored (or re-labelled) whose instant alerts have not been decided yet."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(items.c.id).where(items.c.alert_pending.is_(True))
+                                 .order_by(items.c.id)).scalars())
+
+
+def clear_pending(engine: Engine, item_ids: Sequence[int]) -> None:
+    with engine.begin() as conn:
+        _clear_pending(conn, item_ids)
+
+
+def _clear_pending(conn, item_ids: Sequence[int]) -> None:
+    ids = list(item_ids)
+    for i in range(0, len(ids), 500):
+        conn.execute(update(items).where(items.c.id.in_(ids[i:i + 500])).values(alert_pending=False))
 
 
 def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: datetime) -> int | None:

@@ -121,7 +121,7 @@ def seed(cfg, *specs, now=NOW):
 
 def alert(cfg, *specs, now=NOW):
     ids, engine = seed(cfg, *specs, now=now)
-    return service.alert_new(cfg, engine, ids, now), engine
+    return service.alert_new(cfg, engine, now), engine
 
 
 # ---------------------------------------------------------------- instant alerts
@@ -148,9 +148,18 @@ def test_abusive_item_is_one_email_with_both_parts_to_every_recipient(tmp_path, 
 def test_a_second_run_never_sends_the_same_alert_again(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
     ids, engine = seed(cfg, ("abuse", "Elm Park Primary staff are scum"))
-    service.alert_new(cfg, engine, ids, NOW)
-    again = service.alert_new(cfg, engine, ids, NOW + timedelta(minutes=5))
+    service.alert_new(cfg, engine, NOW)
+    again = service.alert_new(cfg, engine, NOW + timedelta(minutes=5))
     assert again.queued == 0 and len(smtp.envelopes) == 1
+
+
+def test_a_kill_between_storing_and_alerting_loses_no_alert(tmp_path, smtp):
+    cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
+    ids, engine = seed(cfg, ("abuse", "Elm Park Primary staff are scum"))  # stored, then the process died
+    assert store.pending_alerts(engine) == ids
+    result = service.alert_new(cfg, engine, NOW + timedelta(minutes=1))  # the next scan or daemon tick
+    assert result.queued == 1 and len(smtp.envelopes) == 1
+    assert store.pending_alerts(engine) == []
 
 
 def test_criticism_and_praise_wait_for_the_digest_but_criticism_naming_staff_is_sent(tmp_path, smtp):
@@ -283,7 +292,7 @@ def test_server_down_then_up_delivers_exactly_once(tmp_path):
         done = service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(minutes=2))
         assert (done.sent, done.waiting) == (1, 0)
         assert service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(hours=3)).sent == 0
-        assert service.alert_new(cfg, engine, [queued.item_ids[0]], NOW + timedelta(hours=3)).queued == 0
+        assert service.alert_new(cfg, engine, NOW + timedelta(hours=3)).queued == 0
     finally:
         controller.stop()
     assert len(recorder.envelopes) == 1
