@@ -161,6 +161,7 @@ class Fetcher:
                                     allow_redirects=False)
         except requests.exceptions.RequestException as e:
             raise _request_error(e, host, guard, limits) from None
+        guard.attach(resp.raw)
         if resp.status_code not in REDIRECTS and resp.status_code != 304:
             try:
                 _raise_for_status(resp)
@@ -250,7 +251,8 @@ def _resolve(host: str | None) -> tuple[str, ...]:
 
 
 class _Guard:
-    """The deadline of one fetch and the connection it is using, so the watchdog can cut it."""
+    """The deadline of one fetch and what it is reading from (a connection, then the response),
+    so the watchdog can cut it."""
 
     def __init__(self, deadline: float, timeout: float):
         self.deadline = deadline
@@ -263,11 +265,11 @@ class _Guard:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def attach(self, conn) -> None:
+    def attach(self, target) -> None:
         with self._lock:
-            self._conn = conn
+            self._conn = target
             if self.expired and not self._done:
-                _cut(conn)
+                _cut(target)
 
     def detach(self) -> None:
         with self._lock:
@@ -289,15 +291,15 @@ class _Guard:
             return True
 
 
-def _cut(conn) -> None:
+def _cut(target) -> None:
     """Shut the socket down: a thread blocked reading it wakes at once (close() alone may not wake it)."""
-    sock = getattr(conn, "sock", None)
-    if sock is None:
-        return
     try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+        if isinstance(target, urllib3.HTTPResponse):
+            target.shutdown()  # reading the body: http.client may already have let go of conn.sock
+        elif getattr(target, "sock", None) is not None:
+            target.sock.shutdown(socket.SHUT_RDWR)  # sending, or waiting for the headers
+    except (OSError, ValueError, RuntimeError):
+        pass  # already closed or released: nothing left to cut
 
 
 class _Watchdog:
