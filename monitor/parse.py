@@ -250,13 +250,23 @@ def parse_page(body: bytes, *, source: Source, url: str, now: datetime,
     selector is not valid CSS, or a watched page has no text.
     """
     check_doctype(body)
-    soup = bs4.BeautifulSoup(body, "lxml", from_encoding=encoding)
+    soup = _soup(body, encoding)
     if not source.item:
         return [_watched_page(soup, source.name, url)]
     elements = _select(soup, source.item, "item")
     if not elements:
         raise ParseError(f"selector {source.item} matched nothing; the page layout may have changed")
     return [_page_item(el, source, url, now) for el in elements if not _hidden_in_page(el)]
+
+
+def _soup(body: bytes, encoding: str | None):
+    """The declared charset when the bytes really are in it; else the page's own <meta> or a guess."""
+    if encoding:
+        try:
+            return bs4.BeautifulSoup(body.decode(encoding), "lxml")
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return bs4.BeautifulSoup(body, "lxml")
 
 
 def added_text(old: str, new: str) -> str:
