@@ -254,12 +254,11 @@ class _Guard:
     """The deadline of one fetch and what it is reading from (a connection, then the response),
     so the watchdog can cut it."""
 
-    def __init__(self, deadline: float, timeout: float):
+    def __init__(self, deadline: float):
         self.deadline = deadline
-        self.timeout = timeout
         self.expired = False
         self._done = False
-        self._conn = None
+        self._target = None
         self._lock = threading.Lock()
 
     def remaining(self) -> float:
@@ -267,18 +266,18 @@ class _Guard:
 
     def attach(self, target) -> None:
         with self._lock:
-            self._conn = target
+            self._target = target
             if self.expired and not self._done:
                 _cut(target)
 
     def detach(self) -> None:
         with self._lock:
-            self._conn = None
+            self._target = None
 
     def disarm(self) -> None:
         with self._lock:
             self._done = True
-            self._conn = None
+            self._target = None
 
     def expire(self) -> bool:
         """Cut the connection; True while the fetch is still running (the watchdog checks again)."""
@@ -286,8 +285,8 @@ class _Guard:
             if self._done:
                 return False
             self.expired = True
-            if self._conn is not None:
-                _cut(self._conn)
+            if self._target is not None:
+                _cut(self._target)
             return True
 
 
@@ -315,7 +314,7 @@ class _Watchdog:
         self._closed = False
 
     def arm(self, timeout: float) -> _Guard:
-        guard = _Guard(time.monotonic() + timeout, timeout)
+        guard = _Guard(time.monotonic() + timeout)
         self._push(guard.deadline, guard)
         return guard
 
