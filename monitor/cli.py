@@ -137,15 +137,24 @@ def cmd_check(cfg: config.Config, args) -> int:
     print(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s), {len(templates)} templates")
     for s in cfg.sources:
         st = states.get(s.name)
-        health = "never run"
-        if st is not None:
-            last = st.last_success.isoformat(timespec="minutes") if st.last_success else "never"
-            health = f"last success {last}"
-            if st.failures:
-                health += f"; failing {st.failures}x: {st.last_error}"
+        health = "never run" if st is None else _health(st)
         off = "" if s.enabled else " (disabled)"
         print(f"  {s.name}{off} [{s.type}, every {_duration(s.interval)}] {s.url}\n    {health}")
     return 0
+
+
+def _health(st) -> str:
+    """Last success, consecutive failures and the last error, and BROKEN once failures are permanent."""
+    last = st.last_success.isoformat(timespec="minutes") if st.last_success else "never"
+    health = f"last success {last}"
+    if st.broken:
+        health = (f"BROKEN ({st.permanent_failures} permanent failures in a row; fix or disable it); "
+                  + health)
+    if st.failures:
+        health += f"; failing {st.failures}x: {st.last_error}"
+    elif st.last_error and st.last_error_at:
+        health += f"; last error {st.last_error_at.isoformat(timespec='minutes')}: {st.last_error}"
+    return health
 
 
 def cmd_scan(cfg: config.Config, args) -> int:
@@ -392,6 +401,8 @@ def _print_summary(summary) -> None:
     print(f"{'source':<{width}}  {'seen':>5} {'new':>5} {'mentions':>8}  result")
     for r in runs:
         result = f"ERROR: {r.error}" if r.error else ("not modified" if r.not_modified else "ok")
+        if r.broken:
+            result = "BROKEN " + result
         print(f"{r.source:<{width}}  {r.seen:>5} {r.new:>5} {r.mentions:>8}  {result}")
     new = sum(r.new for r in runs)
     failed = len(summary.failed)

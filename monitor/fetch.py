@@ -1,18 +1,36 @@
 """The only module that touches the network (requests). Fetching returns data; it raises only for failures.
 
-Politeness and limits are built in: a descriptive User-Agent, (connect, read) timeouts plus a
-total deadline per fetch, a body cap counted on the decoded bytes, conditional GET.
+Every source goes through `Fetcher.get`, which assumes the server is hostile:
+
+- a total deadline per fetch, enforced by a watchdog thread that cuts the connection (a server
+  that drips one byte at a time defeats socket timeouts, which restart with every byte);
+- a body cap counted on the decoded bytes, read in small pieces (a gzip bomb never inflates much
+  past the cap); a declared Content-Length over the cap is refused before reading;
+- redirects followed by hand, each hop checked: at most 5, no loops, http(s) only, and never from
+  a public address to a private, loopback or link-local one (a router's admin page, a cloud
+  metadata address);
+- robots.txt fetched once per host and obeyed when the source asks for it;
+- at most `per_host` requests in flight to one host (host:port), so many sources on one site
+  never hammer it.
 """
 
 from __future__ import annotations
 
+import heapq
+import ipaddress
+import itertools
+import socket
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
 
 import requests
+import urllib3
 
 from monitor import __version__
 from monitor.errors import FetchError
@@ -20,27 +38,43 @@ from monitor.models import FetchResult
 
 USER_AGENT = (f"school-monitor/{__version__} (+https://github.com/school-monitor/school-monitor; "
               "a school's reputation monitor; contact: see the school's website)")
+ROBOTS_AGENT = "school-monitor"
 CHUNK = 64 * 1024
+MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
+ROBOTS_LIMIT = 512 * 1024      # Google reads 500 KiB of a robots.txt; so do we
+ROBOTS_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
 class Limits:
     timeout: float = 20.0         # seconds for the whole fetch, not one socket read
     max_bytes: int = 5 * 1024**2  # decoded body cap
+    per_host: int = 4             # requests in flight to one host at most
+    robots: bool = False          # obey robots.txt
 
 
 class Fetcher:
-    """One requests.Session (connection reuse) shared by all fetches of a scan; thread-safe for GETs."""
+    """One requests.Session (connection reuse) shared by all fetches of a scan; thread-safe for GETs.
+
+    Holds the per-scan caches: robots.txt per host, whether a host is public, the per-host slots.
+    """
 
     def __init__(self, user_agent: str = USER_AGENT, pool_size: int = 16):
+        self._local = threading.local()   # the guard of the fetch running on this thread
+        self._watchdog = _Watchdog()
+        self._slots = _HostSlots()
+        self._robots = _OncePerKey()
+        self._addresses = _OncePerKey()
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
-        adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+        adapter = _WatchedAdapter(self._local, pool_connections=pool_size, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
     def close(self) -> None:
+        self._watchdog.close()
         self.session.close()
 
     def __enter__(self):
@@ -52,8 +86,7 @@ class Fetcher:
     def get(self, url: str, limits: Limits = Limits(), *, etag: str | None = None,
             last_modified: str | None = None, accept: str | None = None) -> FetchResult:
         """GET a URL. Returns a FetchResult (status 304 when unchanged); raises FetchError on failure."""
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise FetchError(f"refused: {url!r} is not an http(s) URL", permanent=True)
+        _require_http(url)
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -61,37 +94,376 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if accept:
             headers["Accept"] = accept
-        deadline = time.monotonic() + limits.timeout
-        socket_timeout = (min(10.0, limits.timeout), min(10.0, limits.timeout))
+        if limits.robots:
+            self._check_robots(url, limits)
+        return self._get(url, headers, limits, etag, last_modified)
+
+    def _get(self, url: str, headers: dict, limits: Limits, etag: str | None = None,
+             last_modified: str | None = None, slot_wait: float | None = None) -> FetchResult:
+        # The deadline starts once the host has a free slot: waiting politely is not the server's fault.
+        with self._slots.hold(url, limits.per_host, slot_wait):
+            guard = self._watchdog.arm(limits.timeout)
+            outer, self._local.guard = getattr(self._local, "guard", None), guard
+            try:
+                return self._follow(url, headers, limits, guard, etag, last_modified)
+            finally:
+                guard.disarm()
+                self._local.guard = outer
+
+    def _follow(self, url: str, headers: dict, limits: Limits, guard: _Guard,
+                etag: str | None, last_modified: str | None) -> FetchResult:
+        """Request, and follow redirects by hand so that every hop is checked."""
+        seen = {url}
+        current = url
+        for hop in itertools.count(1):
+            resp = self._request(current, headers, limits, guard)
+            target = _redirect_target(resp, current)
+            if target is None:
+                try:
+                    return self._result(resp, limits, guard, etag, last_modified)
+                finally:
+                    resp.close()
+            resp.close()
+            self._check_redirect(url, current, target, seen, hop, limits)
+            seen.add(target)
+            current = target
+
+    def _check_redirect(self, origin: str, current: str, target: str, seen: set, hop: int,
+                        limits: Limits) -> None:
+        if urlsplit(target).scheme not in ("http", "https"):
+            raise FetchError(f"refused a redirect to a non-http(s) URL: {target[:200]}", permanent=True)
+        if target in seen:
+            raise FetchError(f"redirect loop: {current} redirects back to {target}")
+        if hop > MAX_REDIRECTS:
+            raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+        self._check_private(origin, target)
+        if limits.robots:
+            self._check_robots(target, limits)
+
+    def _check_private(self, origin: str, target: str) -> None:
+        """Only a source on a public address is held to it; one configured on a private address
+        (and every test, on 127.0.0.1) may redirect within its network."""
+        host = urlsplit(origin).hostname or ""
+        from_ips = self._addresses.get(host, lambda: _resolve(host))
+        if not from_ips or not all(is_public(ip) for ip in from_ips):
+            return
+        for ip in _resolve(urlsplit(target).hostname):
+            if not all(redirect_allowed(f, ip) for f in from_ips):
+                raise FetchError(f"refused a redirect from a public address to a private one "
+                                 f"({ip}): {target[:200]}", permanent=True)
+
+    def _request(self, url: str, headers: dict, limits: Limits, guard: _Guard) -> requests.Response:
+        remaining = max(0.1, guard.remaining())
+        socket_timeout = (min(10.0, remaining), min(10.0, remaining))
+        host = urlsplit(url).hostname
         try:
-            resp = self.session.get(url, headers=headers, stream=True, timeout=socket_timeout)
-        except requests.exceptions.TooManyRedirects:
-            raise FetchError("too many redirects (a redirect loop?)")
-        except requests.exceptions.SSLError as e:
-            raise FetchError(f"TLS error: {_reason(e)}")
-        except requests.exceptions.ConnectTimeout:
-            raise FetchError(f"timed out connecting to {urlsplit(url).hostname}")
-        except requests.exceptions.ConnectionError as e:
-            raise FetchError(f"cannot connect to {urlsplit(url).hostname}: {_reason(e)}")
+            resp = self.session.get(url, headers=headers, stream=True, timeout=socket_timeout,
+                                    allow_redirects=False)
         except requests.exceptions.RequestException as e:
-            raise FetchError(f"request failed: {_reason(e)}")
-        with resp:
-            if resp.status_code == 304:
-                return FetchResult(url=resp.url, status=304, etag=etag, last_modified=last_modified,
-                                   fetched_at=_now())
-            _raise_for_status(resp)
-            body = _read_capped(resp, limits, deadline)
-            return FetchResult(
-                url=resp.url, status=resp.status_code, body=body,
-                content_type=resp.headers.get("Content-Type", ""),
-                encoding=_declared_charset(resp.headers.get("Content-Type", "")),
-                etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
-                fetched_at=_now(),
-            )
+            raise _request_error(e, host, guard, limits) from None
+        guard.attach(resp.raw)
+        if resp.status_code not in REDIRECTS and resp.status_code != 304:
+            try:
+                _raise_for_status(resp)
+            except FetchError:
+                resp.close()
+                raise
+        return resp
+
+    def _result(self, resp: requests.Response, limits: Limits, guard: _Guard,
+                etag: str | None, last_modified: str | None) -> FetchResult:
+        if resp.status_code == 304:
+            return FetchResult(url=resp.url, status=304, etag=etag, last_modified=last_modified,
+                               fetched_at=_now())
+        body = _read_capped(resp, limits, guard)
+        content_type = resp.headers.get("Content-Type", "")
+        return FetchResult(
+            url=resp.url, status=resp.status_code, body=body, content_type=content_type,
+            encoding=_declared_charset(content_type),
+            etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+            fetched_at=_now(),
+        )
+
+    # ------------------------------------------------------------ robots.txt
+
+    def _check_robots(self, url: str, limits: Limits) -> None:
+        parts = urlsplit(url)
+        root = f"{parts.scheme}://{parts.netloc}"
+        rules = self._robots.get(root, lambda: self._load_robots(root, limits))
+        if not rules.can_fetch(ROBOTS_AGENT, url):
+            raise FetchError(f"disallowed by robots.txt ({root}/robots.txt); the site asks robots "
+                             "not to read this page", permanent=True)
+
+    def _load_robots(self, root: str, limits: Limits) -> RobotFileParser:
+        """The host's robots.txt, as urllib.robotparser reads it: 401/403 forbid all, other errors allow all."""
+        rules = RobotFileParser(root + "/robots.txt")
+        timeout = min(limits.timeout, ROBOTS_TIMEOUT)
+        try:
+            # Its wait for a slot is bounded: a redirect to this host may hold one of them meanwhile.
+            got = self._get(root + "/robots.txt", {}, Limits(timeout=timeout, max_bytes=ROBOTS_LIMIT,
+                                                             per_host=limits.per_host), slot_wait=timeout)
+        except FetchError as e:
+            if e.status in (401, 403):
+                rules.disallow_all = True
+            else:
+                rules.allow_all = True
+            return rules
+        rules.parse(got.body.decode("utf-8", "replace").splitlines())
+        return rules
+
+
+# ---------------------------------------------------------------- addresses
+
+
+def is_public(ip: str) -> bool:
+    """A global unicast address: not private, loopback, link-local, CGNAT, multicast or reserved."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
+
+
+def redirect_allowed(from_ip: str, to_ip: str) -> bool:
+    """A redirect may not lead from a public address to a non-public one (SSRF into the LAN)."""
+    return not (is_public(from_ip) and not is_public(to_ip))
+
+
+def _resolve(host: str | None) -> tuple[str, ...]:
+    """The addresses of a host; a literal IP without a DNS lookup; () when it does not resolve."""
+    if not host:
+        return ()
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return (host,)
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ()
+    return tuple(dict.fromkeys(info[4][0] for info in infos))
+
+
+# ---------------------------------------------------------------- the deadline
+
+
+class _Guard:
+    """The deadline of one fetch and what it is reading from (a connection, then the response),
+    so the watchdog can cut it."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.expired = False
+        self._done = False
+        self._target = None
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def attach(self, target) -> None:
+        with self._lock:
+            self._target = target
+            if self.expired and not self._done:
+                _cut(target)
+
+    def detach(self) -> None:
+        with self._lock:
+            self._target = None
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._done = True
+            self._target = None
+
+    def expire(self) -> bool:
+        """Cut the connection; True while the fetch is still running (the watchdog checks again)."""
+        with self._lock:
+            if self._done:
+                return False
+            self.expired = True
+            if self._target is not None:
+                _cut(self._target)
+            return True
+
+
+def _cut(target) -> None:
+    """Shut the socket down: a thread blocked reading it wakes at once (close() alone may not wake it)."""
+    try:
+        if isinstance(target, urllib3.HTTPResponse):
+            target.shutdown()  # reading the body: http.client may already have let go of conn.sock
+        elif getattr(target, "sock", None) is not None:
+            target.sock.shutdown(socket.SHUT_RDWR)  # sending, or waiting for the headers
+    except (OSError, ValueError, RuntimeError):
+        pass  # already closed or released: nothing left to cut
+
+
+class _Watchdog:
+    """One thread per Fetcher that cuts the connection of any fetch past its deadline."""
+
+    RECHECK = 0.25  # a fetch still running after its cut (e.g. it was connecting) is cut again
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Guard]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def arm(self, timeout: float) -> _Guard:
+        guard = _Guard(time.monotonic() + timeout)
+        self._push(guard.deadline, guard)
+        return guard
+
+    def _push(self, when: float, guard: _Guard) -> None:
+        with self._cond:
+            earliest = not self._heap or when < self._heap[0][0]
+            heapq.heappush(self._heap, (when, next(self._seq), guard))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-watchdog", daemon=True)
+                self._thread.start()
+            elif earliest:
+                self._cond.notify()  # only a new earliest deadline needs to wake the thread
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                if self._closed:
+                    return
+                _, _, guard = heapq.heappop(self._heap)
+            if guard.expire():
+                self._push(time.monotonic() + self.RECHECK, guard)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+
+def _watched_pool(base: type, local: threading.local) -> type:
+    """A urllib3 pool that tells the running fetch's guard which connection it is using, and
+    takes it back from the guard before another fetch can pick it up."""
+
+    class WatchedPool(base):
+        def _get_conn(self, timeout=None):
+            conn = super()._get_conn(timeout)
+            guard = getattr(local, "guard", None)
+            if guard is not None:
+                guard.attach(conn)
+            return conn
+
+        def _put_conn(self, conn):
+            guard = getattr(local, "guard", None)
+            if guard is not None:
+                guard.detach()
+            super()._put_conn(conn)
+
+    return WatchedPool
+
+
+class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, local: threading.local, **kw):
+        self._pool_classes = {"http": _watched_pool(urllib3.HTTPConnectionPool, local),
+                              "https": _watched_pool(urllib3.HTTPSConnectionPool, local)}
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy, **kw):
+        manager = super().proxy_manager_for(proxy, **kw)
+        manager.pool_classes_by_scheme = self._pool_classes
+        return manager
+
+
+# ---------------------------------------------------------------- per-scan caches
+
+
+class _HostSlots:
+    """At most `limit` requests in flight per host:port."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sems: dict[str, threading.BoundedSemaphore] = {}
+
+    @contextmanager
+    def hold(self, url: str, limit: int, timeout: float | None = None):
+        key = urlsplit(url).netloc.lower()
+        with self._lock:
+            sem = self._sems.get(key)
+            if sem is None:
+                sem = self._sems[key] = threading.BoundedSemaphore(limit)
+        if not sem.acquire(timeout=timeout):
+            raise FetchError(f"no free connection slot for {key} within {timeout:g}s")
+        try:
+            yield
+        finally:
+            sem.release()
+
+
+class _OncePerKey:
+    """A cache whose value for each key is computed once, even when threads ask at the same time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._values: dict = {}
+        self._locks: dict = {}
+
+    def get(self, key, compute):
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()
+            with self._lock:
+                self._values[key] = value
+            return value
+
+
+# ---------------------------------------------------------------- responses
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _require_http(url: str) -> None:
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise FetchError(f"refused: {url!r} is not an http(s) URL", permanent=True)
+
+
+def _redirect_target(resp: requests.Response, current: str) -> str | None:
+    location = resp.headers.get("Location")
+    if resp.status_code not in REDIRECTS or not location:
+        return None
+    return urljoin(current, location.strip())
+
+
+def _too_slow(limits: Limits) -> FetchError:
+    return FetchError(f"too slow: not finished within {limits.timeout:g}s (the server sends too slowly "
+                      "or not at all)")
+
+
+def _request_error(e: Exception, host: str | None, guard: _Guard, limits: Limits) -> FetchError:
+    if guard.expired:
+        return _too_slow(limits)
+    if isinstance(e, requests.exceptions.SSLError):
+        return FetchError(f"TLS error: {_reason(e)}")
+    if isinstance(e, requests.exceptions.ConnectTimeout):
+        return FetchError(f"timed out connecting to {host}")
+    if isinstance(e, requests.exceptions.ConnectionError):
+        return FetchError(f"cannot connect to {host}: {_reason(e)}")
+    return FetchError(f"request failed: {_reason(e)}")
 
 
 def _reason(e: Exception) -> str:
@@ -133,23 +505,32 @@ def retry_after_seconds(value: str | None, cap: float = 24 * 3600) -> float | No
     return max(0.0, min((when - _now()).total_seconds(), cap))
 
 
-def _read_capped(resp: requests.Response, limits: Limits, deadline: float) -> bytes:
-    """Read the decoded body in chunks; stop at the size cap or the deadline (a drip-feeding server)."""
-    declared = resp.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limits.max_bytes and \
-            not resp.headers.get("Content-Encoding"):
+def _read_capped(resp: requests.Response, limits: Limits, guard: _Guard) -> bytes:
+    """Read the decoded body in small pieces; stop at the size cap or the deadline.
+
+    urllib3 decompresses at most the requested amount per read, so a gzip bomb is counted as it
+    inflates and never grows much past the cap; the watchdog cuts a drip-feeding server.
+    """
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limits.max_bytes and not resp.headers.get("Content-Encoding"):
         raise FetchError(f"body too large: {int(declared):,} bytes declared, the cap is {limits.max_bytes:,}")
     chunks, size = [], 0
     try:
-        for chunk in resp.iter_content(CHUNK):  # decoded (gzip) bytes: a bomb is counted as it inflates
+        while chunk := resp.raw.read(CHUNK, decode_content=True):
             size += len(chunk)
             if size > limits.max_bytes:
-                raise FetchError(f"body too large: over the cap of {limits.max_bytes:,} bytes")
-            if time.monotonic() > deadline:
-                raise FetchError(f"too slow: not finished within {limits.timeout:g}s")
+                raise FetchError(f"body too large: over the cap of {limits.max_bytes:,} bytes "
+                                 "(decoded)")
             chunks.append(chunk)
-    except requests.exceptions.RequestException as e:
-        raise FetchError(f"connection broken while reading: {_reason(e)}")
+    except (urllib3.exceptions.HTTPError, OSError) as e:
+        if guard.expired:
+            raise _too_slow(limits) from None
+        if isinstance(e, urllib3.exceptions.DecodeError):
+            raise FetchError(f"could not decode the body ({resp.headers.get('Content-Encoding')}): "
+                             f"{_reason(e)}") from None
+        raise FetchError(f"connection broken while reading: {_reason(e)}") from None
+    if guard.expired:
+        raise _too_slow(limits)
     return b"".join(chunks)
 
 

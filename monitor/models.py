@@ -23,6 +23,7 @@ ACTIONS = (
     "removed",
 )
 FOLLOW_UP_ACTIONS = ("deletion-requested", "reported-to-platform")  # re-checked until the post has gone
+BROKEN_AFTER = 3  # consecutive permanent failures (404, 410, robots.txt...) before a source is "broken"
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,12 @@ class SourceState:
     failures: int = 0             # consecutive failures since the last success
     next_check: datetime | None = None
     content_hash: str | None = None   # of a watched page's text, to notice a change
+    permanent_failures: int = 0       # consecutive failures that retrying will not fix (404, 410...)
+    page_text: str | None = None      # a watched page's text, to score only what a change added
+
+    @property
+    def broken(self) -> bool:
+        return self.permanent_failures >= BROKEN_AFTER
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,7 @@ class SourceRun:
     error: str | None = None
     seconds: float = 0.0
     new_ids: tuple[int, ...] = ()
+    broken: bool = False          # the error is permanent and has repeated BROKEN_AFTER times
 
 
 @dataclass(frozen=True)

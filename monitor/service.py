@@ -43,6 +43,10 @@ from monitor.score import Scorer
 log = logging.getLogger("monitor")
 
 SCAN_WORKERS = 8
+ACCEPT = {
+    "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+}
 
 
 def now_utc() -> datetime:
@@ -88,6 +92,7 @@ class Collected:
     seen: int
     error: FetchError | ParseError | None
     seconds: float
+    page_text: str | None = None   # a watched page's text now, kept to diff the next fetch against
 
 
 def open_store(cfg: Config):
@@ -149,15 +154,19 @@ def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state:
     """Fetch, parse, find mentions and score one source. Runs in a worker thread; touches no database."""
     t0 = time.monotonic()
     fetched = None
+    page_text = None
     try:
         fetched = fetcher.get(
-            src.url, fetch.Limits(timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes),
+            src.url, fetch.Limits(timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes,
+                                  per_host=src.per_host, robots=src.robots),
             etag=None if full or not state else state.etag,
-            last_modified=None if full or not state else state.last_modified)
+            last_modified=None if full or not state else state.last_modified,
+            accept=ACCEPT[src.type])
         if fetched.not_modified:
             return Collected(src, fetched, (), 0, None, time.monotonic() - t0)
-        items = parse.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now,
-                                 content_type=fetched.content_type)
+        items = _parse(src, fetched, now)
+        if src.type == "page" and not src.item:
+            items, page_text = _watched_change(items[0], state)
     except (FetchError, ParseError) as e:
         return Collected(src, fetched, (), 0, e, time.monotonic() - t0)
     except Exception as e:  # a parser bug on hostile input is this source's error, not the scan's
@@ -172,7 +181,24 @@ def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state:
         s = classifier.classify(item.text, item.title, all_mentions=src.all_mentions)
         if s.mention:
             scored.append(store.Scored(item, s))
-    return Collected(src, fetched, tuple(scored), len(items), None, time.monotonic() - t0)
+    return Collected(src, fetched, tuple(scored), len(items), None, time.monotonic() - t0, page_text)
+
+
+def _parse(src: Source, fetched: FetchResult, now: datetime) -> list:
+    if src.type == "page":
+        return parse.parse_page(fetched.body, source=src, url=fetched.url, now=now, encoding=fetched.encoding)
+    return parse.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now,
+                            content_type=fetched.content_type)
+
+
+def _watched_change(page, state: SourceState | None) -> tuple[list, str]:
+    """A watched page (no item selector) is one item; once seen, it is scored on the text a change
+    added, not on the whole page again. Unchanged, or only text removed: nothing to score."""
+    previous = state.page_text if state else None
+    if previous is None:
+        return [page], page.text
+    added = parse.added_text(previous, page.text)
+    return ([replace(page, text=added)] if added else []), page.text
 
 
 def _save(engine, c: Collected, old: SourceState | None, now: datetime) -> SourceRun:
@@ -180,16 +206,19 @@ def _save(engine, c: Collected, old: SourceState | None, now: datetime) -> Sourc
     interval = c.source.interval
     if c.error is not None:
         failures = old.failures + 1
+        permanent = old.permanent_failures + 1 if getattr(c.error, "permanent", False) else 0
         state = replace(old, last_checked=now, last_error=str(c.error), last_error_at=now,
-                        failures=failures,
+                        failures=failures, permanent_failures=permanent,
                         next_check=schedule.next_check(now, interval, failures=failures,
                                                        retry_after=getattr(c.error, "retry_after", None)))
         store.save_state(engine, state)
-        return SourceRun(c.source.name, error=str(c.error), seconds=c.seconds)
-    state = replace(old, last_checked=now, last_success=now, failures=0, last_error=old.last_error,
-                    next_check=schedule.next_check(now, interval))
+        return SourceRun(c.source.name, error=str(c.error), seconds=c.seconds, broken=state.broken)
+    state = replace(old, last_checked=now, last_success=now, failures=0, permanent_failures=0,
+                    last_error=old.last_error, next_check=schedule.next_check(now, interval))
     if c.fetched is not None and not c.fetched.not_modified:
         state = replace(state, etag=c.fetched.etag, last_modified=c.fetched.last_modified)
+    if c.page_text is not None:
+        state = replace(state, page_text=c.page_text, content_hash=store.content_hash("", c.page_text))
     saved = store.save_items(engine, c.scored, now, c.fetched, state)
     return SourceRun(c.source.name, seen=c.seen, new=len(saved.new_ids), updated=len(saved.updated_ids),
                      mentions=len(c.scored), not_modified=bool(c.fetched and c.fetched.not_modified),

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import (
     Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
     Table, Text, TypeDecorator, UniqueConstraint, and_, case, create_engine, delete, event, func, insert,
-    or_, select, update,
+    or_, select, text, update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +28,7 @@ from monitor.models import (
     FOLLOW_UP_ACTIONS, NEGATIVE_LABELS, Evidence, FetchResult, Item, Review, Score, SourceState, StoredItem,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator):
@@ -68,6 +68,8 @@ sources = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("next_check", UTCDateTime),
     Column("content_hash", String(64)),
+    Column("permanent_failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("page_text", Text),
 )
 
 items = Table(
@@ -228,6 +230,23 @@ def _migrate(engine: Engine) -> None:
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
         elif int(row.value) > SCHEMA_VERSION:
             raise StoreError(f"the database is from a newer monitor (schema {row.value}); upgrade school-monitor")
+        elif int(row.value) < SCHEMA_VERSION:
+            for version in range(int(row.value) + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(text(statement))
+            conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+
+
+# The steps from each schema version to the next (a new database is created at the latest).
+MIGRATIONS = {
+    2: (  # page sources: broken-source tracking and a watched page's previous text
+        "ALTER TABLE sources ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sources ADD COLUMN page_text TEXT",
+        # instant alerts decided from a flag, so a crash between storing and alerting loses none
+        "ALTER TABLE items ADD COLUMN alert_pending BOOLEAN NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS ix_items_alert_pending ON items (alert_pending)",
+    ),
+}
 
 
 # ---------------------------------------------------------------- sources
