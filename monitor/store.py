@@ -17,7 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import (
     Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
-    Table, Text, TypeDecorator, UniqueConstraint, create_engine, event, func, insert, select, update,
+    Table, Text, TypeDecorator, UniqueConstraint, create_engine, delete, event, func, insert, select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -383,3 +384,72 @@ def list_reviews(engine: Engine, item_ids: Iterable[int] | None = None) -> list[
     with engine.connect() as conn:
         return [Review(item_id=r.item_id, at=r.at, by=r.by, status=r.status, action=r.action,
                        note=r.note, id=r.id) for r in conn.execute(q)]
+
+
+# ---------------------------------------------------------------- the daemon: schedule, retention, health
+
+HEARTBEAT_KEY = "daemon_heartbeat"
+
+
+def due_sources(engine: Engine, names: Iterable[str], now: datetime) -> list[str]:
+    """Those of `names` whose next check has come, or that were never checked, in the given order."""
+    names = list(names)
+    with engine.connect() as conn:
+        rows = conn.execute(select(sources.c.name, sources.c.next_check).where(sources.c.name.in_(names)))
+        next_at = {r.name: r.next_check for r in rows}
+    return [n for n in names if next_at.get(n) is None or next_at[n] <= now]
+
+
+def delete_old_items(engine: Engine, before: datetime) -> int:
+    """Delete mentions first seen before `before` that nobody flagged, with their evidence; return how many.
+
+    Kept whatever their age: high severity, and anything with a review entry (its log is kept too).
+    Stored response bodies no remaining evidence points to go as well.
+    """
+    unflagged = select(items.c.id).where(
+        items.c.first_seen < before, items.c.severity != "high",
+        ~select(reviews.c.id).where(reviews.c.item_id == items.c.id).exists())
+    with engine.begin() as conn:
+        ids = [r.id for r in conn.execute(unflagged)]
+        for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = ids[i:i + 500]
+            conn.execute(delete(evidence).where(evidence.c.item_id.in_(chunk)))
+            conn.execute(delete(items).where(items.c.id.in_(chunk)))
+        if ids:
+            used = select(evidence.c.body_sha256).where(evidence.c.body_sha256.is_not(None))
+            conn.execute(delete(bodies).where(bodies.c.sha256.not_in(used)))
+    return len(ids)
+
+
+def set_heartbeat(engine: Engine, at: datetime | None) -> None:
+    """Record that the daemon is alive at `at`; None removes it (the daemon stopped cleanly)."""
+    with engine.begin() as conn:
+        conn.execute(delete(meta).where(meta.c.key == HEARTBEAT_KEY))
+        if at is not None:
+            conn.execute(insert(meta).values(key=HEARTBEAT_KEY, value=at.astimezone(timezone.utc).isoformat()))
+
+
+def get_heartbeat(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        value = conn.execute(select(meta.c.value).where(meta.c.key == HEARTBEAT_KEY)).scalar()
+    return datetime.fromisoformat(value) if value else None
+
+
+def count_unsent(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+def last_digest(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(digests.c.at))).scalar()
+
+
+def database_size(engine: Engine) -> int | None:
+    """Bytes used by a SQLite database (pages in use, WAL not counted); None for other databases."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+    return pages * size
