@@ -215,7 +215,6 @@ def review(cfg: Config, item_id: int, *, status: str, action: str | None = None,
                                            action=action, note=note))
 
 
-
 # ---------------------------------------------------------------- the daemon: single sources, retention, health
 
 HEARTBEAT_STALE = timedelta(minutes=5)  # ten of the longest ticks: the daemon has stopped or hung
