@@ -11,5 +11,8 @@ COPY sources.toml ./sources.toml
 
 USER monitor
 VOLUME ["/app/data"]
-ENV MONITOR_CONFIG=/app/sources.toml
+ENV MONITOR_CONFIG=/app/sources.toml MONITOR_LOG_LEVEL=info
+# Unhealthy when the database cannot be opened or the daemon's heartbeat is over five minutes old.
+HEALTHCHECK --interval=1m --timeout=15s --start-period=1m --retries=3 CMD ["school-monitor", "status", "--quiet"]
+# Exec form: the monitor is PID 1 and receives docker stop's SIGTERM itself (it exits within seconds).
 CMD ["school-monitor", "run"]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor import __version__, config, notify, service
+from monitor import __version__, config, daemon, notify, service
 from monitor.errors import MonitorError, UsageError
 from monitor.models import ACTIONS, LABELS, REVIEW_STATUSES
 
@@ -51,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-alerts", action="store_true", help="store what is found but send no instant alerts")
 
     r = sub.add_parser("run", help="the daemon: every source on its interval, the digest at its time")
-    r.add_argument("--once", action="store_true", help="run one scan and exit")
+    r.add_argument("--once", action="store_true", help="one scan of the sources that are due, then exit")
+
+    s = sub.add_parser("status", help="health: each source's last success and error, unsent emails, the last digest")
+    s.add_argument("--quiet", "-q", action="store_true",
+                   help="print nothing; exit 1 when unhealthy (for a Docker HEALTHCHECK)")
 
     s = sub.add_parser("score", help="classify texts without storing them; one JSON object per text")
     s.add_argument("texts", nargs="*", metavar="TEXT")
@@ -174,7 +178,23 @@ def cmd_scan(cfg: config.Config, args) -> int:
 
 
 def cmd_run(cfg: config.Config, args) -> int:
-    return cmd_scan(cfg, argparse.Namespace(source=[], since=None, no_alerts=False))
+    if not args.once:
+        return daemon.run(cfg)
+    engine = service.open_store(cfg)
+    due = service.due_sources(cfg, engine=engine)
+    if not due:
+        print("no source is due")
+        return 0
+    _print_summary(service.scan(cfg, names=[s.name for s in due], engine=engine))
+    return 0
+
+
+def cmd_status(cfg: config.Config, args) -> int:
+    """Exit 1 when unhealthy (service.status says when), so `status --quiet` can be a HEALTHCHECK."""
+    st = service.status(cfg)
+    if not args.quiet:
+        _print_status(st, cfg.alerts.tz)
+    return 0 if st.healthy else 1
 
 
 def cmd_score(cfg: config.Config, args) -> int:
@@ -348,6 +368,7 @@ COMMANDS = {
     "check": cmd_check,
     "scan": cmd_scan,
     "run": cmd_run,
+    "status": cmd_status,
     "score": cmd_score,
     "items": cmd_items,
     "review": cmd_review,
@@ -410,3 +431,24 @@ def _print_summary(summary) -> None:
     print(f"{len(runs)} source(s), {new} new mention(s), {failed} failed, {secs:.1f}s")
     for item_id in summary.removed:
         print(f"item #{item_id}: the post has gone (re-checked); `removed` added to its review log")
+
+
+def _print_status(st, tz) -> None:
+    when = lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if d else "never"  # noqa: E731
+    size = f" ({st.database_bytes / 1024**2:.1f} MB)" if st.database_bytes is not None else ""
+    print(f"database  {st.database}{size}")
+    if st.heartbeat is None:
+        print("daemon    not running")
+    else:
+        age = int((st.checked_at - st.heartbeat).total_seconds())
+        print(f"daemon    last heartbeat {when(st.heartbeat)} ({age}s ago)")
+    print(f"digest    last sent {when(st.last_digest)}")
+    print(f"outbox    {st.unsent} unsent email(s)")
+    if st.sources:
+        print("sources")
+    for s in st.sources:
+        health = "never run" if s.last_checked is None else f"last success {when(s.last_success)}"
+        if s.failures:
+            health += f"; failing {s.failures}x, last error {when(s.last_error_at)}: {s.last_error}"
+        print(f"  {s.name}: {health}")
+    print("health    " + ("OK" if st.healthy else "UNHEALTHY: " + "; ".join(st.problems)))

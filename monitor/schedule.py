@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 MAX_BACKOFF = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -34,3 +34,53 @@ def next_check(now: datetime, interval: timedelta, *, failures: int = 0,
 def is_due(next_at: datetime | None, now: datetime) -> bool:
     """A source never checked is due; so is one whose time has come (missed runs coalesce into one)."""
     return next_at is None or next_at <= now
+
+
+# ---------------------------------------------------------------- the daemon's clockwork
+
+MIN_TICK = timedelta(seconds=0.25)
+MAX_TICK = timedelta(seconds=30)
+
+
+def tick_period(intervals) -> timedelta:
+    """How often the daemon asks what is due: a tenth of the shortest interval (the jitter's scale),
+    at least a quarter second (no busy loop) and at most 30s (a long-interval source is never late
+    by more than that, and the heartbeat stays fresh)."""
+    shortest = min(intervals, default=MAX_TICK * 10)
+    return max(MIN_TICK, min(MAX_TICK, shortest / 10))
+
+
+def next_daily(now: datetime, at: time, tz: tzinfo) -> datetime:
+    """The first wall-clock `at` in zone `tz` strictly after `now`.
+
+    Across the clock changes: a time the spring change skips runs an hour later (01:30 becomes
+    02:30 BST); a time the autumn change repeats runs once, at its first occurrence.
+    """
+    day = now.astimezone(tz).date()
+    when = _wall(day, at, tz)
+    return when if when > now else _wall(day + timedelta(days=1), at, tz)
+
+
+def previous_daily(now: datetime, at: time, tz: tzinfo) -> datetime:
+    """The last wall-clock `at` in zone `tz` at or before `now`."""
+    day = now.astimezone(tz).date()
+    when = _wall(day, at, tz)
+    return when if when <= now else _wall(day - timedelta(days=1), at, tz)
+
+
+def next_digest(now: datetime, at: time, tz: tzinfo, last_digest: datetime | None) -> datetime:
+    """When the daemon should send the digest next.
+
+    Normally the next `at`. If a digest was sent before and the latest scheduled one was missed
+    (the daemon was down at that time), now: once, not once per missed day. A first start sends
+    nothing until the scheduled time.
+    """
+    if last_digest is not None and last_digest < previous_daily(now, at, tz):
+        return now
+    return next_daily(now, at, tz)
+
+
+def _wall(day: date, at: time, tz: tzinfo) -> datetime:
+    """`at` on `day` in `tz`, normalised through UTC (a skipped time moves forward by the gap;
+    fold=0 picks the first of a repeated time)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)

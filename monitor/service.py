@@ -10,6 +10,8 @@
     alert_new      instant alerts for new mentions: render (notify) -> queue (store.outbox) -> send
     send_digest    the daily digest (render_digest for the print path)
     flush_outbox   send what is due in the outbox; failures stay queued and are retried with backoff
+    SourceRunner   one source on its own (the daemon's workers); due_sources, what the daemon's tick asks
+    apply_retention, status, next_digest_at, record_heartbeat: the daemon's other jobs and its health
 
 Only this module reads the clock; every stage below it takes `now`. Stages never import each
 other: this module hands plain dataclasses from one to the next.
@@ -31,7 +33,7 @@ from urllib.parse import urlsplit
 
 from monitor import fetch, notify, parse, report, schedule, store
 from monitor.config import Config, Source, check_http_url
-from monitor.errors import FetchError, NotifyError, ParseError, UsageError
+from monitor.errors import FetchError, NotifyError, ParseError, StoreError, UsageError
 from monitor.mentions import MentionFinder
 from monitor.models import (
     ACTIONS, LABEL_RANK, REVIEW_STATUSES, SEVERITY_RANK, Email, Evidence, FetchResult, Item, ReportData,
@@ -238,10 +240,15 @@ def _log_run(run: SourceRun) -> None:
 
 def source_states(cfg: Config, engine=None) -> dict[str, SourceState]:
     """Each source's stored health; empty before the first scan (no database is created for it)."""
-    url = cfg.database_url
-    if engine is None and url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+    if engine is None and _no_database(cfg):
         return {}
     return store.load_states(engine or open_store(cfg))
+
+
+def _no_database(cfg: Config) -> bool:
+    """A SQLite file not created yet (reading commands must not create one)."""
+    url = cfg.database_url
+    return url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):])
 
 
 def list_items(cfg: Config, *, since: datetime | None = None, labels: Iterable[str] = (),
@@ -510,13 +517,14 @@ def _severity_order(item: StoredItem):
     return (SEVERITY_RANK.get(item.severity, 9), LABEL_RANK.get(item.label, 9), item.id)
 
 
-def alert_new(cfg: Config, engine, now: datetime) -> AlertResult:
+def alert_new(cfg: Config, engine, now: datetime | None = None) -> AlertResult:
     """Queue the instant alerts for mentions stored since the last call (pending in the store, so a
     crash between storing and alerting loses nothing), then send what is due.
 
     Posts published longer ago than [alerts] immediate_max_age go to the digest only. Past
     [alerts] max_per_hour alerts in the last hour (per lane), the rest become one pile-on email.
     """
+    now = now or now_utc()
     new_ids = store.pending_alerts(engine)
     if not new_ids:
         return AlertResult(flushed=flush_outbox(cfg, engine=engine, now=now))
@@ -637,3 +645,122 @@ def send_digest(cfg: Config, *, engine=None, since: datetime | None = None, send
     queued = store.queue_digest(engine, outgoing, email.item_ids, now) is not None
     return DigestResult(email=email, items=len(email.item_ids), queued=queued,
                         flushed=flush_outbox(cfg, engine=engine, now=now))
+
+
+# ---------------------------------------------------------------- the daemon: single sources, retention, health
+
+HEARTBEAT_STALE = timedelta(minutes=5)  # ten of the longest ticks: the daemon has stopped or hung
+
+
+class SourceRunner:
+    """Runs one source on its own, as the daemon's workers do: the scan pipeline (`_collect`, then
+    `_save`) for that source. One HTTP session and one classifier serve every run; thread-safe."""
+
+    def __init__(self, cfg: Config, engine, fetcher: fetch.Fetcher | None = None):
+        self.cfg = cfg
+        self.engine = engine
+        self.fetcher = fetcher or fetch.Fetcher()
+        self.classifier = Classifier(cfg)
+
+    def with_config(self, cfg: Config) -> SourceRunner:
+        """After a reload: the new config (aliases, sources), the same database and HTTP session."""
+        return SourceRunner(cfg, self.engine, self.fetcher)
+
+    def run(self, src: Source, *, now: datetime | None = None) -> SourceRun:
+        started = now or now_utc()
+        state = store.load_states(self.engine).get(src.name)
+        keep_from = started - timedelta(days=self.cfg.storage.keep_days)
+        collected = _collect(self.fetcher, self.classifier, src, state, keep_from, False, started)
+        run = _save(self.engine, collected, state, now or now_utc())
+        _log_run(run)
+        return run
+
+    def close(self) -> None:
+        self.fetcher.close()
+
+
+def due_sources(cfg: Config, *, engine, running: Iterable[str] = (), now: datetime | None = None) -> list[Source]:
+    """The enabled sources whose stored next check has come, less those in flight (a source never
+    overlaps itself). A source due many times over while nothing ran is due once."""
+    running = set(running)
+    candidates = [s for s in cfg.sources if s.enabled and s.name not in running]
+    due = set(store.due_sources(engine, [s.name for s in candidates], now or now_utc()))
+    return [s for s in candidates if s.name in due]
+
+
+def tick_seconds(cfg: Config) -> float:
+    """How often the daemon's tick asks what is due, from the shortest enabled interval."""
+    return schedule.tick_period(s.interval for s in cfg.sources if s.enabled).total_seconds()
+
+
+def record_heartbeat(*, engine, now: datetime | None = None) -> None:
+    """The daemon's tick says it is alive (`status` reads it)."""
+    store.set_heartbeat(engine, now or now_utc())
+
+
+def clear_heartbeat(*, engine) -> None:
+    """The daemon stopped cleanly: no daemon is expected until one starts again."""
+    store.set_heartbeat(engine, None)
+
+
+def next_digest_at(cfg: Config, *, engine, after: datetime | None = None, now: datetime | None = None) -> datetime:
+    """When the daemon sends the digest next: the next [alerts] digest_at after the one it sent at
+    `after`; on start (no `after`), at once if a scheduled digest was missed while it was down."""
+    at, tz = cfg.alerts.digest_at, cfg.alerts.tz
+    if after is not None:
+        return schedule.next_daily(after, at, tz)
+    return schedule.next_digest(now or now_utc(), at, tz, store.last_digest(engine))
+
+
+def apply_retention(cfg: Config, *, engine=None, now: datetime | None = None) -> int:
+    """Delete mentions older than [storage] keep_days that nobody flagged (data protection: keep no
+    more than needed). High-severity mentions and any with a review entry are kept, with their log."""
+    before = (now or now_utc()) - timedelta(days=cfg.storage.keep_days)
+    deleted = store.delete_old_items(engine or open_store(cfg), before)
+    if deleted:
+        log.info("retention: deleted %d unflagged mention(s) first seen before %s", deleted,
+                 before.date().isoformat())
+    return deleted
+
+
+@dataclass(frozen=True)
+class Status:
+    """The monitor's health, for `school-monitor status`. Healthy when `problems` is empty."""
+
+    checked_at: datetime
+    database: str                          # the URL, without a password
+    problems: tuple[str, ...] = ()
+    database_bytes: int | None = None
+    heartbeat: datetime | None = None      # None: no daemon running (never started, or stopped cleanly)
+    sources: tuple[SourceState, ...] = ()  # in config order; a source never run has an empty state
+    unsent: int = 0
+    last_digest: datetime | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def status(cfg: Config, *, engine=None, now: datetime | None = None) -> Status:
+    """Unhealthy when the database cannot be opened, or when a daemon is expected (its heartbeat is
+    stored) but the heartbeat is older than HEARTBEAT_STALE. Failing sources are shown, not unhealthy:
+    restarting the monitor would not mend them."""
+    now = now or now_utc()
+    shown = store.safe_url(cfg.database_url)
+    if engine is None and _no_database(cfg):
+        return Status(now, shown, ("no database yet: the monitor has never run (`school-monitor run`)",))
+    try:
+        engine = engine or open_store(cfg)
+    except StoreError as e:
+        return Status(now, shown, (str(e),))
+    heartbeat = store.get_heartbeat(engine)
+    problems = ()
+    if heartbeat is not None and now - heartbeat > HEARTBEAT_STALE:
+        problems = (f"the daemon's last heartbeat is {int((now - heartbeat).total_seconds())}s old: "
+                    "it has stopped or hung",)
+    states = store.load_states(engine)
+    return Status(
+        now, shown, problems, database_bytes=store.database_size(engine), heartbeat=heartbeat,
+        sources=tuple(states.get(s.name) or SourceState(name=s.name) for s in cfg.sources),
+        unsent=store.count_unsent(engine), last_digest=store.last_digest(engine))
+

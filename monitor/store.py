@@ -21,7 +21,7 @@ from sqlalchemy import (
     or_, select, text, update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.models import (
@@ -568,14 +568,22 @@ def _outbox_entry(r) -> OutboxEntry:
 
 
 def _queue(conn, email: Outgoing, now: datetime) -> int | None:
-    """Insert one email unless its dedupe_key is already queued or sent; its id, or None."""
+    """Insert one email unless its dedupe_key is already queued or sent; its id, or None.
+
+    The unique constraint decides: two processes queueing the same alert at once (the daemon and a
+    `scan`) get one row, the other's insert is rolled back to a savepoint and skipped.
+    """
     if conn.execute(select(outbox.c.id).where(outbox.c.dedupe_key == email.dedupe_key)).first():
         return None
-    return conn.execute(insert(outbox).values(
-        created_at=now, kind=email.kind, dedupe_key=email.dedupe_key,
-        recipients=json.dumps(list(email.recipients)), subject=email.subject, message=email.message,
-        item_ids=json.dumps(list(email.item_ids)), not_before=email.not_before,
-        attempts=0)).inserted_primary_key[0]
+    try:
+        with conn.begin_nested():
+            return conn.execute(insert(outbox).values(
+                created_at=now, kind=email.kind, dedupe_key=email.dedupe_key,
+                recipients=json.dumps(list(email.recipients)), subject=email.subject, message=email.message,
+                item_ids=json.dumps(list(email.item_ids)), not_before=email.not_before,
+                attempts=0)).inserted_primary_key[0]
+    except IntegrityError:
+        return None
 
 
 def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime,
@@ -715,3 +723,74 @@ def reviews_with_action(engine: Engine, action: str, since: datetime) -> list[tu
     with engine.connect() as conn:
         return [(Review(item_id=r.id, at=r.review_at, by=r.by, status=r.review_status, action=r.action,
                         note=r.note, id=r.review_id), _stored(r)) for r in conn.execute(q)]
+
+
+
+
+# ---------------------------------------------------------------- the daemon: schedule, retention, health
+
+HEARTBEAT_KEY = "daemon_heartbeat"
+
+
+def due_sources(engine: Engine, names: Iterable[str], now: datetime) -> list[str]:
+    """Those of `names` whose next check has come, or that were never checked, in the given order."""
+    names = list(names)
+    with engine.connect() as conn:
+        rows = conn.execute(select(sources.c.name, sources.c.next_check).where(sources.c.name.in_(names)))
+        next_at = {r.name: r.next_check for r in rows}
+    return [n for n in names if next_at.get(n) is None or next_at[n] <= now]
+
+
+def delete_old_items(engine: Engine, before: datetime) -> int:
+    """Delete mentions first seen before `before` that nobody flagged, with their evidence; return how many.
+
+    Kept whatever their age: high severity, and anything with a review entry (its log is kept too).
+    Stored response bodies no remaining evidence points to go as well.
+    """
+    unflagged = select(items.c.id).where(
+        items.c.first_seen < before, items.c.severity != "high",
+        ~select(reviews.c.id).where(reviews.c.item_id == items.c.id).exists())
+    with engine.begin() as conn:
+        ids = [r.id for r in conn.execute(unflagged)]
+        for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            chunk = ids[i:i + 500]
+            conn.execute(delete(evidence).where(evidence.c.item_id.in_(chunk)))
+            conn.execute(delete(items).where(items.c.id.in_(chunk)))
+        if ids:
+            used = select(evidence.c.body_sha256).where(evidence.c.body_sha256.is_not(None))
+            conn.execute(delete(bodies).where(bodies.c.sha256.not_in(used)))
+    return len(ids)
+
+
+def set_heartbeat(engine: Engine, at: datetime | None) -> None:
+    """Record that the daemon is alive at `at`; None removes it (the daemon stopped cleanly)."""
+    with engine.begin() as conn:
+        conn.execute(delete(meta).where(meta.c.key == HEARTBEAT_KEY))
+        if at is not None:
+            conn.execute(insert(meta).values(key=HEARTBEAT_KEY, value=at.astimezone(timezone.utc).isoformat()))
+
+
+def get_heartbeat(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        value = conn.execute(select(meta.c.value).where(meta.c.key == HEARTBEAT_KEY)).scalar()
+    return datetime.fromisoformat(value) if value else None
+
+
+def count_unsent(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+def last_digest(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(digests.c.at))).scalar()
+
+
+def database_size(engine: Engine) -> int | None:
+    """Bytes used by a SQLite database (pages in use, WAL not counted); None for other databases."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        size = conn.exec_driver_sql("PRAGMA page_size").scalar()
+    return pages * size
