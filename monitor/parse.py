@@ -114,8 +114,11 @@ def parse_feed(body: bytes, *, source: str, url: str, now: datetime,
     """Parse an RSS/Atom body into items. Raises ParseError when it is not a feed at all."""
     check_doctype(body)
     try:
-        parsed = feedparser.parse(body, response_headers={"content-location": url,
-                                                          "content-type": content_type or "application/xml"})
+        # No HTML sanitising or URI rewriting: half of feedparser's time, and not needed, since
+        # html_to_text keeps only the text (scripts and styles dropped) and every page escapes it.
+        parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False,
+                                  response_headers={"content-location": url,
+                                                    "content-type": content_type or "application/xml"})
     except Exception as e:  # feedparser on hostile bytes: whatever it raises is this source's error
         raise ParseError(f"feed parser failed: {e.__class__.__name__}: {e}") from None
     entries = parsed.get("entries") or []

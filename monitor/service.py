@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -129,9 +131,11 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     classifier = Classifier(cfg)
     keep_from = since or started - timedelta(days=cfg.storage.keep_days)
     runs = []
-    with fetch.Fetcher() as fetcher, ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
+    # The process pool starts before any thread of ours, so its workers fork a quiet process.
+    with _analysis_pool(classifier, len(sources)) as procs, fetch.Fetcher() as fetcher, \
+            ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
         futures = [pool.submit(_collect, fetcher, classifier, src, states.get(src.name),
-                               keep_from, since is not None, started) for src in sources]
+                               keep_from, since is not None, started, procs) for src in sources]
         for fut in as_completed(futures):
             collected = fut.result()
             run = _save(engine, collected, states.get(collected.source.name), now_utc())
@@ -151,12 +155,46 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
 
 
+# Parsing and scoring hold the GIL (feedparser, BeautifulSoup, VADER are pure Python), so a large
+# scan hands them to one process per core while threads fetch; a small one stays in-process.
+PROCESS_POOL_MIN_SOURCES = 16
+_worker_classifier: Classifier | None = None   # set once in each analysis worker process
+
+
+def _analysis_pool(classifier: Classifier, n_sources: int):
+    cores = os.cpu_count() or 1
+    if cores < 2 or n_sources < PROCESS_POOL_MIN_SOURCES or "fork" not in mp.get_all_start_methods():
+        return contextlib.nullcontext()
+    # fork: the workers inherit the classifier (lexicons compiled once) instead of unpickling it.
+    return ProcessPoolExecutor(max_workers=cores, mp_context=mp.get_context("fork"),
+                               initializer=_init_worker, initargs=(classifier,))
+
+
+def _init_worker(classifier: Classifier) -> None:
+    global _worker_classifier
+    _worker_classifier = classifier
+
+
+def _analyse_in_worker(src: Source, fetched: FetchResult, previous_page: str | None,
+                       keep_from: datetime, now: datetime) -> Analysed:
+    return _analyse(_worker_classifier, src, fetched, previous_page, keep_from, now)
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """Parsing and scoring one fetched body gave: the mentions, or the source's error."""
+
+    scored: tuple[store.Scored, ...] = ()
+    seen: int = 0
+    page_text: str | None = None
+    error: ParseError | None = None
+
+
 def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state: SourceState | None,
-             keep_from: datetime, full: bool, now: datetime) -> Collected:
-    """Fetch, parse, find mentions and score one source. Runs in a worker thread; touches no database."""
+             keep_from: datetime, full: bool, now: datetime, procs=None) -> Collected:
+    """Fetch one source, then parse it, find mentions and score them (in `procs` when given).
+    Runs in a worker thread; touches no database."""
     t0 = time.monotonic()
-    fetched = None
-    page_text = None
     try:
         fetched = fetcher.get(
             src.url, fetch.Limits(timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes,
@@ -164,26 +202,45 @@ def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state:
             etag=None if full or not state else state.etag,
             last_modified=None if full or not state else state.last_modified,
             accept=ACCEPT[src.type])
-        if fetched.not_modified:
-            return Collected(src, fetched, (), 0, None, time.monotonic() - t0)
+    except FetchError as e:
+        return Collected(src, None, (), 0, e, time.monotonic() - t0)
+    if fetched.not_modified:
+        return Collected(src, fetched, (), 0, None, time.monotonic() - t0)
+    previous_page = state.page_text if state else None
+    if procs is None:
+        done = _analyse(classifier, src, fetched, previous_page, keep_from, now)
+    else:
+        try:
+            done = procs.submit(_analyse_in_worker, src, fetched, previous_page, keep_from, now).result()
+        except BrokenProcessPool:
+            done = Analysed(error=ParseError("the parser process died on this source's body"))
+    return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
+
+
+def _analyse(classifier: Classifier, src: Source, fetched: FetchResult, previous_page: str | None,
+             keep_from: datetime, now: datetime) -> Analysed:
+    """Parse a body, keep the mentions and score them. Never raises: a parser's failure on hostile
+    input is this source's error, not the scan's."""
+    page_text = None
+    try:
         items = _parse(src, fetched, now)
         if src.type == "page" and not src.item:
-            items, page_text = _watched_change(items[0], state)
-    except (FetchError, ParseError) as e:
-        return Collected(src, fetched, (), 0, e, time.monotonic() - t0)
-    except Exception as e:  # a parser bug on hostile input is this source's error, not the scan's
+            items, page_text = _watched_change(items[0], previous_page)
+    except ParseError as e:
+        return Analysed(error=e)
+    except Exception as e:
         log.exception("unexpected error on source %s", src.name)
-        return Collected(src, fetched, (), 0, ParseError(f"{e.__class__.__name__}: {e}"), time.monotonic() - t0)
+        return Analysed(error=ParseError(f"{e.__class__.__name__}: {e}"))
     scored = []
     for item in items:
         if item.published is None:
             item = replace(item, published=now)
         if item.published < keep_from:
             continue
-        s = classifier.classify(item.text, item.title, all_mentions=src.all_mentions)
-        if s.mention:
-            scored.append(store.Scored(item, s))
-    return Collected(src, fetched, tuple(scored), len(items), None, time.monotonic() - t0, page_text)
+        match = classifier.finder.find(item.text, item.title, all_mentions=src.all_mentions)
+        if match.is_mention:  # only mentions are scored: most items of a busy feed are not
+            scored.append(store.Scored(item, classifier.scorer.score(item.text, item.title, match)))
+    return Analysed(tuple(scored), len(items), page_text)
 
 
 def _parse(src: Source, fetched: FetchResult, now: datetime) -> list:
@@ -193,10 +250,9 @@ def _parse(src: Source, fetched: FetchResult, now: datetime) -> list:
                             content_type=fetched.content_type)
 
 
-def _watched_change(page, state: SourceState | None) -> tuple[list, str]:
+def _watched_change(page, previous: str | None) -> tuple[list, str]:
     """A watched page (no item selector) is one item; once seen, it is scored on the text a change
     added, not on the whole page again. Unchanged, or only text removed: nothing to score."""
-    previous = state.page_text if state else None
     if previous is None:
         return [page], page.text
     added = parse.added_text(previous, page.text)
