@@ -1,6 +1,19 @@
 """Is this text about the school? Pure: config in, MentionMatch out.
 
-Backbone version: any alias, whole words, any case; exclusions drop the text.
+The rules, in order:
+
+1. `exclude` phrases ("Elm Park station") are blanked out first, so an alias inside one does not
+   count, while a text that names both the station and the school is still a mention.
+2. An alias matches as whole words in any case, tolerant of punctuation between its words and of a
+   possessive: "Elm Park Primary's", "elm-park primary", "#ElmParkPrimary", "@elm_park_primary".
+   An occurrence directly followed by a word that makes it another thing ("Elm Park Primary Care",
+   "Elm Park School Road", "Elm Park School of Motoring") is not one.
+3. An acronym alias ("EPPS") is ambiguous: it counts only with a context word in the text
+   (`[school] context`, plus a few words any school text uses: pupils, teacher, Year 6...).
+4. A `not_context` word (another town's name) vetoes every alias: the text is about the Elm Park
+   School over there.
+5. A member of staff named with a title or an initial ("Mrs Sale", "N Sale", "Mrs N Sale") makes
+   the text a mention too; the bare surname never does ("car boot sale", "Morris dancing").
 """
 
 from __future__ import annotations
@@ -10,19 +23,130 @@ import re
 from monitor.config import School
 from monitor.models import MentionMatch
 
+TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr")
+
+# Words any text about a primary school is likely to use; they confirm an ambiguous alias
+# alongside the configured `context`.
+SCHOOL_CONTEXT = (
+    "school", "primary", "pupil", "teacher", "teaching assistant", "head", "headteacher",
+    "head teacher", "Ofsted", "class", "classroom", "reception", "nursery", "SENCO", "SEN", "EHCP", "playground", "PTA", "governors", "uniform", "homework", "term", "parents",
+    "kids", "children", "my son", "my daughter", "school gate", "catchment", "admissions",
+    *(f"year {n}" for n in range(1, 7)),
+)
+
+# A word right after an alias that turns it into the name of something else.
+OTHER_THINGS = (
+    "care", "surgery", "practice", "medical", "health", "dental", "pharmacy", "clinic",
+    "station", "road", "rd", "lane", "avenue", "street", "close", "gardens", "crescent", "drive",
+    "estate", "golf", "club", "fc", "afc", "rfc", "cc", "tennis", "cricket", "bowls", "hotel",
+    "tavern", "inn", "cemetery", "ltd", "limited", "plc", "symposium", "conference",
+)
+_OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THINGS), re.IGNORECASE)
+
+# Between the words of an alias: nothing (hashtags), spaces, hyphens, underscores, dots.
+_SEP = r"[\s\-_.]*"
+_POSSESSIVE = r"(?:['’]s\b|s['’]|['’])?"
+
+
+def alias_pattern(alias: str) -> re.Pattern:
+    """Whole words, any case, punctuation-tolerant between words, optional possessive."""
+    words = [re.escape(w) for w in re.split(r"[\s\-_.]+", alias.strip()) if w]
+    return re.compile(r"(?<![\w@#])[@#]?" + _SEP.join(words) + _POSSESSIVE + r"(?!\w)", re.IGNORECASE)
+
+
+def phrase_pattern(phrase: str, ignore_case: bool = True) -> re.Pattern:
+    """A word or phrase as whole words; a trailing 's' (plural) is allowed."""
+    body = r"[\s\-]+".join(re.escape(w) for w in phrase.split())
+    return re.compile(r"(?<!\w)" + body + r"s?(?!\w)", re.IGNORECASE if ignore_case else 0)
+
+
+def is_acronym(alias: str) -> bool:
+    return " " not in alias.strip() and alias.isupper() and len(alias) <= 6
+
+
+def staff_patterns(name: str) -> list[re.Pattern]:
+    """'Mrs N Sale' -> patterns for 'Mrs Sale', 'Mrs N Sale', 'Miss N. Sale' (any title, any case)
+    and 'N Sale' (exact case: a lone initial is too weak to match lower-case text)."""
+    words = name.replace(".", " ").split()
+    if words and words[0].lower() in TITLES:
+        words = words[1:]
+    initials = [w for w in words if len(w) == 1]
+    surname = " ".join(w for w in words if len(w) > 1)
+    if not surname:
+        return []
+    surname_rx = r"[\s\-]+".join(re.escape(w) for w in surname.split()) + _POSSESSIVE + r"(?!\w)"
+    initials_rx = r"(?:[A-Z]\.?\s+)*" if not initials else r"(?:%s\.?\s+)?" % "|".join(initials)
+    titled = re.compile(r"(?<!\w)(?i:%s)\.?\s+%s(?i:%s)" % ("|".join(TITLES), initials_rx, surname_rx))
+    out = [titled]
+    if initials:
+        out.append(re.compile(r"(?<![\w.])%s\.?\s+%s" % ("|".join(initials), surname_rx)))
+    return out
+
 
 class MentionFinder:
     def __init__(self, school: School):
         self.school = school
-        self._aliases = [(a, re.compile(r"\b" + re.escape(a) + r"\b", re.IGNORECASE)) for a in school.aliases]
-        self._exclude = [(e, re.compile(r"\b" + re.escape(e) + r"\b", re.IGNORECASE)) for e in school.exclude]
+        self._aliases = [(a, alias_pattern(a), is_acronym(a)) for a in school.aliases]
+        self._exclude = [(e, alias_pattern(e)) for e in school.exclude]
+        self._context = [(c, phrase_pattern(c)) for c in (*school.context, *SCHOOL_CONTEXT)]
+        # Place names are proper nouns: "Reading" the town, not "reading" the subject.
+        self._not_context = [(n, phrase_pattern(n, ignore_case=not n[:1].isupper()))
+                             for n in school.not_context]
+        self._staff = [(s, staff_patterns(s)) for s in school.staff]
 
     def find(self, text: str, title: str = "", all_mentions: bool = False) -> MentionMatch:
-        whole = f"{title}\n{text}"
-        excluded = [e for e, rx in self._exclude if rx.search(whole)]
+        whole = f"{title}\n{text}" if title else text
+        excluded = tuple(f"excluded:{e}" for e, rx in self._exclude if rx.search(whole))
         if excluded:
-            return MentionMatch(False, reasons=tuple(f"excluded:{e}" for e in excluded))
-        found = tuple(a for a, rx in self._aliases if rx.search(whole))
-        if found or all_mentions:
-            return MentionMatch(True, aliases=found, reasons=tuple(f"alias:{a}" for a in found) or ("all_mentions",))
-        return MentionMatch(False)
+            whole = self._blank_exclusions(whole)
+        others = tuple(f"not_context:{n}" for n, rx in self._not_context if rx.search(whole))
+        if others:
+            return MentionMatch(False, reasons=excluded + others)
+        staff = tuple(s for s, rxs in self._staff if any(rx.search(whole) for rx in rxs))
+        aliases, reasons = self._aliases_in(whole)
+        reasons = excluded + reasons + tuple(f"staff:{s}" for s in staff)
+        if aliases or staff:
+            return MentionMatch(True, aliases=aliases, staff=staff, reasons=reasons)
+        if all_mentions and not excluded:
+            return MentionMatch(True, reasons=reasons + ("all_mentions",))
+        return MentionMatch(False, reasons=reasons)
+
+    def _blank_exclusions(self, text: str) -> str:
+        for _, rx in self._exclude:
+            text = rx.sub(lambda m: " " * len(m.group()), text)
+        return text
+
+    def _aliases_in(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The aliases that count, and the reasons (alias, context, or why one did not count)."""
+        found, reasons, context = [], [], None
+        for alias, rx, ambiguous in self._aliases:
+            hits = list(rx.finditer(text))
+            if not hits:
+                continue
+            if all(_names_other_thing(text, m) for m in hits):
+                reasons.append(f"other_name:{alias}")
+                continue
+            if ambiguous:
+                context = self._context_word(text) if context is None else context
+                if not context:
+                    reasons.append(f"no_context:{alias}")
+                    continue
+                reasons.append(f"context:{context}")
+            found.append(alias)
+            reasons.append(f"alias:{alias}")
+        return tuple(found), tuple(dict.fromkeys(reasons))
+
+    def _context_word(self, text: str) -> str:
+        return next((c for c, rx in self._context if rx.search(text)), "")
+
+
+def _names_other_thing(text: str, m: re.Match) -> bool:
+    """'Elm Park Primary Care', 'Elm Park School Road': the alias is part of another name. The next
+    word must be capitalised like the alias (or all in lower case) to count as part of a name."""
+    nxt = _OTHER_THING.match(text, m.end())
+    if not nxt:
+        return False
+    word = nxt.group(1) or nxt.group(2)
+    if nxt.group(2):
+        return True
+    return word[0].isupper() or not m.group().lstrip("@#")[0].isupper()
