@@ -1,28 +1,263 @@
 """What is a mention? Pure: text and its MentionMatch in, Score out.
 
-Backbone version: plain VADER compound only; the scorer issue adds the lexicons and rules.
+How a label is chosen, in precedence order:
+
+1. extremism, then abuse: a strong entry of that lexicon matched, or two weak ("~") ones.
+   Inside a news frame ("police are investigating", "appeared in court") the text reports the
+   threat or the material rather than making it: the hits stay as "reported:..." flags and the
+   stance rules below decide the label, so a local-paper story does not page the managers as if
+   someone had posted the threat. The school already knows of an incident the police investigate.
+2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
+   words of vader_domain.txt, a sentence opening with "But"/"However" weighted over those before it
+   (VADER does the same inside a sentence), plus the criticism and praise phrases. A phrase after a
+   negation flips ("can't fault", "not outstanding"); a sarcasm cue ("oh great", "🙄") makes praise
+   words count as irony.
+
+Severity follows the label (DESIGN.md); a named member of staff raises criticism to high.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.config import Scoring
 from monitor.models import OFFTOPIC, MentionMatch, Score
 
+# Between the words of a phrase: spaces and punctuation, but not a sentence end.
+_SEP = r"[^\w.!?\n]+"
+_ANY_WORD = r"[\w'-]+"
+_TOKEN = re.compile(r"\([^)]*\)\??|\S+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+_CONTRAST_START = re.compile(r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
+                             r"unfortunately)\b", re.IGNORECASE)
+_CONTRAST_INSIDE = re.compile(r"\bbut\b", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"(?:\b(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
+    r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|hasn'?t|"
+    r"ain'?t|nor)\W+(?:[\w']+\W+){0,2})$"
+)
+_NOT_NEGATION = re.compile(r"\b(?:nothing but|not only|not just|no doubt|never been so)\W+(?:[\w']+\W+){0,2}$")
+_NEGATION_WINDOW = 40
+
+# How much one phrase hit moves the stance, against VADER's compound in -1..1.
+PHRASE_WEIGHT = 0.35
+WEAK_WEIGHT = 0.5
+CRITICISM_AT = -0.2
+PRAISE_AT = 0.3
+
+LEXICONS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting")
+
+
+@dataclass(frozen=True)
+class Hit:
+    lexicon: str
+    text: str
+    start: int
+    end: int
+    weak: bool
+
+
+class Lexicon:
+    """A phrase list compiled into one regex that says which entry matched where.
+
+    Entry syntax: words match whole and in any case, with any spaces or punctuation between them;
+    `a/b` either word, `(a b/c)` either phrase, `word*` any ending, `_` any one word, `word?` or
+    `(...)?` optional, `@name` a word class defined by a line `@name = a/b/c` (phrases allowed),
+    and a leading `~` marks a weak cue.
+    """
+
+    def __init__(self, name: str, lines: list[str]):
+        self.name = name
+        classes, terms = {}, []
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("@") and "=" in line:
+                key, _, words = line.partition("=")
+                classes[key.strip()[1:]] = [w.strip() for w in words.split("/") if w.strip()]
+            else:
+                terms.append((line.lstrip("~ ").strip(), line.startswith("~")))
+        self._weak = [weak for _, weak in terms]
+        alternatives = (f"(?P<t{i}>{_term_regex(t, classes)})" for i, (t, _) in enumerate(terms))
+        self._rx = re.compile("|".join(alternatives)) if terms else None
+
+    def hits(self, text: str) -> list[Hit]:
+        """Matches in `text`, which must already be normalised (lower case, straight quotes)."""
+        if self._rx is None:
+            return []
+        return [Hit(self.name, m.group(), m.start(), m.end(), self._weak[int(m.lastgroup[1:])])
+                for m in self._rx.finditer(text)]
+
+
+def _term_regex(term: str, classes: dict[str, list[str]]) -> str:
+    parts = []
+    for token in _TOKEN.findall(term):
+        optional = token.endswith("?") and len(token) > 1
+        token = token[:-1] if optional else token
+        body = _token_regex(token, classes)
+        if parts:
+            body = f"{_SEP}{body}"
+        parts.append(f"(?:{body})?" if optional else body)
+    regex = "".join(parts)
+    if re.match(r"\w", term):
+        regex = r"(?<!\w)" + regex
+    if re.search(r"[\w*]$", term):
+        regex += r"(?!\w)"
+    return regex
+
+
+def _token_regex(token: str, classes: dict[str, list[str]]) -> str:
+    if token == "_":
+        return _ANY_WORD
+    if token.startswith("@"):
+        alternatives = classes[token[1:]]
+    else:
+        alternatives = (token[1:-1] if token.startswith("(") else token).split("/")
+    return "(?:" + "|".join(_words_regex(a) for a in alternatives if a) + ")"
+
+
+def _words_regex(words: str) -> str:
+    """One alternative, possibly of several words ('asylum seekers'); '*' ends a word freely."""
+    out = []
+    for word in words.lower().split():
+        stem = word.endswith("*") and len(word) > 1
+        escaped = re.escape(word[:-1] if stem else word).replace("'", "'?")
+        out.append(escaped + (r"\w*" if stem else ""))
+    return _SEP.join(out)
+
+
+def normalise(text: str) -> str:
+    return text.lower().replace("’", "'").replace("‘", "'")
+
+
+def _read_lexicon(name: str) -> list[str]:
+    return resources.files("monitor").joinpath(f"lexicons/{name}.txt").read_text("utf-8").splitlines()
+
+
+def _vader_domain() -> dict[str, float]:
+    words = {}
+    for line in _read_lexicon("vader_domain"):
+        if line.strip() and not line.startswith("#"):
+            word, weight = line.split("\t")
+            words[word.strip().lower()] = float(weight)
+    return words
+
+
+def fired(hits: list[Hit]) -> bool:
+    """A strong entry, or two different weak ones."""
+    return any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2
+
 
 class Scorer:
     def __init__(self, scoring: Scoring | None = None):
+        scoring = scoring or Scoring()
+        extra = {"criticism": scoring.extra_criticism, "praise": scoring.extra_praise,
+                 "abuse": scoring.extra_abuse, "extremism": scoring.extra_extremism}
+        self._lexicons = {name: Lexicon(name, _read_lexicon(name) + list(extra.get(name, ())))
+                          for name in LEXICONS}
         self._vader = SentimentIntensityAnalyzer()
+        self._vader.lexicon.update(_vader_domain())
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
-        sentiment = self._vader.polarity_scores(f"{title}. {text}" if title else text)["compound"]
+        whole = f"{title.rstrip('.')}.\n{text}" if title else text
+        sentiment, flags, turn = self._sentiment(whole)
         if not match.is_mention:
             return Score(False, OFFTOPIC, "low", sentiment)
-        if sentiment <= -0.5:
-            label, severity = "criticism", "medium"
-        elif sentiment >= 0.5:
-            label, severity = "praise", "low"
-        else:
-            label, severity = "neutral", "low"
-        return Score(True, label, severity, sentiment, mentions_staff=match.mentions_staff)
+        flags += [f"staff:{s}" for s in match.staff]
+        low = normalise(whole)
+        label, why = self._grave(low)
+        if label is None:
+            label, stance_flags = self._stance(low, sentiment, turn)
+            why += stance_flags
+        return Score(True, label, _severity(label, match), sentiment,
+                     flags=tuple(dict.fromkeys(why + flags)), mentions_staff=match.mentions_staff)
+
+    def _sentiment(self, text: str) -> tuple[float, list[str], int]:
+        """VADER compound per sentence, averaged, and where the text turns: a sentence opening with
+        a contrast outweighs those before it (x1.5 against x0.5, as VADER weighs the clauses around
+        'but'). The turn is that sentence's offset, -1 when there is none."""
+        sentences = _sentences(text)
+        weights, flags, turn = [1.0] * len(sentences), [], -1
+        for i, (start, sentence) in enumerate(sentences):
+            opening = _CONTRAST_START.match(sentence)
+            if i and opening:
+                weights = [w * 0.5 for w in weights[:i]] + [1.5] * (len(sentences) - i)
+                flags.append("contrast:" + opening.group().strip(" .,").lower())
+                turn = start
+            elif _CONTRAST_INSIDE.search(sentence):
+                flags.append("contrast:but")
+        scores = [self._vader.polarity_scores(s)["compound"] for _, s in sentences]
+        compound = round(sum(w * c for w, c in zip(weights, scores)) / sum(weights), 4)
+        return compound, [f"vader:{compound:.2f}"] + list(dict.fromkeys(flags)), turn
+
+    def _grave(self, low: str) -> tuple[str | None, list[str]]:
+        """extremism or abuse, unless the text only reports them (see the module docstring);
+        None and the reported hits otherwise."""
+        reported = fired(self._lexicons["reporting"].hits(low))
+        flags = []
+        for name in ("extremism", "abuse"):
+            hits = self._lexicons[name].hits(low)
+            if not fired(hits):
+                continue
+            if not reported:
+                return name, [f"{name}:{h.text}" for h in hits]
+            flags += [f"reported:{name}:{h.text}" for h in hits]
+        return None, flags
+
+    def _stance(self, low: str, sentiment: float, turn: int) -> tuple[str, list[str]]:
+        hits = _without_overlaps(self._lexicons["criticism"].hits(low) + self._lexicons["praise"].hits(low))
+        sarcasm = self._lexicons["sarcasm"].hits(low)
+        balance, flags = 0.0, [f"sarcasm:{h.text}" for h in sarcasm]
+        for hit in hits:
+            against = hit.lexicon == "criticism"
+            if _negated(low, hit):
+                against = not against
+                flags.append(f"negated:{hit.text}")
+            elif sarcasm and not against:
+                continue
+            else:
+                flags.append(f"{hit.lexicon}:{hit.text}")
+            weight = (WEAK_WEIGHT if hit.weak else 1) * (1 if turn < 0 else 0.5 if hit.start < turn else 1.5)
+            balance += -weight if against else weight
+        if sarcasm:
+            sentiment, balance = min(sentiment, 0.0), balance - 1
+        stance = sentiment + PHRASE_WEIGHT * balance
+        label = "criticism" if stance <= CRITICISM_AT else "praise" if stance >= PRAISE_AT else "neutral"
+        return label, flags
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs; the whole text when it has no sentence end."""
+    out, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        out.append((start, text[start:end.start()]))
+        start = end.end()
+    out.append((start, text[start:]))
+    return [(i, s) for i, s in out if s.strip()] or [(0, text)]
+
+
+def _without_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Where phrases overlap ('would not recommend' and 'recommend'), the longest one counts."""
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: h.start - h.end):
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def _negated(low: str, hit: Hit) -> bool:
+    before = low[max(0, hit.start - _NEGATION_WINDOW):hit.start]
+    return bool(_NEGATION.search(before)) and not _NOT_NEGATION.search(before)
+
+
+def _severity(label: str, match: MentionMatch) -> str:
+    if label in ("extremism", "abuse"):
+        return "high"
+    if label == "criticism":
+        return "high" if match.mentions_staff else "medium"
+    return "low"
