@@ -19,6 +19,7 @@ The rules, in order:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from monitor.config import School
 from monitor.models import MentionMatch
@@ -83,27 +84,45 @@ def staff_patterns(name: str) -> list[re.Pattern]:
     return out
 
 
+def needle(phrase: str) -> str:
+    """The longest word of a phrase, lower case: text without it cannot match, and `in` on a
+    string is far cheaper than a regex search."""
+    return max(re.split(r"[\s\-_.]+", phrase.lower()), key=len)
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    name: str
+    needle: str
+    patterns: tuple[re.Pattern, ...]
+
+    def search(self, text: str, low: str) -> bool:
+        return self.needle in low and any(rx.search(text) for rx in self.patterns)
+
+
 class MentionFinder:
     def __init__(self, school: School):
         self.school = school
-        self._aliases = [(a, alias_pattern(a), is_acronym(a)) for a in school.aliases]
-        self._exclude = [(e, alias_pattern(e)) for e in school.exclude]
-        self._context = [(c, phrase_pattern(c)) for c in (*school.context, *SCHOOL_CONTEXT)]
+        self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_acronym(a)) for a in school.aliases]
+        self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
+        self._context = [_Phrase(c, needle(c), (phrase_pattern(c),)) for c in (*school.context, *SCHOOL_CONTEXT)]
         # Place names are proper nouns: "Reading" the town, not "reading" the subject.
-        self._not_context = [(n, phrase_pattern(n, ignore_case=not n[:1].isupper()))
+        self._not_context = [_Phrase(n, needle(n), (phrase_pattern(n, ignore_case=not n[:1].isupper()),))
                              for n in school.not_context]
-        self._staff = [(s, staff_patterns(s)) for s in school.staff]
+        self._staff = [_Phrase(s, needle(s.split()[-1]), tuple(staff_patterns(s))) for s in school.staff]
 
     def find(self, text: str, title: str = "", all_mentions: bool = False) -> MentionMatch:
         whole = f"{title}\n{text}" if title else text
-        excluded = tuple(f"excluded:{e}" for e, rx in self._exclude if rx.search(whole))
+        low = whole.lower()
+        excluded = tuple(f"excluded:{e.name}" for e in self._exclude if e.search(whole, low))
         if excluded:
             whole = self._blank_exclusions(whole)
-        others = tuple(f"not_context:{n}" for n, rx in self._not_context if rx.search(whole))
+            low = whole.lower()
+        others = tuple(f"not_context:{n.name}" for n in self._not_context if n.search(whole, low))
         if others:
             return MentionMatch(False, reasons=excluded + others)
-        staff = tuple(s for s, rxs in self._staff if any(rx.search(whole) for rx in rxs))
-        aliases, reasons = self._aliases_in(whole)
+        staff = tuple(s.name for s in self._staff if s.search(whole, low))
+        aliases, reasons = self._aliases_in(whole, low)
         reasons = excluded + reasons + tuple(f"staff:{s}" for s in staff)
         if aliases or staff:
             return MentionMatch(True, aliases=aliases, staff=staff, reasons=reasons)
@@ -112,22 +131,23 @@ class MentionFinder:
         return MentionMatch(False, reasons=reasons)
 
     def _blank_exclusions(self, text: str) -> str:
-        for _, rx in self._exclude:
-            text = rx.sub(lambda m: " " * len(m.group()), text)
+        for phrase in self._exclude:
+            text = phrase.patterns[0].sub(lambda m: " " * len(m.group()), text)
         return text
 
-    def _aliases_in(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def _aliases_in(self, text: str, low: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The aliases that count, and the reasons (alias, context, or why one did not count)."""
         found, reasons, context = [], [], None
-        for alias, rx, ambiguous in self._aliases:
-            hits = list(rx.finditer(text))
+        for phrase, ambiguous in self._aliases:
+            alias = phrase.name
+            hits = list(phrase.patterns[0].finditer(text)) if phrase.needle in low else []
             if not hits:
                 continue
             if all(_names_other_thing(text, m) for m in hits):
                 reasons.append(f"other_name:{alias}")
                 continue
             if ambiguous:
-                context = self._context_word(text) if context is None else context
+                context = self._context_word(text, low) if context is None else context
                 if not context:
                     reasons.append(f"no_context:{alias}")
                     continue
@@ -136,8 +156,8 @@ class MentionFinder:
             reasons.append(f"alias:{alias}")
         return tuple(found), tuple(dict.fromkeys(reasons))
 
-    def _context_word(self, text: str) -> str:
-        return next((c for c, rx in self._context if rx.search(text)), "")
+    def _context_word(self, text: str, low: str) -> str:
+        return next((c.name for c in self._context if c.search(text, low)), "")
 
 
 def _names_other_thing(text: str, m: re.Match) -> bool:

@@ -19,6 +19,7 @@ Severity follows the label (DESIGN.md); a named member of staff raises criticism
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from importlib import resources
 
@@ -32,6 +33,7 @@ _SEP = r"[^\w.!?\n]+"
 _ANY_WORD = r"[\w'-]+"
 _WORD = re.compile(r"\w[\w']*")
 _TOKEN = re.compile(r"\([^)]*\)\??|\S+")
+_PUNCTUATION = string.punctuation
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _CONTRAST_START = re.compile(r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
                              r"unfortunately)\b", re.IGNORECASE)
@@ -62,8 +64,8 @@ class Hit:
     weak: bool
 
 
-class Lexicon:
-    """A phrase list, indexed by each entry's first word, that says which entry matched where.
+class Lexicons:
+    """Phrase lists, indexed together by each entry's first word, that say which entry matched where.
 
     Entry syntax: words match whole and in any case, with any spaces or punctuation between them;
     `a/b` either word, `(a b/c)` either phrase, `word*` any ending, `_` any one word, `word?` or
@@ -74,26 +76,22 @@ class Lexicon:
     hundreds of phrases is an order of magnitude slower than VADER.
     """
 
-    def __init__(self, name: str, lines: list[str]):
-        self.name = name
-        classes, terms = {}, []
-        for line in lines:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("@") and "=" in line:
-                key, _, words = line.partition("=")
-                classes[key.strip()[1:]] = [w.strip() for w in words.split("/") if w.strip()]
-            else:
-                terms.append((line.lstrip("~ ").strip(), line.startswith("~")))
-        self._weak = [weak for _, weak in terms]
-        self._patterns = [re.compile(_term_regex(t, classes)) for t, _ in terms]
+    def __init__(self, lists: dict[str, list[str]]):
+        self.names = tuple(lists)
+        self._entries: list[tuple[str, re.Pattern, bool]] = []
         self._by_word: dict[str, list[int]] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._anywhere: list[int] = []
-        for i, (term, _) in enumerate(terms):
-            self._index(i, _TOKEN.findall(term), classes)
+        for name, lines in lists.items():
+            classes, terms = _parse(lines)
+            for term, weak in terms:
+                self._index(len(self._entries), _TOKEN.findall(term), classes)
+                self._entries.append((name, re.compile(_term_regex(term, classes)), weak))
         self._stem_lengths = sorted({len(stem) for stem in self._by_stem})
+        # Most words start like no stem: one set lookup spares them the loop over stem lengths.
+        self._head = self._stem_lengths[0] if self._stem_lengths else 0
+        self._heads = {stem[:self._head] for stem in self._by_stem}
+        self._words = set(self._by_word)
 
     def _index(self, i: int, tokens: list[str], classes: dict[str, list[str]]) -> None:
         first = tokens[0]
@@ -102,34 +100,64 @@ class Lexicon:
             first = first[:-1]
         for word in _first_words(first, classes):
             if word.endswith("*"):
-                self._by_stem.setdefault(word[:-1].replace("'", ""), []).append(i)
+                for key in {word[:-1], word[:-1].replace("'", "")}:
+                    self._by_stem.setdefault(key, []).append(i)
             elif _WORD.match(word):
-                self._by_word.setdefault(word.replace("'", ""), []).append(i)
-            else:
+                for key in {word, word.replace("'", "")}:
+                    self._by_word.setdefault(key, []).append(i)
+            elif i not in self._anywhere:
                 self._anywhere.append(i)
 
-    def hits(self, text: str, words: list[tuple[int, str]] | None = None) -> list[Hit]:
-        """Matches in `text`, which must already be normalised (lower case, straight quotes);
-        `words` are its `split_words`, when the caller has them. Overlaps keep the longest."""
-        words = split_words(text) if words is None else words
-        found = []
-        for pos, word in words:
-            for i in self._candidates(word):
-                m = self._patterns[i].match(text, pos)
-                if m:
-                    found.append(Hit(self.name, m.group(), m.start(), m.end(), self._weak[i]))
-        for i in dict.fromkeys(self._anywhere):
-            found += [Hit(self.name, m.group(), m.start(), m.end(), self._weak[i])
-                      for m in self._patterns[i].finditer(text)]
-        return _without_overlaps(found)
+    def hits(self, low: str) -> dict[str, list[Hit]]:
+        """Each list's matches in `low`, normalised text (lower case, straight quotes); where two
+        entries of one list overlap, the longest counts."""
+        found: dict[str, list[Hit]] = {name: [] for name in self.names}
+        indexed = self._indexed_words(low)
+        for m in _WORD.finditer(low):
+            if m.group() not in indexed:
+                continue
+            for i in self._candidates(m.group()):
+                name, pattern, weak = self._entries[i]
+                hit = pattern.match(low, m.start())
+                if hit:
+                    found[name].append(Hit(name, hit.group(), hit.start(), hit.end(), weak))
+        for i in self._anywhere:
+            name, pattern, weak = self._entries[i]
+            found[name] += [Hit(name, h.group(), h.start(), h.end(), weak) for h in pattern.finditer(low)]
+        return {name: _without_overlaps(hits) for name, hits in found.items()}
+
+    def _indexed_words(self, low: str) -> set[str]:
+        """The distinct words of the text that start some entry (set operations run in C)."""
+        words = set(_WORD.findall(low))
+        head = self._head
+        return (words & self._words) | {w for w in words if w[:head] in self._heads}
 
     def _candidates(self, word: str) -> list[int]:
-        out = self._by_word.get(word, [])
+        out = self._by_word.get(word, ())
+        if word[:self._head] not in self._heads:
+            return out
         for n in self._stem_lengths:
             if n > len(word):
                 break
-            out = out + self._by_stem.get(word[:n], [])
+            stem = self._by_stem.get(word[:n])
+            if stem:
+                out = [*out, *stem]
         return out
+
+
+def _parse(lines: list[str]) -> tuple[dict[str, list[str]], list[tuple[str, bool]]]:
+    """Word classes and (entry, weak) pairs of a list; comments and blank lines skipped."""
+    classes, terms = {}, []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("@") and "=" in line:
+            key, _, words = line.partition("=")
+            classes[key.strip()[1:]] = [w.strip() for w in words.split("/") if w.strip()]
+        else:
+            terms.append((line.lstrip("~ ").strip(), line.startswith("~")))
+    return classes, terms
 
 
 def _first_words(token: str, classes: dict[str, list[str]]) -> list[str]:
@@ -138,11 +166,6 @@ def _first_words(token: str, classes: dict[str, list[str]]) -> list[str]:
         return [token]
     alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
     return [a.split()[0].lower() for a in alternatives if a.strip()]
-
-
-def split_words(low: str) -> list[tuple[int, str]]:
-    """(offset, word without apostrophes) for each word of normalised text: the lexicon index keys."""
-    return [(m.start(), m.group().replace("'", "")) for m in _WORD.finditer(low)]
 
 
 def _term_regex(term: str, classes: dict[str, list[str]]) -> str:
@@ -209,10 +232,11 @@ class Scorer:
         scoring = scoring or Scoring()
         extra = {"criticism": scoring.extra_criticism, "praise": scoring.extra_praise,
                  "abuse": scoring.extra_abuse, "extremism": scoring.extra_extremism}
-        self._lexicons = {name: Lexicon(name, _read_lexicon(name) + list(extra.get(name, ())))
-                          for name in LEXICONS}
+        self._lexicons = Lexicons({name: _read_lexicon(name) + list(extra.get(name, ()))
+                                   for name in LEXICONS})
         self._vader = SentimentIntensityAnalyzer()
         self._vader.lexicon.update(_vader_domain())
+        self._lexicon = self._vader.lexicon
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
         whole = f"{title.rstrip('.')}.\n{text}" if title else text
@@ -221,14 +245,21 @@ class Scorer:
             return Score(False, OFFTOPIC, "low", sentiment)
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
-        words = split_words(low)
-        found = {name: lexicon.hits(low, words) for name, lexicon in self._lexicons.items()}
+        found = self._lexicons.hits(low)
         label, why = _grave(found)
         if label is None:
             label, stance_flags = _stance(low, found, sentiment, turn)
             why += stance_flags
         return Score(True, label, _severity(label, match), sentiment,
                      flags=tuple(dict.fromkeys(why + flags)), mentions_staff=match.mentions_staff)
+
+    def _compound(self, sentence: str) -> float:
+        """VADER's compound; 0 at once for a sentence with no word of its lexicon and no emoji,
+        which is what VADER would return after a much longer walk."""
+        if sentence.isascii() and not any(w in self._lexicon or w.strip(_PUNCTUATION) in self._lexicon
+                                          for w in sentence.lower().split()):
+            return 0.0
+        return self._vader.polarity_scores(sentence)["compound"]
 
     def _sentiment(self, text: str) -> tuple[float, list[str], int]:
         """VADER compound per sentence, averaged, and where the text turns: a sentence opening with
@@ -244,7 +275,7 @@ class Scorer:
                 turn = start
             elif _CONTRAST_INSIDE.search(sentence):
                 flags.append("contrast:but")
-        scores = [self._vader.polarity_scores(s)["compound"] for _, s in sentences]
+        scores = [self._compound(s) for _, s in sentences]
         compound = round(sum(w * c for w, c in zip(weights, scores)) / sum(weights), 4)
         return compound, [f"vader:{compound:.2f}"] + list(dict.fromkeys(flags)), turn
 
@@ -299,6 +330,8 @@ def _sentences(text: str) -> list[tuple[int, str]]:
 
 def _without_overlaps(hits: list[Hit]) -> list[Hit]:
     """Where phrases overlap ('would not recommend' and 'recommend'), the longest one counts."""
+    if len(hits) < 2:
+        return hits
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: h.start - h.end):
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
