@@ -32,6 +32,11 @@ SCHOOL_CONTEXT = (
     "school", "primary", "pupil", "teacher", "teaching assistant", "head", "headteacher",
     "head teacher", "Ofsted", "class", "classroom", "reception", "nursery", "SENCO", "SEN", "EHCP", "playground", "PTA", "governors", "uniform", "homework", "term", "parents",
     "kids", "children", "my son", "my daughter", "school gate", "catchment", "admissions",
+    "my boy", "my girl", "my lad", "my kid", "my two", "my child", "family", "families", "staff",
+    "office", "letter", "newsletter", "policy", "trip", "club", "breakfast club", "after-school",
+    "wraparound", "maths", "phonics", "reading", "SATs", "KS1", "KS2", "jumper", "governor",
+    "parent", "parental", "lollipop", "secondary", "assembly", "nativity", "sports day", "lunch",
+    "exclude", "excluded", "gate",
     *(f"year {n}" for n in range(1, 7)),
 )
 

@@ -41,7 +41,7 @@ _CONTRAST_INSIDE = re.compile(r"\bbut\b", re.IGNORECASE)
 _NEGATION = re.compile(
     r"(?:\b(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
     r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|hasn'?t|"
-    r"ain'?t|nor)\W+(?:[\w']+\W+){0,2})$"
+    r"ain'?t|nor)[^\w,.;:!?]+(?:[\w']+[^\w,.;:!?]+){0,2})$"
 )
 _NOT_NEGATION = re.compile(r"\b(?:nothing but|not only|not just|no doubt|never been so)\W+(?:[\w']+\W+){0,2}$")
 _NEGATION_WINDOW = 40
@@ -49,10 +49,11 @@ _NEGATION_WINDOW = 40
 # How much one phrase hit moves the stance, against VADER's compound in -1..1.
 PHRASE_WEIGHT = 0.35
 WEAK_WEIGHT = 0.5
+NOTICE_DAMPING = 0.5
 CRITICISM_AT = -0.2
 PRAISE_AT = 0.3
 
-LEXICONS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting")
+LEXICONS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting", "notice")
 
 
 @dataclass(frozen=True)
@@ -313,6 +314,9 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
         balance += -weight if against else weight
     if sarcasm:
         sentiment, balance = min(sentiment, 0.0), balance - 1
+    elif sentiment > 0 and fired(found["notice"]):
+        sentiment *= NOTICE_DAMPING
+        flags.append("notice:" + found["notice"][0].text)
     stance = sentiment + PHRASE_WEIGHT * balance
     label = "criticism" if stance <= CRITICISM_AT else "praise" if stance >= PRAISE_AT else "neutral"
     return label, flags
