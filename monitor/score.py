@@ -46,11 +46,19 @@ _NEGATION = re.compile(
 _NOT_NEGATION = re.compile(r"\b(?:nothing but|not only|not just|no doubt|never been so)\W+(?:[\w']+\W+){0,2}$")
 _NEGATION_WINDOW = 40
 
+_GROUP_NAME = re.compile(
+    r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:movement|guard|front|brigade|"
+    r"division|army|legion|battalion|resistance|brotherhood|circle|shield|patrol|militia|vanguard|"
+    r"order|alliance|league|crusaders?|soldiers|warriors|sons|knights|network|youth)\b")
+_HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
+                             r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
+                             r"Irish|Welsh|Scots|Chelsea|Elm)\b")
+
 # How much one phrase hit moves the stance, against VADER's compound in -1..1.
-PHRASE_WEIGHT = 0.35
+PHRASE_WEIGHT = 0.4
 WEAK_WEIGHT = 0.5
-NOTICE_DAMPING = 0.5
-CRITICISM_AT = -0.2
+NOTICE_DAMPING = 0.4
+CRITICISM_AT = -0.15
 PRAISE_AT = 0.3
 
 LEXICONS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting", "notice")
@@ -104,6 +112,7 @@ class Lexicons:
                 for key in {word[:-1], word[:-1].replace("'", "")}:
                     self._by_stem.setdefault(key, []).append(i)
             elif _WORD.match(word):
+                word = _WORD.match(word).group()
                 for key in {word, word.replace("'", "")}:
                     self._by_word.setdefault(key, []).append(i)
             elif i not in self._anywhere:
@@ -247,6 +256,7 @@ class Scorer:
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
         found = self._lexicons.hits(low)
+        found["extremism"] += _group_names(whole)
         label, why = _grave(found)
         if label is None:
             label, stance_flags = _stance(low, found, sentiment, turn)
@@ -279,6 +289,14 @@ class Scorer:
         scores = [self._compound(s) for _, s in sentences]
         compound = round(sum(w * c for w, c in zip(weights, scores)) / sum(weights), 4)
         return compound, [f"vader:{compound:.2f}"] + list(dict.fromkeys(flags)), turn
+
+
+def _group_names(text: str) -> list[Hit]:
+    """Names shaped like a militant group's ("Britannia Guard", "the Path of the Faithful circle"),
+    as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
+    A second cue is still needed, and well-known harmless bodies are skipped."""
+    return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
+            for m in _GROUP_NAME.finditer(text) if not _HARMLESS_GROUP.search(m.group())]
 
 
 def _grave(found: dict[str, list[Hit]]) -> tuple[str | None, list[str]]:
