@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -46,10 +46,12 @@ _NEGATION = re.compile(
 _NOT_NEGATION = re.compile(r"\b(?:nothing but|not only|not just|no doubt|never been so)\W+(?:[\w']+\W+){0,2}$")
 _NEGATION_WINDOW = 40
 
-_GROUP_NAME = re.compile(
-    r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:movement|guard|front|brigade|"
-    r"division|army|legion|battalion|resistance|brotherhood|circle|shield|patrol|militia|vanguard|"
-    r"order|alliance|league|crusaders?|soldiers|warriors|sons|knights|network|youth)\b")
+GROUP_NOUNS = ("movement", "guard", "front", "brigade", "division", "army", "legion", "battalion",
+               "resistance", "brotherhood", "circle", "shield", "patrol", "militia", "vanguard", "order",
+               "alliance", "league", "crusader", "soldiers", "warriors", "sons", "knights", "network",
+               "youth")
+_GROUP_NAME = re.compile(r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:%s)s?\b"
+                         % "|".join(GROUP_NOUNS))
 _HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
                              r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
                              r"Irish|Welsh|Scots|Chelsea|Elm)\b")
@@ -64,8 +66,7 @@ PRAISE_AT = 0.3
 LEXICONS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting", "notice")
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     lexicon: str
     text: str
     start: int
@@ -87,20 +88,25 @@ class Lexicons:
 
     def __init__(self, lists: dict[str, list[str]]):
         self.names = tuple(lists)
-        self._entries: list[tuple[str, re.Pattern, bool]] = []
+        self._entries: list[tuple[str, re.Pattern, bool, str]] = []
         self._by_word: dict[str, list[int]] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._anywhere: list[int] = []
         for name, lines in lists.items():
             classes, terms = _parse(lines)
             for term, weak in terms:
-                self._index(len(self._entries), _TOKEN.findall(term), classes)
-                self._entries.append((name, re.compile(_term_regex(term, classes)), weak))
+                i = len(self._entries)
+                self._index(i, _TOKEN.findall(term), classes)
+                needle = _needle(term) if i not in self._anywhere else term.split()[0].split("/")[0]
+                self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needle))
         self._stem_lengths = sorted({len(stem) for stem in self._by_stem})
         # Most words start like no stem: one set lookup spares them the loop over stem lengths.
         self._head = self._stem_lengths[0] if self._stem_lengths else 0
         self._heads = {stem[:self._head] for stem in self._by_stem}
-        self._words = set(self._by_word)
+        # Where an entry may start: one trie-shaped regex finds those words faster than a loop
+        # over every word of the text.
+        self._starts = re.compile(r"(?<![\w'])(?:(?:%s)(?![\w'])|%s)"
+                                  % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
 
     def _index(self, i: int, tokens: list[str], classes: dict[str, list[str]]) -> None:
         first = tokens[0]
@@ -122,25 +128,21 @@ class Lexicons:
         """Each list's matches in `low`, normalised text (lower case, straight quotes); where two
         entries of one list overlap, the longest counts."""
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
-        indexed = self._indexed_words(low)
-        for m in _WORD.finditer(low):
-            if m.group() not in indexed:
-                continue
-            for i in self._candidates(m.group()):
-                name, pattern, weak = self._entries[i]
-                hit = pattern.match(low, m.start())
+        for start in self._starts.finditer(low):
+            word = _WORD.match(low, start.start()).group()
+            for i in self._candidates(word):
+                name, pattern, weak, needle = self._entries[i]
+                if needle not in low:
+                    continue
+                hit = pattern.match(low, start.start())
                 if hit:
                     found[name].append(Hit(name, hit.group(), hit.start(), hit.end(), weak))
         for i in self._anywhere:
-            name, pattern, weak = self._entries[i]
+            name, pattern, weak, needle = self._entries[i]
+            if needle not in low:
+                continue
             found[name] += [Hit(name, h.group(), h.start(), h.end(), weak) for h in pattern.finditer(low)]
         return {name: _without_overlaps(hits) for name, hits in found.items()}
-
-    def _indexed_words(self, low: str) -> set[str]:
-        """The distinct words of the text that start some entry (set operations run in C)."""
-        words = set(_WORD.findall(low))
-        head = self._head
-        return (words & self._words) | {w for w in words if w[:head] in self._heads}
 
     def _candidates(self, word: str) -> list[int]:
         out = self._by_word.get(word, ())
@@ -153,6 +155,32 @@ class Lexicons:
             if stem:
                 out = [*out, *stem]
         return out
+
+
+def _trie_regex(words) -> str:
+    """An alternation of literal words shaped as a trie ("th(?:at|e)"), so that the regex engine
+    tries one branch per character instead of every word in turn."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_body(trie)
+
+
+def _trie_body(node: dict) -> str:
+    branches = [re.escape(char) + _trie_body(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
+    return body + ("?" if "" in node else "")
+
+
+def _needle(term: str) -> str:
+    """The longest word every match must contain, checked with `in` before the regex runs."""
+    words = [t.replace("'", "") for t in _TOKEN.findall(term)[1:] if re.fullmatch(r"[a-z]+", t)]
+    return max(words, key=len, default="")
 
 
 def _parse(lines: list[str]) -> tuple[dict[str, list[str]], list[tuple[str, bool]]]:
@@ -267,8 +295,9 @@ class Scorer:
     def _compound(self, sentence: str) -> float:
         """VADER's compound; 0 at once for a sentence with no word of its lexicon and no emoji,
         which is what VADER would return after a much longer walk."""
-        if sentence.isascii() and not any(w in self._lexicon or w.strip(_PUNCTUATION) in self._lexicon
-                                          for w in sentence.lower().split()):
+        low = sentence.lower()
+        if sentence.isascii() and self._lexicon.keys().isdisjoint(low.split()) \
+                and self._lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in low.split()):
             return 0.0
         return self._vader.polarity_scores(sentence)["compound"]
 
@@ -295,6 +324,9 @@ def _group_names(text: str) -> list[Hit]:
     """Names shaped like a militant group's ("Britannia Guard", "the Path of the Faithful circle"),
     as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
     A second cue is still needed, and well-known harmless bodies are skipped."""
+    low = text.lower()
+    if not any(noun in low for noun in GROUP_NOUNS):
+        return []
     return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
             for m in _GROUP_NAME.finditer(text) if not _HARMLESS_GROUP.search(m.group())]
 
