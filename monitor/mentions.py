@@ -49,6 +49,8 @@ OTHER_THINGS = (
 )
 _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THINGS), re.IGNORECASE)
 
+_WORDS = re.compile(r"\w+")
+
 # Between the words of an alias: nothing (hashtags), spaces, hyphens, underscores, dots.
 _SEP = r"[\s\-_.]*"
 _POSSESSIVE = r"(?:['’]s\b|s['’]|['’])?"
@@ -90,9 +92,9 @@ def staff_patterns(name: str) -> list[re.Pattern]:
 
 
 def needle(phrase: str) -> str:
-    """The longest word of a phrase, lower case: text without it cannot match, and `in` on a
-    string is far cheaper than a regex search."""
-    return max(re.split(r"[\s\-_.]+", phrase.lower()), key=len)
+    """The first word of a phrase, lower case (in a name, the distinctive part: "Elm" of "Elm Park
+    School"): text without it cannot match, and `in` on a string is far cheaper than a regex."""
+    return re.split(r"[\s\-_.]+", phrase.strip().lower())[0]
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,11 @@ class MentionFinder:
         self.school = school
         self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_acronym(a)) for a in school.aliases]
         self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
-        self._context = [_Phrase(c, needle(c), (phrase_pattern(c),)) for c in (*school.context, *SCHOOL_CONTEXT)]
+        self._context: dict[str, list[_Phrase]] = {}
+        for c in (*school.context, *SCHOOL_CONTEXT):
+            phrase = _Phrase(c, needle(c), (phrase_pattern(c),))
+            for key in (phrase.needle, phrase.needle + "s"):
+                self._context.setdefault(key, []).append(phrase)
         # Place names are proper nouns: "Reading" the town, not "reading" the subject.
         self._not_context = [_Phrase(n, needle(n), (phrase_pattern(n, ignore_case=not n[:1].isupper()),))
                              for n in school.not_context]
@@ -162,7 +168,12 @@ class MentionFinder:
         return tuple(found), tuple(dict.fromkeys(reasons))
 
     def _context_word(self, text: str, low: str) -> str:
-        return next((c.name for c in self._context if c.search(text, low)), "")
+        """The first context phrase in the text, looked up by the words the text has."""
+        for word in _WORDS.findall(low):
+            for phrase in self._context.get(word, ()):
+                if phrase.patterns[0].search(text):
+                    return phrase.name
+        return ""
 
 
 def _names_other_thing(text: str, m: re.Match) -> bool:

@@ -284,7 +284,8 @@ class Scorer:
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
         found = self._lexicons.hits(low)
-        found["extremism"] += _group_names(whole)
+        if found["extremism"] and not fired(found["extremism"]):
+            found["extremism"] += _group_names(whole)
         label, why = _grave(found)
         if label is None:
             label, stance_flags = _stance(low, found, sentiment, turn)
@@ -305,17 +306,17 @@ class Scorer:
         """VADER compound per sentence, averaged, and where the text turns: a sentence opening with
         a contrast outweighs those before it (x1.5 against x0.5, as VADER weighs the clauses around
         'but'). The turn is that sentence's offset, -1 when there is none."""
-        sentences = _sentences(text)
+        sentences = [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
         weights, flags, turn = [1.0] * len(sentences), [], -1
-        for i, (start, sentence) in enumerate(sentences):
+        for i, sentence in enumerate(sentences):
             opening = _CONTRAST_START.match(sentence)
             if i and opening:
                 weights = [w * 0.5 for w in weights[:i]] + [1.5] * (len(sentences) - i)
                 flags.append("contrast:" + opening.group().strip(" .,").lower())
-                turn = start
-            elif _CONTRAST_INSIDE.search(sentence):
+                turn = text.find(sentence)
+            elif "but" in sentence and _CONTRAST_INSIDE.search(sentence):
                 flags.append("contrast:but")
-        scores = [self._compound(s) for _, s in sentences]
+        scores = [self._compound(s) for s in sentences]
         compound = round(sum(w * c for w, c in zip(weights, scores)) / sum(weights), 4)
         return compound, [f"vader:{compound:.2f}"] + list(dict.fromkeys(flags)), turn
 
@@ -323,10 +324,7 @@ class Scorer:
 def _group_names(text: str) -> list[Hit]:
     """Names shaped like a militant group's ("Britannia Guard", "the Path of the Faithful circle"),
     as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
-    A second cue is still needed, and well-known harmless bodies are skipped."""
-    low = text.lower()
-    if not any(noun in low for noun in GROUP_NOUNS):
-        return []
+    Looked for only beside another weak cue of extremism.txt; well-known harmless bodies skipped."""
     return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
             for m in _GROUP_NAME.finditer(text) if not _HARMLESS_GROUP.search(m.group())]
 
@@ -370,16 +368,6 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
     stance = sentiment + PHRASE_WEIGHT * balance
     label = "criticism" if stance <= CRITICISM_AT else "praise" if stance >= PRAISE_AT else "neutral"
     return label, flags
-
-
-def _sentences(text: str) -> list[tuple[int, str]]:
-    """(offset, sentence) pairs; the whole text when it has no sentence end."""
-    out, start = [], 0
-    for end in _SENTENCE_END.finditer(text):
-        out.append((start, text[start:end.start()]))
-        start = end.end()
-    out.append((start, text[start:]))
-    return [(i, s) for i, s in out if s.strip()] or [(0, text)]
 
 
 def _without_overlaps(hits: list[Hit]) -> list[Hit]:
