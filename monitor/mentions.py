@@ -92,9 +92,9 @@ def staff_patterns(name: str) -> list[re.Pattern]:
 
 
 def needle(phrase: str) -> str:
-    """The first word of a phrase, lower case (in a name, the distinctive part: "Elm" of "Elm Park
-    School"): text without it cannot match, and `in` on a string is far cheaper than a regex."""
-    return re.split(r"[\s\-_.]+", phrase.strip().lower())[0]
+    """The longest word of a phrase, lower case: text without it cannot match, and `in` on a
+    string is far cheaper than a regex search."""
+    return max(re.split(r"[\s\-_.]+", phrase.strip().lower()), key=len)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class MentionFinder:
         self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
         self._context: dict[str, list[_Phrase]] = {}
         for c in (*school.context, *SCHOOL_CONTEXT):
-            phrase = _Phrase(c, needle(c), (phrase_pattern(c),))
+            phrase = _Phrase(c, _WORDS.findall(c.lower())[0], (phrase_pattern(c),))
             for key in (phrase.needle, phrase.needle + "s"):
                 self._context.setdefault(key, []).append(phrase)
         # Place names are proper nouns: "Reading" the town, not "reading" the subject.

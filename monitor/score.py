@@ -99,14 +99,18 @@ class Lexicons:
                 self._index(i, _TOKEN.findall(term), classes)
                 needle = _needle(term) if i not in self._anywhere else term.split()[0].split("/")[0]
                 self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needle))
-        self._stem_lengths = sorted({len(stem) for stem in self._by_stem})
-        # Most words start like no stem: one set lookup spares them the loop over stem lengths.
-        self._head = self._stem_lengths[0] if self._stem_lengths else 0
-        self._heads = {stem[:self._head] for stem in self._by_stem}
-        # Where an entry may start: one trie-shaped regex finds those words faster than a loop
-        # over every word of the text.
-        self._starts = re.compile(r"(?<![\w'])(?:(?:%s)(?![\w'])|%s)"
+        # Where an entry may start: one trie-shaped regex finds those words (group w) or stems
+        # (group s) faster than a loop over every word of the text. Each key's entries include
+        # those of the stems it begins with, so one lookup per start finds them all.
+        self._starts = re.compile(r"(?<![\w'])(?:(?P<w>%s)(?![\w'])|(?P<s>%s))"
                                   % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
+        self._at = {kind: {key: [self._entries[i] for i in ids + self._stem_ids(key, exact=kind == "w")]
+                           for key, ids in index.items()}
+                    for kind, index in (("w", self._by_word), ("s", self._by_stem))}
+
+    def _stem_ids(self, key: str, exact: bool) -> list[int]:
+        return [i for stem, ids in self._by_stem.items()
+                if key.startswith(stem) and (exact or stem != key) for i in ids]
 
     def _index(self, i: int, tokens: list[str], classes: dict[str, list[str]]) -> None:
         first = tokens[0]
@@ -129,12 +133,8 @@ class Lexicons:
         entries of one list overlap, the longest counts."""
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
         for start in self._starts.finditer(low):
-            word = _WORD.match(low, start.start()).group()
-            for i in self._candidates(word):
-                name, pattern, weak, needle = self._entries[i]
-                if needle not in low:
-                    continue
-                hit = pattern.match(low, start.start())
+            for name, pattern, weak, needle in self._at[start.lastgroup][start.group(start.lastgroup)]:
+                hit = needle in low and pattern.match(low, start.start())
                 if hit:
                     found[name].append(Hit(name, hit.group(), hit.start(), hit.end(), weak))
         for i in self._anywhere:
@@ -143,18 +143,6 @@ class Lexicons:
                 continue
             found[name] += [Hit(name, h.group(), h.start(), h.end(), weak) for h in pattern.finditer(low)]
         return {name: _without_overlaps(hits) for name, hits in found.items()}
-
-    def _candidates(self, word: str) -> list[int]:
-        out = self._by_word.get(word, ())
-        if word[:self._head] not in self._heads:
-            return out
-        for n in self._stem_lengths:
-            if n > len(word):
-                break
-            stem = self._by_stem.get(word[:n])
-            if stem:
-                out = [*out, *stem]
-        return out
 
 
 def _trie_regex(words) -> str:
