@@ -100,9 +100,10 @@ class Lexicons:
                 needle = _needle(term) if i not in self._anywhere else term.split()[0].split("/")[0]
                 self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needle))
         # Where an entry may start: one trie-shaped regex finds those words (group w) or stems
-        # (group s) faster than a loop over every word of the text. Each key's entries include
+        # (group s) faster than a loop over every word of the text ("don" is no word of "don't",
+        # but "back" is one of "'watch your back'"). Each key's entries include
         # those of the stems it begins with, so one lookup per start finds them all.
-        self._starts = re.compile(r"(?<![\w'])(?:(?P<w>%s)(?![\w'])|(?P<s>%s))"
+        self._starts = re.compile(r"(?<!\w)(?<!\w')(?:(?P<w>%s)(?!\w|'\w)|(?P<s>%s))"
                                   % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
         self._at = {kind: {key: [self._entries[i] for i in ids + self._stem_ids(key, exact=kind == "w")]
                            for key, ids in index.items()}
