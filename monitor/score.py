@@ -60,6 +60,8 @@ _HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fir
 PHRASE_WEIGHT = 0.4
 WEAK_WEIGHT = 0.5
 NOTICE_DAMPING = 0.4
+# News of an incident is worded darkly ("threats", "suspicious") without a stance on the school.
+REPORTING_DAMPING = 0.2
 CRITICISM_AT = -0.15
 PRAISE_AT = 0.3
 
@@ -351,6 +353,9 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
         balance += -weight if against else weight
     if sarcasm:
         sentiment, balance = min(sentiment, 0.0), balance - 1
+    elif fired(found["reporting"]):
+        sentiment *= REPORTING_DAMPING
+        flags.append("reporting:" + found["reporting"][0].text)
     elif sentiment > 0 and fired(found["notice"]):
         sentiment *= NOTICE_DAMPING
         flags.append("notice:" + found["notice"][0].text)
