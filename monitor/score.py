@@ -43,7 +43,9 @@ _NEGATION = re.compile(
     r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|hasn'?t|"
     r"ain'?t|nor)[^\w,.;:!?]+(?:[\w']+[^\w,.;:!?]+){0,2})$"
 )
-_NOT_NEGATION = re.compile(r"\b(?:nothing but|not only|not just|no doubt|never been so)\W+(?:[\w']+\W+){0,2}$")
+# "nothing short of amazing", "not only kind": a negation word that does not negate.
+_NOT_NEGATION = re.compile(r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
+                           r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$")
 _NEGATION_WINDOW = 40
 
 GROUP_NOUNS = ("movement", "guard", "front", "brigade", "division", "army", "legion", "battalion",
