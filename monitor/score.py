@@ -58,8 +58,11 @@ _HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fir
                              r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
                              r"Irish|Welsh|Scots|Chelsea|Elm)\b")
 
-# How much one phrase hit moves the stance, against VADER's compound in -1..1.
-PHRASE_WEIGHT = 0.4
+# The stance is VADER_WEIGHT x compound (-1..1) + PHRASE_WEIGHT per phrase hit (a weak one counts
+# WEAK_WEIGHT of that); VADER alone reads war stories and lost matches as criticism, so the phrases
+# weigh more. Set on round values where both the dev set and hand-written probes score well.
+PHRASE_WEIGHT = 0.5
+VADER_WEIGHT = 0.8
 WEAK_WEIGHT = 0.5
 NOTICE_DAMPING = 0.4
 # News of an incident is worded darkly ("threats", "suspicious") without a stance on the school.
@@ -105,9 +108,10 @@ class Lexicons:
                 self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needle))
         # Where an entry may start: one trie-shaped regex finds those words (group w) or stems
         # (group s) faster than a loop over every word of the text ("don" is no word of "don't",
-        # but "back" is one of "'watch your back'"). Each key's entries include
+        # nor "bullying" of "anti-bullying", but "back" is one of "'watch your back'"). Each key's
+        # entries include
         # those of the stems it begins with, so one lookup per start finds them all.
-        self._starts = re.compile(r"(?<!\w)(?<!\w')(?:(?P<w>%s)(?!\w|'\w)|(?P<s>%s))"
+        self._starts = re.compile(r"(?<!\w)(?<!\w['-])(?:(?P<w>%s)(?!\w|'\w)|(?P<s>%s))"
                                   % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
         self._at = {kind: {key: [self._entries[i] for i in ids + self._stem_ids(key, exact=kind == "w")]
                            for key, ids in index.items()}
@@ -358,10 +362,10 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
     elif fired(found["reporting"]):
         sentiment *= REPORTING_DAMPING
         flags.append("reporting:" + found["reporting"][0].text)
-    elif sentiment > 0 and fired(found["notice"]):
+    elif fired(found["notice"]):
         sentiment *= NOTICE_DAMPING
         flags.append("notice:" + found["notice"][0].text)
-    stance = sentiment + PHRASE_WEIGHT * balance
+    stance = VADER_WEIGHT * sentiment + PHRASE_WEIGHT * balance
     label = "criticism" if stance <= CRITICISM_AT else "praise" if stance >= PRAISE_AT else "neutral"
     return label, flags
 
