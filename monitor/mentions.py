@@ -30,8 +30,8 @@ TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr")
 # alongside the configured `context`.
 SCHOOL_CONTEXT = (
     "school", "primary", "pupil", "teacher", "teaching assistant", "head", "headteacher",
-    "head teacher", "Ofsted", "class", "classroom", "reception", "nursery", "SENCO", "SEN", "EHCP", "playground", "PTA", "governors", "uniform", "homework", "term", "parents",
-    "kids", "children", "my son", "my daughter", "school gate", "catchment", "admissions",
+    "head teacher", "Ofsted", "class", "classroom", "reception", "nursery", "SENCO", "SEN", "EHCP",
+    "playground", "PTA", "governors", "uniform", "homework", "term", "parents", "kids", "children", "my son", "my daughter", "school gate", "catchment", "admissions",
     "my boy", "my girl", "my lad", "my kid", "my two", "my child", "family", "families", "staff",
     "office", "letter", "newsletter", "policy", "trip", "club", "breakfast club", "after-school",
     "wraparound", "maths", "phonics", "reading", "SATs", "KS1", "KS2", "jumper", "governor",
@@ -116,10 +116,14 @@ class _Phrase:
 
 
 class MentionFinder:
+    """Built once per school (patterns compiled), then cheap per text."""
+
     def __init__(self, school: School):
         self.school = school
-        self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_acronym(a)) for a in school.aliases]
+        self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_acronym(a))
+                         for a in school.aliases]
         self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
+        # Context phrases are looked up by their first word (and its plural) among the text's words.
         self._context: dict[str, list[_Phrase]] = {}
         for c in (*school.context, *SCHOOL_CONTEXT):
             phrase = _Phrase(c, _WORDS.findall(c.lower())[0], (phrase_pattern(c),))
@@ -150,6 +154,7 @@ class MentionFinder:
         return MentionMatch(False, reasons=reasons)
 
     def _blank_exclusions(self, text: str) -> str:
+        """The text with each excluded phrase replaced by as many spaces (offsets stay valid)."""
         for phrase in self._exclude:
             text = phrase.patterns[0].sub(lambda m: " " * len(m.group()), text)
         return text
@@ -190,7 +195,6 @@ def _names_other_thing(text: str, m: re.Match) -> bool:
     nxt = _OTHER_THING.match(text, m.end())
     if not nxt:
         return False
-    word = nxt.group(1) or nxt.group(2)
-    if nxt.group(2):
+    if nxt.group(2):  # "School of Motoring"
         return True
-    return word[0].isupper() or not m.group().lstrip("@#")[0].isupper()
+    return nxt.group(1)[0].isupper() or not m.group().lstrip("@#")[0].isupper()

@@ -108,9 +108,8 @@ class Lexicons:
                 self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needle))
         # Where an entry may start: one trie-shaped regex finds those words (group w) or stems
         # (group s) faster than a loop over every word of the text ("don" is no word of "don't",
-        # nor "bullying" of "anti-bullying", but "back" is one of "'watch your back'"). Each key's
-        # entries include
-        # those of the stems it begins with, so one lookup per start finds them all.
+        # nor "bullying" of "anti-bullying", but "back" is one of "'watch your back'"). A key's
+        # entries include those of the stems it begins with: one lookup per start finds them all.
         self._starts = re.compile(r"(?<!\w)(?<!\w['-])(?:(?P<w>%s)(?!\w|'\w)|(?P<s>%s))"
                                   % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
         self._at = {kind: {key: [self._entries[i] for i in ids + self._stem_ids(key, exact=kind == "w")]
@@ -241,6 +240,8 @@ def _words_regex(words: str) -> str:
 
 
 def normalise(text: str) -> str:
+    """Lower case and straight apostrophes, the form lexicon entries are matched in (same length,
+    so offsets hold)."""
     return text.lower().replace("’", "'").replace("‘", "'")
 
 
@@ -263,6 +264,8 @@ def fired(hits: list[Hit]) -> bool:
 
 
 class Scorer:
+    """Built once (lexicons compiled, VADER loaded with the domain words), then cheap per text."""
+
     def __init__(self, scoring: Scoring | None = None):
         scoring = scoring or Scoring()
         extra = {"criticism": scoring.extra_criticism, "praise": scoring.extra_praise,
@@ -293,9 +296,9 @@ class Scorer:
     def _compound(self, sentence: str) -> float:
         """VADER's compound; 0 at once for a sentence with no word of its lexicon and no emoji,
         which is what VADER would return after a much longer walk."""
-        low = sentence.lower()
-        if sentence.isascii() and self._lexicon.keys().isdisjoint(low.split()) \
-                and self._lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in low.split()):
+        words = sentence.lower().split()
+        if sentence.isascii() and self._lexicon.keys().isdisjoint(words) \
+                and self._lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in words):
             return 0.0
         return self._vader.polarity_scores(sentence)["compound"]
 
@@ -382,6 +385,7 @@ def _without_overlaps(hits: list[Hit]) -> list[Hit]:
 
 
 def _negated(low: str, hit: Hit) -> bool:
+    """A negation up to two words before the phrase, in the same clause."""
     before = low[max(0, hit.start - _NEGATION_WINDOW):hit.start]
     return bool(_NEGATION.search(before)) and not _NOT_NEGATION.search(before)
 
