@@ -31,7 +31,8 @@ TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr")
 SCHOOL_CONTEXT = (
     "school", "primary", "pupil", "teacher", "teaching assistant", "head", "headteacher",
     "head teacher", "Ofsted", "class", "classroom", "reception", "nursery", "SENCO", "SEN", "EHCP",
-    "playground", "PTA", "governors", "uniform", "homework", "term", "parents", "kids", "children", "my son", "my daughter", "school gate", "catchment", "admissions",
+    "playground", "PTA", "governors", "uniform", "homework", "term", "parents", "kids", "children",
+    "my son", "my daughter", "school gate", "catchment", "admissions",
     "my boy", "my girl", "my lad", "my kid", "my two", "my child", "family", "families", "staff",
     "office", "letter", "newsletter", "policy", "trip", "club", "breakfast club", "after-school",
     "wraparound", "maths", "phonics", "reading", "SATs", "KS1", "KS2", "jumper", "governor",
