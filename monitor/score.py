@@ -38,11 +38,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _CONTRAST_START = re.compile(r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
                              r"unfortunately)\b", re.IGNORECASE)
 _CONTRAST_INSIDE = re.compile(r"\bbut\b", re.IGNORECASE)
-_NEGATION = re.compile(
-    r"(?:\b(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
-    r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|hasn'?t|"
-    r"ain'?t|nor)[^\w,.;:!?]+(?:[\w']+[^\w,.;:!?]+){0,2})$"
-)
+_NEGATOR = (r"(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
+            r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|"
+            r"hasn'?t|ain'?t|nor)\b")
+# A negation up to two words before a phrase, in the same clause.
+_NEGATION = re.compile(r"\b" + _NEGATOR + r"[^\w,.;:!?]+(?:[\w']+[^\w,.;:!?]+){0,2}$")
+_NEGATED_ALREADY = re.compile(_NEGATOR)
 # "nothing short of amazing", "not only kind": a negation word that does not negate.
 _NOT_NEGATION = re.compile(r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
                            r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$")
@@ -385,7 +386,10 @@ def _without_overlaps(hits: list[Hit]) -> list[Hit]:
 
 
 def _negated(low: str, hit: Hit) -> bool:
-    """A negation up to two words before the phrase, in the same clause."""
+    """A negation up to two words before the phrase, in the same clause; a phrase that carries
+    its own ("no one answered", "nothing changes") is not turned by another ("no wonder ...")."""
+    if _NEGATED_ALREADY.match(hit.text):
+        return False
     before = low[max(0, hit.start - _NEGATION_WINDOW):hit.start]
     return bool(_NEGATION.search(before)) and not _NOT_NEGATION.search(before)
 

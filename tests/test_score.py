@@ -77,6 +77,13 @@ def test_negation_stops_at_punctuation(scorer):
     assert "negated:no fuss" not in score.flags
 
 
+def test_phrase_with_its_own_negation_is_not_turned(scorer):
+    score = scorer.score("Four heads in five years at Elm Park Primary. No wonder nothing ever gets sorted.",
+                         "", SCHOOL)
+    assert score.label == "criticism"
+    assert not any(f.startswith("negated:") for f in score.flags)
+
+
 def test_contrast_weighs_what_follows(scorer):
     before = "The office staff at Elm Park Primary are lovely."
     after = "But nobody replied to my emails for a month and the head doesn't listen."
