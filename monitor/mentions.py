@@ -8,8 +8,14 @@ The rules, in order:
    possessive: "Elm Park Primary's", "elm-park primary", "#ElmParkPrimary", "@elm_park_primary".
    An occurrence directly followed by a word that makes it another thing ("Elm Park Primary Care",
    "Elm Park School Road", "Elm Park School of Motoring") is not one.
-3. An acronym alias ("EPPS") is ambiguous: it counts only with a context word in the text
-   (`[school] context`, plus a few words any school text uses: pupils, teacher, Year 6...).
+3. An alias that is not part of the school's own name is ambiguous: "Elm Park School" may be a
+   school of that name in another town, "EPPS" a conference or a pipe band. It does not count
+   where it is qualified by a place the config does not know ("Elm Park School (Auckland)",
+   "Elm Park School in Winnipeg"; "Elm Park School, Hornchurch" is fine: a `context` word).
+   An acronym also needs a context word elsewhere in the text (`[school] context`, plus words any
+   school text uses: pupils, teacher, Year 6...), since it may not be about a school at all;
+   a named school is one already, so asking the same of "Elm Park School" would only lose short
+   posts ("Elm Park School is a joke").
 4. A `not_context` word (another town's name) vetoes every alias: the text is about the Elm Park
    School over there.
 5. A member of staff named with a title or an initial ("Mrs Sale", "N Sale", "Mrs N Sale") makes
@@ -52,6 +58,15 @@ _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THI
 
 _WORDS = re.compile(r"\w+")
 
+# A capitalised place right after an alias, in brackets, after a comma or dash, or after "in".
+_PLACE_AFTER = re.compile(r"\s*(?:\(\s*|,\s*|\s+-\s+|\s+in\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
+_NOT_A_PLACE = {
+    "london", "england", "britain", "uk", "east", "north", "south", "west", "the", "year", "mrs", "mr",
+    "ms", "miss", "dr", "reception", "nursery", "ofsted", "january", "february", "march", "april",
+    "may", "june", "july", "august", "september", "october", "november", "december", "monday",
+    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "please", "thanks",
+}
+
 # Between the words of an alias: nothing (hashtags), spaces, hyphens, underscores, dots.
 _SEP = r"[\s\-_.]*"
 _POSSESSIVE = r"(?:['’]s\b|s['’]|['’])?"
@@ -79,6 +94,23 @@ def _starting_a_word(body: str) -> str:
 
 def is_acronym(alias: str) -> bool:
     return " " not in alias.strip() and alias.isupper() and len(alias) <= 6
+
+
+def is_ambiguous(alias: str, name: str) -> bool:
+    """Not part of the school's own name: 'Elm Park Primary' of 'Elm Park Primary School' is sure,
+    'Elm Park School' and 'EPPS' are not."""
+    words = lambda text: " ".join(re.split(r"[\s\-_.]+", text.strip().lower()))  # noqa: E731
+    return f" {words(alias)} " not in f" {words(name)} "
+
+
+def _elsewhere(text: str, m: re.Match, known: set[str]) -> str:
+    """The place qualifying an alias occurrence ("Elm Park School (Auckland)", "..., Winnipeg",
+    "... in Reading"), unless it is one the config knows (context) or too wide to tell."""
+    place = _PLACE_AFTER.match(text, m.end())
+    if not place:
+        return ""
+    words = place.group(1).lower().split()
+    return "" if any(w in known or w in _NOT_A_PLACE for w in words) else place.group(1)
 
 
 def staff_patterns(name: str) -> list[re.Pattern]:
@@ -121,8 +153,12 @@ class MentionFinder:
 
     def __init__(self, school: School):
         self.school = school
-        self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_acronym(a))
+        self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_ambiguous(a, school.name))
                          for a in school.aliases]
+        self._acronyms = {a for a in school.aliases if is_acronym(a)}
+        # Words that place a text here: a qualifier made of them is no other town.
+        self._known = {w.lower() for phrase in (*school.context, *school.aliases, school.name)
+                       for w in _WORDS.findall(phrase)}
         self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
         # Context phrases are looked up by their first word (and its plural) among the text's words.
         self._context: dict[str, list[_Phrase]] = {}
@@ -172,7 +208,12 @@ class MentionFinder:
                 reasons.append(f"other_name:{alias}")
                 continue
             if ambiguous:
-                context = self._context_word(text, low) if context is None else context
+                places = [_elsewhere(text, m, self._known) for m in hits]
+                if all(places):
+                    reasons.append(f"elsewhere:{places[0]}")
+                    continue
+            if alias in self._acronyms:
+                context = self._context_word(self._blank_aliases(text)) if context is None else context
                 if not context:
                     reasons.append(f"no_context:{alias}")
                     continue
@@ -181,9 +222,15 @@ class MentionFinder:
             reasons.append(f"alias:{alias}")
         return tuple(found), tuple(dict.fromkeys(reasons))
 
-    def _context_word(self, text: str, low: str) -> str:
+    def _blank_aliases(self, text: str) -> str:
+        """So that the 'School' of 'Elm Park School' is no context for itself."""
+        for phrase, _ in self._aliases:
+            text = phrase.patterns[0].sub(lambda m: " " * len(m.group()), text)
+        return text
+
+    def _context_word(self, text: str) -> str:
         """The first context phrase in the text, looked up by the words the text has."""
-        for word in _WORDS.findall(low):
+        for word in _WORDS.findall(text.lower()):
             for phrase in self._context.get(word, ()):
                 if phrase.patterns[0].search(text):
                     return phrase.name

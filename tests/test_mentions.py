@@ -128,3 +128,37 @@ def test_common_words_are_not_staff(finder, text):
 
 def test_bare_surname_alone_is_no_mention(finder):
     assert not finder.find("Huge sale at the garden centre this weekend.").is_mention
+
+
+@pytest.mark.parametrize("text, place", [
+    ("Elm Park School (Auckland) won the regional netball final.", "Auckland"),
+    ("Congratulations to Elm Park School in Sheffield on its new library.", "Sheffield"),
+    ("Elm Park School, Winchester: new head appointed.", "Winchester"),
+])
+def test_alias_not_in_the_name_qualified_by_another_place_is_elsewhere(finder, text, place):
+    match = finder.find(text)
+    assert not match.is_mention
+    assert f"elsewhere:{place}" in match.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "Elm Park School, Hornchurch: new head appointed.",
+    "Elm Park School (London) has a new head.",
+    "Elm Park School in September was chaos at drop-off.",
+    "Elm Park School is a joke.",
+])
+def test_known_or_vague_qualifiers_keep_the_mention(finder, text):
+    assert finder.find(text).is_mention
+
+
+def test_alias_in_the_name_ignores_place_qualifiers(finder):
+    """'Elm Park Primary' is part of the school's own name: sure, wherever it is said to be."""
+    assert finder.find("Elm Park Primary, Sheffield? No, ours, the one in east London.").is_mention
+
+
+def test_acronym_does_not_count_itself_as_context():
+    finder = MentionFinder(School(name="Elm Park Primary School", aliases=("EPPS", "Elm Park School"),
+                                  context=("school",)))
+    match = finder.find("EPPS (Elm Park School of Music) rehearsal tonight, bring your sticks.")
+    assert not match.is_mention
+    assert "no_context:EPPS" in match.reasons
