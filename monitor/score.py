@@ -37,7 +37,8 @@ _PUNCTUATION = string.punctuation
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _CONTRAST_START = re.compile(r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
                              r"unfortunately)\b", re.IGNORECASE)
-_CONTRAST_INSIDE = re.compile(r"\bbut\b", re.IGNORECASE)
+# "but" inside a sentence; not "nothing but", "all but", "but also".
+_CONTRAST_INSIDE = re.compile(r"(?<!nothing )(?<!all )\bbut\b(?! also)", re.IGNORECASE)
 _NEGATOR = (r"(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
             r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|"
             r"hasn'?t|ain'?t|nor)\b")
@@ -306,7 +307,8 @@ class Scorer:
     def _sentiment(self, text: str) -> tuple[float, list[str], int]:
         """VADER compound per sentence, averaged, and where the text turns: a sentence opening with
         a contrast outweighs those before it (x1.5 against x0.5, as VADER weighs the clauses around
-        'but'). The turn is that sentence's offset, -1 when there is none."""
+        'but'). The turn is the offset of the last contrast, opening a sentence or inside one
+        (which VADER weighs itself), -1 when there is none; phrases are weighed around it."""
         sentences = [s for s in _SENTENCE_END.split(text) if s.strip()] or [text]
         weights, flags, turn = [1.0] * len(sentences), [], -1
         for i, sentence in enumerate(sentences):
@@ -317,6 +319,7 @@ class Scorer:
                 turn = text.find(sentence)
             elif "but" in sentence and _CONTRAST_INSIDE.search(sentence):
                 flags.append("contrast:but")
+                turn = text.find(sentence) + _CONTRAST_INSIDE.search(sentence).start()
         scores = [self._compound(s) for s in sentences]
         compound = round(sum(w * c for w, c in zip(weights, scores)) / sum(weights), 4)
         return compound, [f"vader:{compound:.2f}"] + list(dict.fromkeys(flags)), turn
