@@ -32,6 +32,7 @@ from monitor.models import OFFTOPIC, MentionMatch, Score
 _SEP = r"[^\w.!?\n]+"
 _ANY_WORD = r"[\w'-]+"
 _WORD = re.compile(r"\w[\w']*")
+_WORD_PIECE = re.compile(r"\w+")
 _TOKEN = re.compile(r"\([^)]*\)\??|\S+")
 _PUNCTUATION = string.punctuation
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
@@ -97,7 +98,7 @@ class Lexicons:
 
     def __init__(self, lists: dict[str, list[str]]):
         self.names = tuple(lists)
-        self._entries: list[tuple[str, re.Pattern, bool, str]] = []
+        self._entries: list[tuple[str, re.Pattern, bool, frozenset[str]]] = []
         self._by_word: dict[str, list[int]] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._anywhere: list[int] = []
@@ -106,15 +107,17 @@ class Lexicons:
             for term, weak in terms:
                 i = len(self._entries)
                 self._index(i, _TOKEN.findall(term), classes)
-                needle = _needle(term) if i not in self._anywhere else term.split()[0].split("/")[0]
-                self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needle))
+                needles = (_needles(term, classes) if i not in self._anywhere
+                           else frozenset([term.split()[0].split("/")[0]]))
+                self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needles))
         # Where an entry may start: one trie-shaped regex finds those words (group w) or stems
         # (group s) faster than a loop over every word of the text ("don" is no word of "don't",
         # nor "bullying" of "anti-bullying", but "back" is one of "'watch your back'"). A key's
         # entries include those of the stems it begins with: one lookup per start finds them all.
         self._starts = re.compile(r"(?<!\w)(?<!\w['-])(?:(?P<w>%s)(?!\w|'\w)|(?P<s>%s))"
                                   % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
-        self._at = {kind: {key: [self._entries[i] for i in ids + self._stem_ids(key, exact=kind == "w")]
+        self._at = {kind: {key: _gated([self._entries[i] for i in
+                                        dict.fromkeys(ids + self._stem_ids(key, exact=kind == "w"))])
                            for key, ids in index.items()}
                     for kind, index in (("w", self._by_word), ("s", self._by_stem))}
 
@@ -142,14 +145,20 @@ class Lexicons:
         """Each list's matches in `low`, normalised text (lower case, straight quotes); where two
         entries of one list overlap, the longest counts."""
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
+        words = _word_set(low)
         for start in self._starts.finditer(low):
-            for name, pattern, weak, needle in self._at[start.lastgroup][start.group(start.lastgroup)]:
-                hit = needle in low and pattern.match(low, start.start())
+            gate, entries = self._at[start.lastgroup][start.group(start.lastgroup)]
+            if gate and words.isdisjoint(gate):
+                continue
+            for name, pattern, weak, needles in entries:
+                if needles and words.isdisjoint(needles):
+                    continue
+                hit = pattern.match(low, start.start())
                 if hit:
                     found[name].append(Hit(name, hit.group(), hit.start(), hit.end(), weak))
         for i in self._anywhere:
-            name, pattern, weak, needle = self._entries[i]
-            if needle not in low:
+            name, pattern, weak, needles = self._entries[i]
+            if not any(n in low for n in needles):
                 continue
             found[name] += [Hit(name, h.group(), h.start(), h.end(), weak) for h in pattern.finditer(low)]
         return {name: _without_overlaps(hits) for name, hits in found.items()}
@@ -175,10 +184,32 @@ def _trie_body(node: dict) -> str:
     return body + ("?" if "" in node else "")
 
 
-def _needle(term: str) -> str:
-    """The longest word every match must contain, checked with `in` before the regex runs."""
-    words = [t.replace("'", "") for t in _TOKEN.findall(term)[1:] if re.fullmatch(r"[a-z]+", t)]
-    return max(words, key=len, default="")
+def _gated(entries: list) -> tuple[frozenset[str], list]:
+    """A key's entries and, when each has needles, all of them: one look-up skips the lot."""
+    if not all(needles for *_, needles in entries):
+        return frozenset(), entries
+    return frozenset().union(*(needles for *_, needles in entries)), entries
+
+
+def _word_set(low: str) -> set[str]:
+    """The text's words split at apostrophes too ("don", "t"), as needles are."""
+    return set(_WORD_PIECE.findall(low))
+
+
+def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
+    """Words one of which every match must contain, looked up in the text's words before the regex
+    runs: the alternatives of the most telling required token after the first (none: always run)."""
+    best: frozenset[str] = frozenset()
+    for token in _TOKEN.findall(term)[1:]:
+        if token.endswith("?"):
+            continue
+        alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
+        if not all(re.fullmatch(r"[a-z' ]+", a) for a in alternatives):
+            continue
+        words = frozenset(max(_WORD_PIECE.findall(a), key=len) for a in alternatives)
+        if not best or min(map(len, words)) > min(map(len, best)):
+            best = words
+    return best
 
 
 def _parse(lines: list[str]) -> tuple[dict[str, list[str]], list[tuple[str, bool]]]:
@@ -205,18 +236,20 @@ def _first_words(token: str, classes: dict[str, list[str]]) -> list[str]:
 
 
 def _term_regex(term: str, classes: dict[str, list[str]]) -> str:
-    parts = []
+    """Tokens joined by separators; an optional token takes its separator with it (the one after
+    it when it leads, the one before it otherwise)."""
+    regex, leading = "", True
     for token in _TOKEN.findall(term):
         optional = token.endswith("?") and len(token) > 1
-        token = token[:-1] if optional else token
-        body = _token_regex(token, classes)
-        if parts:
-            body = f"{_SEP}{body}"
-        parts.append(f"(?:{body})?" if optional else body)
-    regex = "".join(parts)
-    if re.match(r"\w", term):
+        body = _token_regex(token[:-1] if optional else token, classes)
+        if leading:
+            regex += f"(?:{body}{_SEP})?" if optional else body
+            leading = optional
+        else:
+            regex += f"(?:{_SEP}{body})?" if optional else f"{_SEP}{body}"
+    if re.match(r"[\w(@]", term):
         regex = r"(?<!\w)" + regex
-    if re.search(r"[\w*]$", term):
+    if re.search(r"[\w*)]\??$", term):
         regex += r"(?!\w)"
     return regex
 
