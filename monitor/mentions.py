@@ -60,12 +60,12 @@ _WORDS = re.compile(r"\w+")
 
 # A capitalised place right after an alias, in brackets, after a comma or dash, or after "in".
 _PLACE_AFTER = re.compile(r"\s*(?:\(\s*|,\s*|\s+-\s+|\s+in\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
-_NOT_A_PLACE = {
+_NOT_A_PLACE = frozenset({
     "london", "england", "britain", "uk", "east", "north", "south", "west", "the", "year", "mrs", "mr",
     "ms", "miss", "dr", "reception", "nursery", "ofsted", "january", "february", "march", "april",
     "may", "june", "july", "august", "september", "october", "november", "december", "monday",
     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "please", "thanks",
-}
+})
 
 # Between the words of an alias: nothing (hashtags), spaces, hyphens, underscores, dots.
 _SEP = r"[\s\-_.]*"
@@ -99,8 +99,11 @@ def is_acronym(alias: str) -> bool:
 def is_ambiguous(alias: str, name: str) -> bool:
     """Not part of the school's own name: 'Elm Park Primary' of 'Elm Park Primary School' is sure,
     'Elm Park School' and 'EPPS' are not."""
-    words = lambda text: " ".join(re.split(r"[\s\-_.]+", text.strip().lower()))  # noqa: E731
-    return f" {words(alias)} " not in f" {words(name)} "
+    return f" {_plain(alias)} " not in f" {_plain(name)} "
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.split(r"[\s\-_.]+", text.strip().lower()))
 
 
 def _elsewhere(text: str, m: re.Match, known: set[str]) -> str:

@@ -299,7 +299,8 @@ def fired(hits: list[Hit]) -> bool:
 
 
 class Scorer:
-    """Built once (lexicons compiled, VADER loaded with the domain words), then cheap per text."""
+    """Built once (lexicons compiled, VADER loaded with the domain words), then cheap per text.
+    `[scoring] extra_*` terms join their lexicon and take the same syntax ("~" for a weak cue)."""
 
     def __init__(self, scoring: Scoring | None = None):
         scoring = scoring or Scoring()
