@@ -11,7 +11,7 @@ The rules, in order:
 3. An alias that is not part of the school's own name is ambiguous: "Elm Park School" may be a
    school of that name in another town, "EPPS" a conference or a pipe band. It does not count
    where it is qualified by a place the config does not know ("Elm Park School (Auckland)",
-   "Elm Park School in Winnipeg"; "Elm Park School, Hornchurch" is fine: a `context` word).
+   "Elm Park School, Winchester"; "Elm Park School, Hornchurch" is fine: a `context` word).
    An acronym also needs a context word elsewhere in the text (`[school] context`, plus words any
    school text uses: pupils, teacher, Year 6...), since it may not be about a school at all;
    a named school is one already, so asking the same of "Elm Park School" would only lose short
@@ -58,13 +58,16 @@ _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THI
 
 _WORDS = re.compile(r"\w+")
 
-# A capitalised place right after an alias, in brackets, after a comma or dash, or after "in".
-_PLACE_AFTER = re.compile(r"\s*(?:\(\s*|,\s*|\s+-\s+|\s+in\s+)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
+# A capitalised place right after an alias, in brackets or after a comma ("in" and dashes are
+# left out: title-case headlines say "Elm Park School in Special Measures", "... - Open Evening").
+_PLACE_AFTER = re.compile(r"(?:\s*\(\s*|,\s*)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
 _NOT_A_PLACE = frozenset({
     "london", "england", "britain", "uk", "east", "north", "south", "west", "the", "year", "mrs", "mr",
     "ms", "miss", "dr", "reception", "nursery", "ofsted", "january", "february", "march", "april",
     "may", "june", "july", "august", "september", "october", "november", "december", "monday",
     "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "please", "thanks",
+    "christmas", "easter", "summer", "spring", "autumn", "winter", "open", "sports", "news",
+    "update", "closed", "closure", "special", "new", "our", "my", "we", "it", "i", "and", "but",
 })
 
 # Between the words of an alias: nothing (hashtags), spaces, hyphens, underscores, dots.
@@ -160,7 +163,8 @@ class MentionFinder:
                          for a in school.aliases]
         self._acronyms = {a for a in school.aliases if is_acronym(a)}
         # Words that place a text here: a qualifier made of them is no other town.
-        self._known = {w.lower() for phrase in (*school.context, *school.aliases, school.name)
+        self._known = {w.lower() for phrase in (*school.context, *SCHOOL_CONTEXT, *school.aliases,
+                                                school.name, *school.staff)
                        for w in _WORDS.findall(phrase)}
         self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
         # Context phrases are looked up by their first word (and its plural) among the text's words.

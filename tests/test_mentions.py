@@ -132,7 +132,7 @@ def test_bare_surname_alone_is_no_mention(finder):
 
 @pytest.mark.parametrize("text, place", [
     ("Elm Park School (Auckland) won the regional netball final.", "Auckland"),
-    ("Congratulations to Elm Park School in Sheffield on its new library.", "Sheffield"),
+    ("Congratulations to Elm Park School, Sheffield, on its new library.", "Sheffield"),
     ("Elm Park School, Winchester: new head appointed.", "Winchester"),
 ])
 def test_alias_not_in_the_name_qualified_by_another_place_is_elsewhere(finder, text, place):
@@ -146,6 +146,9 @@ def test_alias_not_in_the_name_qualified_by_another_place_is_elsewhere(finder, t
     "Elm Park School (London) has a new head.",
     "Elm Park School in September was chaos at drop-off.",
     "Elm Park School is a joke.",
+    "Elm Park School in Special Measures After Damning Report",
+    "Elm Park School, Parents Evening: book your slot now.",
+    "Elm Park School - Open Evening Tonight",
 ])
 def test_known_or_vague_qualifiers_keep_the_mention(finder, text):
     assert finder.find(text).is_mention
