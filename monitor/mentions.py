@@ -141,7 +141,7 @@ def staff_patterns(name: str) -> list[re.Pattern]:
 def needle(phrase: str) -> str:
     """The longest word of a phrase, lower case: text without it cannot match, and `in` on a
     string is far cheaper than a regex search."""
-    return max(re.split(r"[\s\-_.]+", phrase.strip().lower()), key=len)
+    return max(reversed(re.split(r"[\s\-_.]+", phrase.strip().lower())), key=len)
 
 
 @dataclass(frozen=True)

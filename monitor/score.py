@@ -110,16 +110,17 @@ class Lexicons:
                 needles = (_needles(term, classes) if i not in self._anywhere
                            else frozenset([term.split()[0].split("/")[0]]))
                 self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needles))
-        # Where an entry may start: one trie-shaped regex finds those words (group w) or stems
-        # (group s) faster than a loop over every word of the text ("don" is no word of "don't",
-        # nor "bullying" of "anti-bullying", but "back" is one of "'watch your back'"). A key's
-        # entries include those of the stems it begins with: one lookup per start finds them all.
-        self._starts = re.compile(r"(?<!\w)(?<!\w['-])(?:(?P<w>%s)(?!\w|'\w)|(?P<s>%s))"
+        # Where an entry may start: one trie-shaped regex finds those words or stems faster than a
+        # loop over every word of the text ("don" is no word of "don't", nor "bullying" of
+        # "anti-bullying", but "back" is one of "'watch your back'"). A key's entries include those
+        # of the stems it begins with: one lookup per start finds them all.
+        self._starts = re.compile(r"(?<!\w)(?<!\w['-])(?:(?:%s)(?!\w|'\w)|%s)"
                                   % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
-        self._at = {kind: {key: _gated([self._entries[i] for i in
-                                        dict.fromkeys(ids + self._stem_ids(key, exact=kind == "w"))])
-                           for key, ids in index.items()}
-                    for kind, index in (("w", self._by_word), ("s", self._by_stem))}
+        # A stem that is also a word shares its entry, which holds the stem's entries already.
+        self._at = {key: _gated([self._entries[i]
+                                 for i in dict.fromkeys(ids + self._stem_ids(key, exact))])
+                    for index, exact in ((self._by_stem, False), (self._by_word, True))
+                    for key, ids in index.items()}
 
     def _stem_ids(self, key: str, exact: bool) -> list[int]:
         return [i for stem, ids in self._by_stem.items()
@@ -147,7 +148,7 @@ class Lexicons:
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
         words = _word_set(low)
         for start in self._starts.finditer(low):
-            gate, entries = self._at[start.lastgroup][start.group(start.lastgroup)]
+            gate, entries = self._at[start.group()]
             if gate and words.isdisjoint(gate):
                 continue
             for name, pattern, weak, needles in entries:
