@@ -25,7 +25,7 @@ from monitor.score import Scorer
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared/corpora/dev.jsonl"
 ALL_LABELS = LABELS + (OFFTOPIC,)
-TIMING_ROUNDS = 9
+TIMING_ROUNDS = 15
 
 ELM_PARK = School(
     name="Elm Park Primary School",

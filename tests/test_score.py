@@ -148,6 +148,19 @@ def test_news_about_a_threat_reports_it(scorer):
     assert any(f.startswith("reported:abuse:") for f in score.flags)
 
 
+def test_news_of_an_incident_is_neutral_despite_dark_words(scorer):
+    text = "Police were called to Elm Park Primary after reports of a suspicious man near the gates."
+    score = scorer.score(text, "", SCHOOL)
+    assert score.sentiment < 0
+    assert score.label == "neutral"
+    assert any(f.startswith("reporting:") for f in score.flags)
+
+
+def test_threat_without_news_frame_is_abuse(scorer):
+    text = "I know your car and your routine, Elm Park Primary head. Think on."
+    assert label(scorer, text) == "abuse"
+
+
 def test_precedence_extremism_over_abuse_over_criticism(scorer):
     both = "Elm Park Primary's head is a stupid cow. Deport all immigrants, ban them from our schools."
     assert label(scorer, both) == "extremism"
