@@ -17,7 +17,7 @@ from pathlib import Path
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor import config as monitor_config
-from monitor.config import Config, School, Scoring
+from monitor.config import Config, School
 from monitor.mentions import MentionFinder
 from monitor.models import LABELS, OFFTOPIC
 from monitor.score import Scorer
@@ -39,13 +39,12 @@ ELM_PARK = School(
 )
 
 
-def load_config() -> tuple[School, Scoring]:
+def load_config() -> Config:
     """The repo's sources.toml when there is one, else the embedded Elm Park Primary config."""
     path = REPO / "sources.toml"
     if path.exists():
-        cfg: Config = monitor_config.load(path)
-        return cfg.school, cfg.scoring
-    return ELM_PARK, Scoring()
+        return monitor_config.load(path)
+    return Config(path=REPO / "sources.toml", school=ELM_PARK)
 
 
 def read_corpus(path: Path) -> list[dict]:
@@ -53,13 +52,11 @@ def read_corpus(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def evaluate(path: str | Path = DEFAULT_CORPUS, school: School | None = None,
-             scoring: Scoring | None = None) -> dict:
+def evaluate(path: str | Path = DEFAULT_CORPUS, config: Config | None = None) -> dict:
     """Score every row of a JSONL corpus and return the figures `main` prints."""
-    if school is None:
-        school, scoring = load_config()
+    config = config or load_config()
     rows = read_corpus(Path(path))
-    finder, scorer = MentionFinder(school), Scorer(scoring)
+    finder, scorer = MentionFinder(config.school), Scorer(config.scoring)
     predicted = [predict(finder, scorer, r) for r in rows]
     gold = [r["label"] for r in rows]
     metrics = per_label(gold, predicted)
