@@ -107,8 +107,9 @@ class Lexicons:
             for term, weak in terms:
                 i = len(self._entries)
                 self._index(i, _TOKEN.findall(term), classes)
-                needles = (_needles(term, classes) if i not in self._anywhere
-                           else frozenset([term.split()[0].split("/")[0]]))
+                # An entry starting with a symbol is looked for anywhere, once its first one is seen.
+                needles = (frozenset([term.split()[0].split("/")[0]]) if i in self._anywhere
+                           else _needles(term, classes))
                 self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needles))
         # Where an entry may start: one trie-shaped regex finds those words or stems faster than a
         # loop over every word of the text ("don" is no word of "don't", nor "bullying" of
@@ -270,7 +271,8 @@ def _words_regex(words: str) -> str:
     out = []
     for word in words.lower().split():
         stem = word.endswith("*") and len(word) > 1
-        escaped = re.escape(word[:-1] if stem else word).replace("'", "'?")
+        # "can't" also matches "cant"; a quote mark around a word ("'diverse'") stays required.
+        escaped = re.sub(r"(?<=\w)'(?=\w)", "'?", re.escape(word[:-1] if stem else word))
         out.append(escaped + (r"\w*" if stem else ""))
     return _SEP.join(out)
 
