@@ -241,3 +241,9 @@ def test_weak_cues_need_a_second_one():
 def test_lexicon_overlaps_keep_the_longest():
     lex = Lexicons({"x": ["recommend", "would not recommend"]})
     assert [h.text for h in lex.hits("i would not recommend it")["x"]] == ["would not recommend"]
+
+
+def test_quote_marks_around_an_entry_are_required():
+    lex = Lexicons({"x": ["'diverse'"]})
+    assert lex.hits("a diverse school")["x"] == []
+    assert [h.text for h in lex.hits("a 'diverse' intake")["x"]] == ["'diverse'"]
