@@ -2,16 +2,19 @@
 
 How a label is chosen, in precedence order:
 
-1. extremism, then abuse: a strong entry of that lexicon matched, or two weak ("~") ones.
+1. extremism, then abuse: a strong entry of that lexicon matched, or two weak ("~") ones (for
+   extremism, a name shaped like a militant group's, "Britannia Guard", counts as a weak one).
    Inside a news frame ("police are investigating", "appeared in court") the text reports the
    threat or the material rather than making it: the hits stay as "reported:..." flags and the
-   stance rules below decide the label, so a local-paper story does not page the managers as if
-   someone had posted the threat. The school already knows of an incident the police investigate.
+   stance rules below decide the label (severity follows it), so a local-paper story does not
+   page the managers as if someone had posted the threat; the school already knows of an
+   incident the police investigate, and the story still reaches the digest with its flags.
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
-   words of vader_domain.txt, a sentence opening with "But"/"However" weighted over those before it
-   (VADER does the same inside a sentence), plus the criticism and praise phrases. A phrase after a
-   negation flips ("can't fault", "not outstanding"); a sarcasm cue ("oh great", "🙄") makes praise
-   words count as irony.
+   words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
+   "lovely, but ...") weighs what follows it over what precedes it, as VADER does inside a
+   sentence; a phrase after a negation flips ("can't fault", "not outstanding"); a sarcasm cue
+   ("oh great", "🙄") makes praise words count as irony. Notices, questions and news items damp
+   VADER: their warmth ("pleased to announce") or dark words ("threats") are register, not stance.
 
 Severity follows the label (DESIGN.md); a named member of staff raises criticism to high.
 """
