@@ -110,8 +110,8 @@ def _plain(text: str) -> str:
 
 
 def _elsewhere(text: str, m: re.Match, known: set[str]) -> str:
-    """The place qualifying an alias occurrence ("Elm Park School (Auckland)", "..., Winnipeg",
-    "... in Reading"), unless it is one the config knows (context) or too wide to tell."""
+    """The place qualifying an alias occurrence ("Elm Park School (Auckland)", "..., Winnipeg"),
+    unless the config knows the word (context, aliases, staff) or it is too wide to tell."""
     place = _PLACE_AFTER.match(text, m.end())
     if not place:
         return ""
