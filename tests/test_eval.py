@@ -1,0 +1,43 @@
+"""The scorer against the labelled dev corpus: the floors the issue sets."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CANDIDATES = (REPO.parent / "shared/corpora/dev.jsonl", Path("/work/shared/corpora/dev.jsonl"))
+CORPUS = next((p for p in CANDIDATES if p.exists()), None)
+
+
+def _load_eval():
+    spec = importlib.util.spec_from_file_location("eval_scorer", REPO / "benchmarks/eval_scorer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def result():
+    if CORPUS is None:
+        pytest.skip(f"dev corpus not found at {' or '.join(map(str, CANDIDATES))}")
+    return _load_eval().evaluate(CORPUS)
+
+
+def test_macro_f1(result):
+    assert result["macro_f1"] >= 0.85
+
+
+@pytest.mark.parametrize("label", ["extremism", "abuse"])
+def test_grave_labels_are_not_missed(result, label):
+    assert result["labels"][label]["recall"] >= 0.95
+
+
+def test_offtopic_precision(result):
+    assert result["labels"]["offtopic"]["precision"] >= 0.95
+
+
+def test_report_prints_every_figure(result):
+    text = _load_eval().report(result)
+    for word in ("extremism", "offtopic", "macro-F1", "confusion", "texts/s"):
+        assert word in text
