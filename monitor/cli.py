@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor import __version__, config, daemon, notify, service
+from monitor import __version__, config, service
 from monitor.errors import MonitorError, UsageError
 from monitor.models import ACTIONS, LABELS, REVIEW_STATUSES
 
@@ -137,7 +137,7 @@ def cmd_check(cfg: config.Config, args) -> int:
     for w in cfg.warnings:
         print(f"warning: {w}", file=sys.stderr)
     states = service.source_states(cfg)
-    templates = notify.check_templates(cfg)
+    templates = service.check_templates(cfg)
     print(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s), {len(templates)} templates")
     for s in cfg.sources:
         st = states.get(s.name)
@@ -179,6 +179,8 @@ def cmd_scan(cfg: config.Config, args) -> int:
 
 def cmd_run(cfg: config.Config, args) -> int:
     if not args.once:
+        from monitor import daemon  # APScheduler is only needed by the daemon
+
         return daemon.run(cfg)
     engine = service.open_store(cfg)
     due = service.due_sources(cfg, engine=engine)

@@ -137,8 +137,10 @@ class Daemon:
             self.stopping = True
             in_flight = dict(self.running)
         self.pool.shutdown(wait=False, cancel_futures=True)
-        wait(in_flight.values(), timeout=STOP_GRACE)
+        _, unfinished = wait(in_flight.values(), timeout=STOP_GRACE)
         service.clear_heartbeat(engine=self.engine)
+        if not unfinished:
+            self.runner.close()  # ends the fetcher's watchdog thread, so nothing is left to wait for
         stragglers = _join_others(deadline)
         if stragglers:
             # A fetch or an email waiting on a slow server would keep the process alive until its own
@@ -148,7 +150,8 @@ class Daemon:
                         "again at the next start", STOP_GRACE, ", ".join(unfinished or stragglers))
             logging.shutdown()
             os._exit(0)
-        self.runner.close()
+        if unfinished:
+            self.runner.close()
         log.info("stopped")
 
     # ---- jobs (scheduler threads)

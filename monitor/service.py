@@ -20,12 +20,14 @@ other: this module hands plain dataclasses from one to the next.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -33,18 +35,35 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from monitor import fetch, notify, parse, report, schedule, store
+from monitor import fetch, schedule, store
 from monitor.config import Config, Source, check_http_url
 from monitor.errors import FetchError, NotifyError, ParseError, StoreError, UsageError
-from monitor.mentions import MentionFinder
 from monitor.models import (
     ACTIONS, LABEL_RANK, REVIEW_STATUSES, SEVERITY_RANK, Email, Evidence, FetchResult, Item, ReportData,
     Review, ScanSummary, Score, SourceHealth,
     SourceRun, SourceState, StoredItem,
 )
-from monitor.score import Scorer
 
 log = logging.getLogger("monitor")
+
+
+class _Lazy:
+    """A stage's module, imported when first used: an unchanged re-scan, `status` or `items` never
+    pays for the parsers, the scorer's lexicons, Jinja2 or matplotlib. import_module takes the
+    import lock, so threads racing to the first use are safe (importlib's LazyLoader is not, in 3.11)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+mentions = _Lazy("monitor.mentions")
+notify = _Lazy("monitor.notify")
+parse = _Lazy("monitor.parse")
+report = _Lazy("monitor.report")
+score = _Lazy("monitor.score")
 
 SCAN_WORKERS = 8
 ACCEPT = {
@@ -58,11 +77,38 @@ def now_utc() -> datetime:
 
 
 class Classifier:
-    """Mentions + score, built once per config (lexicons and regexes compiled once)."""
+    """Mentions + score, built once per config (lexicons and regexes compiled once, on first use:
+    a scan where every source answers 304 never pays for it)."""
 
     def __init__(self, cfg: Config):
-        self.finder = MentionFinder(cfg.school)
-        self.scorer = Scorer(cfg.scoring)
+        self._cfg = cfg
+        self._lock = threading.Lock()
+        self._finder: mentions.MentionFinder | None = None
+        self._scorer: score.Scorer | None = None
+
+    def _build(self) -> None:
+        with self._lock:
+            if self._scorer is None:
+                self._finder = mentions.MentionFinder(self._cfg.school)
+                self._scorer = score.Scorer(self._cfg.scoring)
+
+    @property
+    def finder(self) -> mentions.MentionFinder:
+        if self._finder is None:
+            self._build()
+        return self._finder
+
+    @property
+    def scorer(self) -> score.Scorer:
+        if self._scorer is None:
+            self._build()
+        return self._scorer
+
+    def __getstate__(self):  # the lock stays behind; a copy builds its own lexicons when first used
+        return {"_cfg": self._cfg}
+
+    def __setstate__(self, state):
+        self.__init__(state["_cfg"])
 
     def classify(self, text: str, title: str = "", all_mentions: bool = False) -> Score:
         match = self.finder.find(text, title, all_mentions=all_mentions)
@@ -76,11 +122,16 @@ class Classifier:
         return self.scorer.score(text, title, match)
 
 
-def score_json(score: Score, id_=None) -> dict:
+def check_templates(cfg: Config) -> list[str]:
+    """Every email template compiles (the school's overrides in alerts/ included); where each came from."""
+    return notify.check_templates(cfg)
+
+
+def score_json(result: Score, id_=None) -> dict:
     """The object `school-monitor score` prints for one text."""
-    return {"id": id_, "mention": score.mention, "label": score.label, "severity": score.severity,
-            "sentiment": round(score.sentiment, 4), "flags": list(score.flags),
-            "mentions_staff": score.mentions_staff}
+    return {"id": id_, "mention": result.mention, "label": result.label, "severity": result.severity,
+            "sentiment": round(result.sentiment, 4), "flags": list(result.flags),
+            "mentions_staff": result.mentions_staff}
 
 
 # ---------------------------------------------------------------- scan
@@ -134,15 +185,17 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     # The process pool starts before any thread of ours, so its workers fork a quiet process.
     with _analysis_pool(classifier, len(sources)) as procs, fetch.Fetcher() as fetcher, \
             ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
-        futures = [pool.submit(_collect, fetcher, classifier, src, states.get(src.name),
-                               keep_from, since is not None, started, procs) for src in sources]
-        for fut in as_completed(futures):
-            collected = fut.result()
-            run = _save(engine, collected, states.get(collected.source.name), now_utc())
-            _log_run(run)
-            runs.append(run)
-            if progress:
-                progress(run)
+        waiting = {pool.submit(_collect, fetcher, classifier, src, states.get(src.name),
+                               keep_from, since is not None, started, procs) for src in sources}
+        while waiting:
+            # Whatever has finished is saved in one transaction while the rest goes on.
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            batch = [f.result() for f in done]
+            for run in _save_all(engine, batch, states, now_utc()):
+                _log_run(run)
+                runs.append(run)
+                if progress:
+                    progress(run)
         removed = follow_up(cfg, engine=engine, fetcher=fetcher, now=started)
     order = {s.name: i for i, s in enumerate(sources)}
     runs.sort(key=lambda r: order[r.source])
@@ -260,27 +313,44 @@ def _watched_change(page, previous: str | None) -> tuple[list, str]:
 
 
 def _save(engine, c: Collected, old: SourceState | None, now: datetime) -> SourceRun:
+    return _save_all(engine, [c], {c.source.name: old} if old else {}, now)[0]
+
+
+def _save_all(engine, batch: Sequence[Collected], states: dict[str, SourceState], now: datetime) -> list[SourceRun]:
+    """Store what several sources gave, with their new states, in one transaction."""
+    new_states = [_next_state(c, states.get(c.source.name), now) for c in batch]
+    saved = store.save_batch(engine, [(c.scored, None if c.error else c.fetched, st)
+                                      for c, st in zip(batch, new_states)], now)
+    runs = []
+    for c, st, result in zip(batch, new_states, saved):
+        if c.error is not None:
+            runs.append(SourceRun(c.source.name, error=str(c.error), seconds=c.seconds, broken=st.broken))
+            continue
+        runs.append(SourceRun(
+            c.source.name, seen=c.seen, new=len(result.new_ids), updated=len(result.updated_ids),
+            mentions=len(c.scored), not_modified=bool(c.fetched and c.fetched.not_modified),
+            seconds=c.seconds, new_ids=result.new_ids))
+    return runs
+
+
+def _next_state(c: Collected, old: SourceState | None, now: datetime) -> SourceState:
+    """A source's state after a run: validators and success, or the failure and its back-off."""
     old = old or SourceState(name=c.source.name)
     interval = c.source.interval
     if c.error is not None:
         failures = old.failures + 1
         permanent = old.permanent_failures + 1 if getattr(c.error, "permanent", False) else 0
-        state = replace(old, last_checked=now, last_error=str(c.error), last_error_at=now,
-                        failures=failures, permanent_failures=permanent,
-                        next_check=schedule.next_check(now, interval, failures=failures,
-                                                       retry_after=getattr(c.error, "retry_after", None)))
-        store.save_state(engine, state)
-        return SourceRun(c.source.name, error=str(c.error), seconds=c.seconds, broken=state.broken)
+        return replace(old, last_checked=now, last_error=str(c.error), last_error_at=now,
+                       failures=failures, permanent_failures=permanent,
+                       next_check=schedule.next_check(now, interval, failures=failures,
+                                                      retry_after=getattr(c.error, "retry_after", None)))
     state = replace(old, last_checked=now, last_success=now, failures=0, permanent_failures=0,
-                    last_error=old.last_error, next_check=schedule.next_check(now, interval))
+                    next_check=schedule.next_check(now, interval))
     if c.fetched is not None and not c.fetched.not_modified:
         state = replace(state, etag=c.fetched.etag, last_modified=c.fetched.last_modified)
     if c.page_text is not None:
         state = replace(state, page_text=c.page_text, content_hash=store.content_hash("", c.page_text))
-    saved = store.save_items(engine, c.scored, now, c.fetched, state)
-    return SourceRun(c.source.name, seen=c.seen, new=len(saved.new_ids), updated=len(saved.updated_ids),
-                     mentions=len(c.scored), not_modified=bool(c.fetched and c.fetched.not_modified),
-                     seconds=c.seconds, new_ids=saved.new_ids)
+    return state
 
 
 def _log_run(run: SourceRun) -> None:
@@ -365,11 +435,12 @@ def report_period(since: datetime | None, until: datetime | None, now: datetime 
 
 
 def report_data(cfg: Config, since: datetime, until: datetime, *, engine=None, now: datetime | None = None,
-                flagged_limit: int = report.FLAGGED_LIMIT) -> ReportData:
+                flagged_limit: int | None = None) -> ReportData:
     """Counts in SQL, the most severe flagged items with their review logs, the sources' health."""
     engine = engine or open_store(cfg)
     previous = since - (until - since)
-    flagged = store.flagged_items(engine, since, until, flagged_limit)
+    flagged = store.flagged_items(engine, since, until,
+                                  report.FLAGGED_LIMIT if flagged_limit is None else flagged_limit)
     logs = store.list_reviews(engine, [i.id for i in flagged]) if flagged else []
     reviews: dict[int, tuple[Review, ...]] = {}
     for r in logs:

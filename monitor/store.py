@@ -294,39 +294,52 @@ def save_items(engine: Engine, scored: Sequence[Scored], now: datetime,
     An item already stored with the same content is left alone. An edited one (same key, other
     content) is updated in place and re-scored; its new version is added to the evidence.
     """
-    new_ids, updated_ids = [], []
-    fetched_url = fetched.url if fetched else ""
-    body_sha = None
+    return save_batch(engine, [(scored, fetched, state)], now)[0]
+
+
+def save_batch(engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]],
+               now: datetime) -> list[SaveResult]:
+    """save_items for several sources in one transaction (a scan's results as they arrive):
+    one commit instead of one per source, and each source's items and state still land together."""
     with engine.begin() as conn:
-        by_source: dict[str, list[Scored]] = {}
-        for s in scored:
-            by_source.setdefault(s.item.source, []).append(s)
-        for source, group in by_source.items():
-            existing = _existing(conn, source, [s.item.key for s in group])
-            for s in group:
-                chash = content_hash(s.item.title, s.item.text)
-                old = existing.get(s.item.key)
-                if old is None:
-                    item_id = conn.execute(insert(items).values(
-                        source=source, key=s.item.key, first_seen=now, content_hash=chash, alert_pending=True,
-                        **_item_values(s))).inserted_primary_key[0]
-                    new_ids.append(item_id)
-                    existing[s.item.key] = (item_id, chash, s.score.label)
-                elif old[1] != chash:
-                    item_id = old[0]
-                    relabelled = {"alert_pending": True} if old[2] != s.score.label else {}
-                    conn.execute(update(items).where(items.c.id == item_id).values(
-                        content_hash=chash, updated_at=now, **relabelled, **_item_values(s)))
-                    updated_ids.append(item_id)
-                    existing[s.item.key] = (item_id, chash, s.score.label)
-                else:
-                    continue
-                if fetched is not None and body_sha is None:
-                    body_sha = _save_body(conn, fetched, now)
-                conn.execute(insert(evidence).values(
-                    body_sha256=body_sha, **_evidence_values(item_id, s.item, now, fetched_url)))
-        if state is not None:
-            _upsert_state(conn, {k: getattr(state, k) for k in sources.c.keys()})
+        return [_save_source(conn, scored, now, fetched, state) for scored, fetched, state in batch]
+
+
+def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None,
+                 state: SourceState | None) -> SaveResult:
+    new_ids, updated_ids = [], []
+    by_source: dict[str, dict[str, Scored]] = {}
+    for s in scored:  # a key listed twice in one body: its last version counts
+        by_source.setdefault(s.item.source, {})[s.item.key] = s
+    kept: list[tuple[int, Item]] = []
+    for source, group in by_source.items():
+        existing = _existing(conn, source, list(group))
+        fresh = [s for key, s in group.items() if key not in existing]
+        if fresh:  # one multi-row INSERT ... RETURNING, ids in the order given
+            rows = conn.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True), [
+                dict(source=source, key=s.item.key, first_seen=now, updated_at=None, digested_at=None,
+                     status="new", alert_pending=True,
+                     content_hash=content_hash(s.item.title, s.item.text), **_item_values(s))
+                for s in fresh]).all()
+            new_ids += [r.id for r in rows]
+            kept += [(r.id, s.item) for r, s in zip(rows, fresh)]
+        for key, s in group.items():
+            old = existing.get(key)
+            chash = content_hash(s.item.title, s.item.text)
+            if old is None or old[1] == chash:
+                continue
+            relabelled = {"alert_pending": True} if old[2] != s.score.label else {}
+            conn.execute(update(items).where(items.c.id == old[0]).values(
+                content_hash=chash, updated_at=now, **relabelled, **_item_values(s)))
+            updated_ids.append(old[0])
+            kept.append((old[0], s.item))
+    if kept:
+        body_sha = _save_body(conn, fetched, now) if fetched is not None else None
+        fetched_url = fetched.url if fetched else ""
+        conn.execute(insert(evidence), [dict(body_sha256=body_sha, **_evidence_values(i, item, now, fetched_url))
+                                        for i, item in kept])
+    if state is not None:
+        _upsert_state(conn, {k: getattr(state, k) for k in sources.c.keys()})
     return SaveResult(tuple(new_ids), tuple(updated_ids))
 
 
