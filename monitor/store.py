@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
-    Table, Text, TypeDecorator, UniqueConstraint, and_, case, create_engine, delete, event, func, insert,
+    Table, Text, TypeDecorator, UniqueConstraint, and_, bindparam, case, create_engine, delete, event, func, insert,
     or_, select, text, update,
 )
 from sqlalchemy.engine import Engine
@@ -265,9 +265,26 @@ def save_state(engine: Engine, state: SourceState) -> None:
 
 
 def _upsert_state(conn, values: dict) -> None:
-    done = conn.execute(update(sources).where(sources.c.name == values["name"]).values(**values))
-    if done.rowcount == 0:
-        conn.execute(insert(sources).values(**values))
+    _upsert_states(conn, [values])
+
+
+# One statement for many rows (executemany): a scan's 400 states cost one round of SQL, not 400.
+_UPDATE_STATE = update(sources).where(sources.c.name == bindparam("old_name")).values(
+    {c.name: bindparam(c.name) for c in sources.c if c.name != "name"})
+
+
+def _upsert_states(conn, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    names = [r["name"] for r in rows]
+    known = set()
+    for i in range(0, len(names), 500):  # stay under SQLite's bound-parameter limit
+        known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(names[i:i + 500]))).scalars())
+    updates = [{**r, "old_name": r["name"]} for r in rows if r["name"] in known]
+    if updates:
+        conn.execute(_UPDATE_STATE, updates)
+    if inserts := [r for r in rows if r["name"] not in known]:
+        conn.execute(insert(sources), inserts)
 
 
 # ---------------------------------------------------------------- items
@@ -302,11 +319,12 @@ def save_batch(engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResu
     """save_items for several sources in one transaction (a scan's results as they arrive):
     one commit instead of one per source, and each source's items and state still land together."""
     with engine.begin() as conn:
-        return [_save_source(conn, scored, now, fetched, state) for scored, fetched, state in batch]
+        results = [_save_source(conn, scored, now, fetched) for scored, fetched, _ in batch]
+        _upsert_states(conn, [{k: getattr(st, k) for k in sources.c.keys()} for _, _, st in batch if st is not None])
+        return results
 
 
-def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None,
-                 state: SourceState | None) -> SaveResult:
+def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None) -> SaveResult:
     new_ids, updated_ids = [], []
     by_source: dict[str, dict[str, Scored]] = {}
     for s in scored:  # a key listed twice in one body: its last version counts
@@ -338,8 +356,6 @@ def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchRe
         fetched_url = fetched.url if fetched else ""
         conn.execute(insert(evidence), [dict(body_sha256=body_sha, **_evidence_values(i, item, now, fetched_url))
                                         for i, item in kept])
-    if state is not None:
-        _upsert_state(conn, {k: getattr(state, k) for k in sources.c.keys()})
     return SaveResult(tuple(new_ids), tuple(updated_ids))
 
 
