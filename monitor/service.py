@@ -498,12 +498,14 @@ FOLLOW_UP_WORDS = 12   # the post counts as present while the page still has its
 def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> list[Review]:
     """Re-check the posts whose deletion was requested or which were reported to the platform.
 
-    Gone (HTTP 404/410, or the page no longer contains the post's text): a `removed` entry is
-    appended to the review log by "school-monitor". Otherwise checked again FOLLOW_UP_EVERY later.
+    Gone (HTTP 404/410, or the page no longer contains the post's text where it was once seen):
+    a `removed` entry is appended to the review log by "school-monitor". Otherwise checked again
+    FOLLOW_UP_EVERY later.
     """
     added = []
-    for item in store.due_follow_ups(engine, now):
-        gone, result = _recheck(fetcher, item)
+    for item, last_result in store.due_follow_ups(engine, now):
+        seen = bool(last_result and last_result.endswith(STILL_THERE)) or _in_own_evidence(engine, item)
+        gone, result = _recheck(fetcher, item, seen)
         if gone:
             added.append(store.add_review(engine, Review(
                 item_id=item.id, at=now, by="school-monitor", status="actioned", action="removed",
@@ -514,7 +516,12 @@ def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> 
     return added
 
 
-def _recheck(fetcher: fetch.Fetcher, item: StoredItem) -> tuple[bool, str]:
+STILL_THERE = "the post is still there"
+
+
+def _recheck(fetcher: fetch.Fetcher, item: StoredItem, seen: bool) -> tuple[bool, str]:
+    """(gone?, what was found). The text's absence counts only when it was once seen on that page:
+    a feed's summary of an article need not appear in the article's page at all."""
     if not report.http_url(item.url):
         return False, "no web address to re-check"
     try:
@@ -523,12 +530,25 @@ def _recheck(fetcher: fetch.Fetcher, item: StoredItem) -> tuple[bool, str]:
         if e.status in (404, 410):
             return True, f"HTTP {e.status}: the page is gone"
         return False, f"could not re-check: {e}"
-    post = " ".join(_words(item.text or item.title)[:FOLLOW_UP_WORDS])
-    text = parse.html_to_text(page.body.decode(page.encoding or "utf-8", errors="replace"))
-    # A plain substring: the page's text may run one block's last word into the next one's first.
-    if post and post not in " ".join(_words(text)):
+    if _contains_post(page.body, page.encoding, item):
+        return False, f"HTTP {page.status}: {STILL_THERE}"
+    if seen:
         return True, f"HTTP {page.status}, but the page no longer contains the post's text"
-    return False, f"HTTP {page.status}: the post is still there"
+    return False, (f"HTTP {page.status}: the post's text was never seen on this page, so only "
+                   "a 404 or 410 will show it has gone")
+
+
+def _contains_post(body: bytes, encoding: str | None, item: StoredItem) -> bool:
+    post = " ".join(_words(item.text or item.title)[:FOLLOW_UP_WORDS])
+    text = parse.html_to_text(body.decode(encoding or "utf-8", errors="replace"))
+    # A plain substring: the page's text may run one block's last word into the next one's first.
+    return not post or post in " ".join(_words(text))
+
+
+def _in_own_evidence(engine, item: StoredItem) -> bool:
+    """The post was collected from its own page (a page source, or added by hand from its URL)."""
+    return any(ev.body is not None and "html" in ev.body_content_type and ev.body_url == item.url.split("#")[0]
+               and _contains_post(ev.body, None, item) for ev in store.list_evidence(engine, item.id))
 
 
 def _words(text: str) -> list[str]:

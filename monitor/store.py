@@ -473,12 +473,13 @@ def find_item_id(engine: Engine, source: str, key: str) -> int | None:
 # ---------------------------------------------------------------- follow-ups
 
 
-def due_follow_ups(engine: Engine, now: datetime) -> list[StoredItem]:
-    """The posts whose take-down re-check is due; one indexed query (none due: an empty index range)."""
-    q = (select(items).join(follow_ups, follow_ups.c.item_id == items.c.id)
+def due_follow_ups(engine: Engine, now: datetime) -> list[tuple[StoredItem, str | None]]:
+    """The posts whose take-down re-check is due, each with its last result; one indexed query
+    (none due: an empty index range)."""
+    q = (select(items, follow_ups.c.last_result).join(follow_ups, follow_ups.c.item_id == items.c.id)
          .where(follow_ups.c.next_check <= now).order_by(follow_ups.c.next_check))
     with engine.connect() as conn:
-        return [_stored(r) for r in conn.execute(q)]
+        return [(_stored(r), r.last_result) for r in conn.execute(q)]
 
 
 def set_follow_up(engine: Engine, item_id: int, *, checked: datetime, next_check: datetime, result: str) -> None:

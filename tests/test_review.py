@@ -107,7 +107,7 @@ def test_follow_up_records_removed_only_when_the_post_has_gone(httpserver, make_
 
 
 def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpserver, make_config):
-    served = {"text": "Thread 7 has a lovely reply."}
+    served = {"text": POST}
     httpserver.expect_request("/thread/7").respond_with_handler(
         lambda _r: Response(page(served["text"]), content_type="text/html"))
     httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
@@ -116,8 +116,25 @@ def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpse
     service.scan(cfg, engine=engine, now=NOW)
     (item,) = store.list_items(engine)
     service.review(cfg, item.id, status="actioned", action="deletion-requested", by="alice", engine=engine, now=NOW)
-    assert service.scan(cfg, engine=engine, now=NOW).removed == (item.id,)
+    assert service.scan(cfg, engine=engine, now=NOW).removed == ()  # seen on its page: the baseline
+    served["text"] = "Thread 7 has a lovely reply."
+    assert service.scan(cfg, engine=engine, now=NOW + service.FOLLOW_UP_EVERY).removed == (item.id,)
     assert "no longer contains the post's text" in store.list_reviews(engine, [item.id])[-1].note
+
+
+def test_follow_up_never_takes_a_missing_feed_summary_for_a_deletion(httpserver, make_config):
+    """A feed's summary of an article need not appear in the article's page: only a 404/410 counts."""
+    httpserver.expect_request("/thread/7").respond_with_data(page("The full article, in other words."),
+                                                             content_type="text/html")
+    httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
+    cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
+    engine = store.connect(cfg.database_url)
+    service.scan(cfg, engine=engine, now=NOW)
+    (item,) = store.list_items(engine)
+    service.review(cfg, item.id, status="actioned", action="deletion-requested", by="alice", engine=engine, now=NOW)
+    for n in range(3):
+        assert service.scan(cfg, engine=engine, now=NOW + n * service.FOLLOW_UP_EVERY).removed == ()
+    assert [r.action for r in store.list_reviews(engine, [item.id])] == ["deletion-requested"]
 
 
 def test_a_later_action_stops_the_follow_up(httpserver, make_config):
