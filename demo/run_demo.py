@@ -56,12 +56,7 @@ type = "feed"
 url = "{base}/alert.atom"
 all_mentions = true
 
-[[source]]                # the forum thread's own feed; the same posts as the page source below
-name = "Parents forum (feed)"
-type = "feed"
-url = "{base}/forum/thread-123.xml"
-
-[[source]]                # the same thread read as a page, with CSS selectors
+[[source]]                # a forum thread read as a page, with CSS selectors
 name = "Parents forum"
 type = "page"
 url = "{base}/forum/thread-123.html"
