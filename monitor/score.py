@@ -12,7 +12,8 @@ How a label is chosen, in precedence order:
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
    words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
    "lovely, but ...") weighs what follows it over what precedes it, as VADER does inside a
-   sentence; a phrase after a negation flips ("can't fault", "not outstanding"); a sarcasm cue
+   sentence; a phrase after a negation flips ("can't fault", "not outstanding", "used to be lovely"), and so does praise in scare quotes
+   ("a 'nurturing' school"); a sarcasm cue
    ("oh great", "🙄") makes praise words count as irony. Notices, questions and news items damp
    VADER: their warmth ("pleased to announce") or dark words ("threats") are register, not stance.
 
@@ -421,10 +422,10 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
         if _negated(low, hit):
             against = not against
             flags.append(f"negated:{hit.text}")
-        elif not against and (sarcasm or _in_scare_quotes(low, hit)):
-            if not sarcasm:
-                balance -= WEAK_WEIGHT
-                flags.append(f"quoted:{hit.text}")
+        elif not against and _in_scare_quotes(low, hit):
+            against = True
+            flags.append(f"quoted:{hit.text}")
+        elif sarcasm and not against:
             continue
         else:
             flags.append(f"{hit.lexicon}:{hit.text}")
