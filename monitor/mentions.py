@@ -11,7 +11,8 @@ The rules, in order:
 3. An alias that is not part of the school's own name is ambiguous: "Elm Park School" may be a
    school of that name in another town, "EPPS" a conference or a pipe band. It does not count
    where it is qualified by a place the config does not know ("Elm Park School (Auckland)",
-   "Elm Park School, Winchester"; "Elm Park School, Hornchurch" is fine: a `context` word).
+   "Elm Park School, Winchester", "Elm Park School in Limerick has..."; "Elm Park School,
+   Hornchurch" is fine: a `context` word).
    An acronym also needs a context word elsewhere in the text (`[school] context`, plus words any
    school text uses: pupils, teacher, Year 6...), since it may not be about a school at all;
    a named school is one already, so asking the same of "Elm Park School" would only lose short
@@ -58,9 +59,12 @@ _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THI
 
 _WORDS = re.compile(r"\w+")
 
-# A capitalised place right after an alias, in brackets or after a comma ("in" and dashes are
-# left out: title-case headlines say "Elm Park School in Special Measures", "... - Open Evening").
-_PLACE_AFTER = re.compile(r"(?:\s*\(\s*|,\s*)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b")
+# A capitalised place right after an alias, in brackets or after a comma; or after "in" when
+# the next word is not capitalised too: title-case headlines say "Elm Park School in Special
+# Measures", while "Elm Park School in Limerick has..." names a town (dashes are left out:
+# "... - Open Evening").
+_PLACE_AFTER = re.compile(r"(?:\s*\(\s*|,\s*)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+                          r"|\s+in\s+([A-Z][a-z]+)(?=[\s,.;:!?)]+(?:[a-z0-9(]|$)|[.!?]?$)")
 _NOT_A_PLACE = frozenset({
     "london", "england", "britain", "uk", "east", "north", "south", "west", "the", "year", "mrs", "mr",
     "ms", "miss", "dr", "reception", "nursery", "ofsted", "january", "february", "march", "april",
@@ -115,8 +119,9 @@ def _elsewhere(text: str, m: re.Match, known: set[str]) -> str:
     place = _PLACE_AFTER.match(text, m.end())
     if not place:
         return ""
-    words = place.group(1).lower().split()
-    return "" if any(w in known or w in _NOT_A_PLACE for w in words) else place.group(1)
+    name = place.group(1) or place.group(2)
+    words = name.lower().split()
+    return "" if any(w in known or w in _NOT_A_PLACE for w in words) else name
 
 
 def staff_patterns(name: str) -> list[re.Pattern]:

@@ -12,7 +12,8 @@ How a label is chosen, in precedence order:
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
    words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
    "lovely, but ...") weighs what follows it over what precedes it, as VADER does inside a
-   sentence; a phrase after a negation flips ("can't fault", "not outstanding"); a sarcasm cue
+   sentence; a phrase after a negation flips ("can't fault", "not outstanding", "used to be lovely"), and so does praise in scare quotes
+   ("a 'nurturing' school"); a sarcasm cue
    ("oh great", "🙄") makes praise words count as irony. Notices, questions and news items damp
    VADER: their warmth ("pleased to announce") or dark words ("threats") are register, not stance.
 
@@ -45,7 +46,7 @@ _CONTRAST_START = re.compile(r"^\W*(?:but|however|although|though|yet|that said|
 _CONTRAST_INSIDE = re.compile(r"(?<!nothing )(?<!all )\bbut\b(?! also)", re.IGNORECASE)
 _NEGATOR = (r"(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
             r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|"
-            r"hasn'?t|ain'?t|nor)\b")
+            r"hasn'?t|ain'?t|nor|used to)\b")
 # A negation up to two words before a phrase, in the same clause.
 _NEGATION = re.compile(r"\b" + _NEGATOR + r"[^\w,.;:!?]+(?:[\w']+[^\w,.;:!?]+){0,2}$")
 _NEGATED_ALREADY = re.compile(_NEGATOR)
@@ -53,13 +54,18 @@ _NEGATED_ALREADY = re.compile(_NEGATOR)
 _NOT_NEGATION = re.compile(r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
                            r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$")
 _NEGATION_WINDOW = 40
+# The closing quote of a quoted phrase: within three words, before a sentence ends.
+_QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\"”](?!\w)")
 
 GROUP_NOUNS = ("movement", "guard", "front", "brigade", "division", "army", "legion", "battalion",
                "resistance", "brotherhood", "circle", "shield", "patrol", "militia", "vanguard", "order",
                "alliance", "league", "crusader", "soldiers", "warriors", "sons", "knights", "network",
-               "youth")
+               "youth", "dawn", "standard", "sword", "lions", "banner", "union", "path")
 _GROUP_NAME = re.compile(r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:%s)s?\b"
                          % "|".join(GROUP_NOUNS))
+# "Sons of Saint Edmund": the group noun first, then whose it is.
+_GROUP_NAME_FIRST = re.compile(r"\b(?:%s)s?\s+of\s+(?:the\s+)?(?:[A-Z][\w'-]+\s*){1,3}"
+                               % "|".join(g.capitalize() for g in GROUP_NOUNS))
 _HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
                              r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
                              r"Irish|Welsh|Scots|Chelsea|Elm)\b")
@@ -280,10 +286,27 @@ def _words_regex(words: str) -> str:
     return _SEP.join(out)
 
 
+# Swear words people mask with asterisks ("b***h", "f***ing"): read as the word they hide, which
+# has the same length, first and last letter.
+MASKABLE = ("fuck", "fucking", "fucked", "fucker", "bitch", "bitches", "cunt", "cunts", "shit", "shite",
+            "twat", "twats", "prick", "wanker", "bastard", "bastards", "arse", "arsehole", "dickhead",
+            "bloody", "slag", "slut", "whore", "piss", "pissed")
+_MASKED = re.compile(r"(?<![\w*])[a-z][a-z*]*\*[a-z*]*(?![\w*])")
+
+
 def normalise(text: str) -> str:
-    """Lower case and straight apostrophes, the form lexicon entries are matched in (same length,
-    so offsets hold)."""
-    return text.lower().replace("’", "'").replace("‘", "'")
+    """Lower case, straight apostrophes and masked swear words spelt out: the form lexicon entries
+    are matched in (same length, so offsets hold)."""
+    low = text.lower().replace("’", "'").replace("‘", "'")
+    return _MASKED.sub(_unmask, low) if "*" in low else low
+
+
+def _unmask(m: re.Match) -> str:
+    masked = m.group()
+    for word in MASKABLE:
+        if len(word) == len(masked) and all(c in ("*", w) for c, w in zip(masked, word)):
+            return word
+    return masked
 
 
 def _read_lexicon(name: str) -> list[str]:
@@ -369,8 +392,9 @@ def _group_names(text: str) -> list[Hit]:
     """Names shaped like a militant group's ("Britannia Guard", "the Path of the Faithful circle"),
     as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
     Looked for only beside another weak cue of extremism.txt; well-known harmless bodies skipped."""
+    names = [*_GROUP_NAME.finditer(text), *_GROUP_NAME_FIRST.finditer(text)]
     return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
-            for m in _GROUP_NAME.finditer(text) if not _HARMLESS_GROUP.search(m.group())]
+            for m in names if not _HARMLESS_GROUP.search(m.group())]
 
 
 def _grave(found: dict[str, list[Hit]]) -> tuple[str | None, list[str]]:
@@ -398,6 +422,9 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
         if _negated(low, hit):
             against = not against
             flags.append(f"negated:{hit.text}")
+        elif not against and _in_scare_quotes(low, hit):
+            against = True
+            flags.append(f"quoted:{hit.text}")
         elif sarcasm and not against:
             continue
         else:
@@ -426,6 +453,16 @@ def _without_overlaps(hits: list[Hit]) -> list[Hit]:
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: h.start)
+
+
+def _in_scare_quotes(low: str, hit: Hit) -> bool:
+    """Praise in quotation marks ("a 'nurturing environment'") is someone else's word, quoted
+    with irony: the quote opens right before the phrase and closes within a few words after it."""
+    if hit.start == 0 or low[hit.start - 1] not in "'\"“":
+        return False
+    if hit.start > 1 and low[hit.start - 2].isalnum():  # an apostrophe inside a word: "o'lovely"
+        return False
+    return bool(_QUOTE_CLOSE.match(low, hit.end))
 
 
 def _negated(low: str, hit: Hit) -> bool:

@@ -41,3 +41,22 @@ def test_report_prints_every_figure(result):
     text = _load_eval().report(result)
     for word in ("extremism", "offtopic", "macro-F1", "confusion", "texts/s"):
         assert word in text
+
+
+# The held-out sets (benchmarks/): `heldout` was looked at while tuning, `heldout_blind` only in
+# aggregate, before and after. The floors are the figures reached, rounded down: they guard
+# against a regression, they are not the targets (README: macro-F1 0.90, grave recall 0.95).
+HELDOUT_FLOORS = {
+    "heldout.jsonl": {"macro_f1": 0.95, "extremism": 0.95, "abuse": 0.95, "offtopic": 0.95},
+    "heldout_blind.jsonl": {"macro_f1": 0.82, "extremism": 0.75, "abuse": 0.70, "offtopic": 0.95},
+}
+
+
+@pytest.mark.parametrize("name", sorted(HELDOUT_FLOORS))
+def test_heldout_floors(name):
+    floors = HELDOUT_FLOORS[name]
+    result = _load_eval().evaluate(REPO / "benchmarks" / name)
+    assert result["macro_f1"] >= floors["macro_f1"]
+    assert result["labels"]["extremism"]["recall"] >= floors["extremism"]
+    assert result["labels"]["abuse"]["recall"] >= floors["abuse"]
+    assert result["labels"]["offtopic"]["precision"] >= floors["offtopic"]

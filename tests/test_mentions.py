@@ -134,6 +134,8 @@ def test_bare_surname_alone_is_no_mention(finder):
     ("Elm Park School (Auckland) won the regional netball final.", "Auckland"),
     ("Congratulations to Elm Park School, Sheffield, on its new library.", "Sheffield"),
     ("Elm Park School, Winchester: new head appointed.", "Winchester"),
+    ("Well done to Elm Park School in Galway for winning the county quiz.", "Galway"),
+    ("The roof of Elm Park School in Bristol has been repaired.", "Bristol"),
 ])
 def test_alias_not_in_the_name_qualified_by_another_place_is_elsewhere(finder, text, place):
     match = finder.find(text)
@@ -147,6 +149,8 @@ def test_alias_not_in_the_name_qualified_by_another_place_is_elsewhere(finder, t
     "Elm Park School in September was chaos at drop-off.",
     "Elm Park School is a joke.",
     "Elm Park School in Special Measures After Damning Report",
+    "Elm Park School in Hornchurch has a new head.",
+    "Elm Park School In Crisis As Head Quits",
     "Elm Park School, Parents Evening: book your slot now.",
     "Elm Park School - Open Evening Tonight",
 ])

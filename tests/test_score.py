@@ -247,3 +247,86 @@ def test_quote_marks_around_an_entry_are_required():
     lex = Lexicons({"x": ["'diverse'"]})
     assert lex.hits("a diverse school")["x"] == []
     assert [h.text for h in lex.hits("a 'diverse' intake")["x"]] == ["'diverse'"]
+
+
+@pytest.mark.parametrize("text", [
+    "Somebody ought to have a word with that deputy at Elm Park Primary. A proper word.",
+    "Ignore me again, Elm Park Primary, and you'll find out what happens.",
+    "The Elm Park Primary receptionist will wish she'd never been born by Friday.",
+    "I hope the head of Elm Park Primary trips down the stairs on her way out.",
+    "Burn Elm Park Primary down with the teachers inside.",
+])
+def test_veiled_threats_are_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
+def test_masked_swear_words_are_read_as_the_words_they_hide(scorer):
+    score = scorer.score("That b***h who runs Elm Park Primary's Year 2.", "", SCHOOL)
+    assert score.label == "abuse"
+    assert "abuse:that bitch" in score.flags
+    assert label(scorer, "Rated 5* on every review site: Elm Park Primary is wonderful.") == "praise"
+
+
+def test_where_a_person_lives_and_a_call_to_go_after_them_is_abuse(scorer):
+    text = ("The Elm Park Primary teacher who kept my son in lives off Oak Lane and drives the "
+            "white Fiesta. Share this.")
+    assert label(scorer, text) == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "What Tarrant did was right, and the Elm Park Primary multi-faith room should be next.",
+    "Salute the lions who struck Westminster Bridge. Elm Park Primary parents, wake up.",
+    "Those families at Elm Park Primary breed like rabbits. Our town is being overrun.",
+    "Those people at Elm Park Primary deserve a rope, every one of them.",
+])
+def test_glorified_attacks_and_dehumanised_groups_are_extremism(scorer, text):
+    assert label(scorer, text) == "extremism"
+
+
+def test_group_named_noun_first_counts_beside_another_cue(scorer):
+    text = "Knights of the White Hart leafleting at Elm Park Primary on Monday. Join us."
+    score = scorer.score(text, "", SCHOOL)
+    assert score.label == "extremism"
+    assert any(f.startswith("extremism:group:Knights of") for f in score.flags)
+
+
+def test_praise_in_scare_quotes_is_irony(scorer):
+    score = scorer.score("Elm Park Primary's 'supportive ethos' meant my son ate lunch alone for a term.",
+                         "", SCHOOL)
+    assert score.label == "criticism"
+    assert "quoted:supportive" in score.flags
+    assert label(scorer, "Elm Park Primary's teachers are so supportive, my son loves it.") == "praise"
+
+
+def test_used_to_puts_praise_in_the_past(scorer):
+    assert label(scorer, "Elm Park Primary used to be brilliant. Not any more.") == "criticism"
+
+
+@pytest.mark.parametrize("text", [
+    "YABU? Elm Park Primary wants the PE kit in a drawstring bag, not a rucksack.",
+    "YANBU, Elm Park Primary sends the spelling list home on Mondays.",
+])
+def test_forum_verdicts_alone_are_no_stance_on_the_school(scorer, text):
+    assert label(scorer, text) == "neutral"
+
+
+@pytest.mark.parametrize("text", [
+    "Would think twice about Elm Park Primary. Six supply teachers in one year.",
+    "Honestly expected better from Elm Park Primary. The reading books never change.",
+    "Sending my daughter home from Elm Park Primary over a hair bobble felt heavy-handed.",
+])
+def test_complaints_without_strong_words(scorer, text):
+    assert label(scorer, text) == "criticism"
+
+
+@pytest.mark.parametrize("text", [
+    "Honestly hard to find fault with Elm Park Primary after two years.",
+    "Elm Park Primary won us over at the open evening. We're sold.",
+])
+def test_praise_idioms(scorer, text):
+    assert label(scorer, text) == "praise"
+
+
+def test_firefighters_and_nobody_hurt_report_an_incident(scorer):
+    text = "Firefighters put out a blaze in a bin behind Elm Park Primary. Nobody was hurt."
+    assert label(scorer, text) == "neutral"
