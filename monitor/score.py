@@ -342,10 +342,10 @@ class Scorer:
         self._lexicon = self._vader.lexicon
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
+        if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
+            return Score(False, OFFTOPIC, "low", 0.0)
         whole = f"{title.rstrip('.')}.\n{text}" if title else text
         sentiment, flags, turn = self._sentiment(whole)
-        if not match.is_mention:
-            return Score(False, OFFTOPIC, "low", sentiment)
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
         found = self._lexicons.hits(low)
