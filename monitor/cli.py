@@ -200,18 +200,25 @@ def cmd_status(cfg: config.Config, args) -> int:
 
 
 def cmd_score(cfg: config.Config, args) -> int:
+    """A bad line of --jsonl is named on stderr and skipped; the others are scored (exit 2 at the end)."""
+    if not args.jsonl and not args.texts:
+        raise UsageError("give one or more TEXT arguments, or --jsonl FILE")
     classifier = service.Classifier(cfg)
+    bad = 0
     for id_, text, title in _score_inputs(args):
+        if text is None:
+            bad += 1
+            print(f"school-monitor: {title}", file=sys.stderr)
+            continue
         print(json.dumps(service.score_json(classifier.classify(text, title), id_), ensure_ascii=False))
-    return 0
+    return 2 if bad else 0
 
 
 def _score_inputs(args):
+    """(id, text, title) per input; (None, None, problem) for a line that is not a usable object."""
     for n, text in enumerate(args.texts, 1):
         yield n, text, ""
     if not args.jsonl:
-        if not args.texts:
-            raise UsageError("give one or more TEXT arguments, or --jsonl FILE")
         return
     stream = sys.stdin if args.jsonl == "-" else _open_text(args.jsonl)
     with stream:
@@ -222,8 +229,9 @@ def _score_inputs(args):
                 obj = json.loads(line)
                 text = obj["text"]
             except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise UsageError(f"{args.jsonl}:{lineno}: not a JSON object with a \"text\" ({e})")
-            yield obj.get("id", lineno), str(text), str(obj.get("title") or "")
+                yield None, None, f"{args.jsonl}:{lineno}: skipped: not a JSON object with a \"text\" ({e})"
+                continue
+            yield obj.get("id", lineno), "" if text is None else str(text), str(obj.get("title") or "")
 
 
 def _open_text(path):
