@@ -675,9 +675,10 @@ def alert_new(cfg: Config, engine, now: datetime | None = None) -> AlertResult:
     new_ids = store.pending_alerts(engine)
     if not new_ids:
         return AlertResult(flushed=flush_outbox(cfg, engine=engine, now=now))
-    oldest = now - cfg.alerts.immediate_max_age
-    fresh = sorted((i for i in store.list_items(engine, ids=new_ids) if (i.published or i.first_seen) >= oldest),
-                   key=_severity_order)
+    a = cfg.alerts
+    alertable = {*a.immediate, *(("criticism",) if a.immediate_staff else ()),
+                 *(label for route in a.routes for label in route.labels)}
+    fresh = sorted(store.pending_candidates(engine, alertable, now - a.immediate_max_age), key=_severity_order)
     by_lane: dict[tuple[str, tuple[str, ...]], list[StoredItem]] = {}
     for item in fresh:
         for lane in _lanes(cfg, item):

@@ -636,6 +636,15 @@ def pending_alerts(engine: Engine) -> list[int]:
                                  .order_by(items.c.id)).scalars())
 
 
+def pending_candidates(engine: Engine, labels: Iterable[str], fresh_since: datetime) -> list[StoredItem]:
+    """The pending items that may need an alert: one of these labels, published (or first seen)
+    since `fresh_since`. Selected in SQL, so a large backlog of pending items costs no memory."""
+    q = select(items).where(items.c.alert_pending.is_(True), items.c.label.in_(list(labels)),
+                            _when >= fresh_since).order_by(items.c.id)
+    with engine.connect() as conn:
+        return [_stored(r) for r in conn.execute(q)]
+
+
 def clear_pending(engine: Engine, item_ids: Sequence[int]) -> None:
     with engine.begin() as conn:
         _clear_pending(conn, item_ids)
