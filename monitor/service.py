@@ -27,7 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -66,6 +66,7 @@ report = _Lazy("monitor.report")
 score = _Lazy("monitor.score")
 
 SCAN_WORKERS = 8
+SAVE_EVERY = 0.25   # seconds: how long a scan lets finished sources gather before saving them
 ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
     "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
@@ -188,8 +189,11 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
         waiting = {pool.submit(_collect, fetcher, classifier, src, states.get(src.name),
                                keep_from, since is not None, started, procs) for src in sources}
         while waiting:
-            # Whatever has finished is saved in one transaction while the rest goes on.
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            # What finished in the last moment is saved in one transaction while the rest goes on:
+            # fewer, larger transactions leave the GIL to the fetching threads.
+            done, waiting = wait(waiting, timeout=SAVE_EVERY)
+            if not done:
+                continue
             batch = [f.result() for f in done]
             for run in _save_all(engine, batch, states, now_utc()):
                 _log_run(run)
