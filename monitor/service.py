@@ -270,7 +270,8 @@ def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state:
         try:
             done = procs.submit(_analyse_in_worker, src, fetched, previous_page, keep_from, now).result()
         except BrokenProcessPool:
-            done = Analysed(error=ParseError("the parser process died on this source's body"))
+            done = Analysed(error=ParseError("a parsing process died (this source's body or another's "
+                                             "crashed it); the source is read again on the next run"))
     return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
 
 
