@@ -60,12 +60,17 @@ _QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\
 GROUP_NOUNS = ("movement", "guard", "front", "brigade", "division", "army", "legion", "battalion",
                "resistance", "brotherhood", "circle", "shield", "patrol", "militia", "vanguard", "order",
                "alliance", "league", "crusader", "soldiers", "warriors", "sons", "knights", "network",
-               "youth", "dawn", "standard", "sword", "lions", "banner", "union", "path")
+               "youth", "dawn", "standard", "sword", "lions", "banner", "union", "path", "fellowship",
+               "kinship", "kinsmen", "covenant", "clan", "folk", "fraternity", "society", "collective")
 _GROUP_NAME = re.compile(r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:%s)s?\b"
                          % "|".join(GROUP_NOUNS))
 # "Sons of Saint Edmund": the group noun first, then whose it is.
 _GROUP_NAME_FIRST = re.compile(r"\b(?:%s)s?\s+of\s+(?:the\s+)?(?:[A-Z][\w'-]+\s*){1,3}"
                                % "|".join(g.capitalize() for g in GROUP_NOUNS))
+# Support for a named body ("proud supporter of the White Lantern Society"): its name may be any.
+_SUPPORTED = re.compile(r"\b(?i:join|joining|joined|support|supporting|supporter of|supporters of|member of|"
+                        r"members of|recruiting for|stand with|donate to|read the)\s+(?:(?i:the)\s+)?"
+                        r"(?:[A-Z][\w'-]+(?:\s+|$)){1,4}")
 _HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
                              r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
                              r"Irish|Welsh|Scots|Chelsea|Elm)\b")
@@ -340,6 +345,7 @@ class Scorer:
         self._vader = SentimentIntensityAnalyzer()
         self._vader.lexicon.update(_vader_domain())
         self._lexicon = self._vader.lexicon
+        self._aimed = AimedRules(self._lexicon)
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
         if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
@@ -349,6 +355,8 @@ class Scorer:
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
         found = self._lexicons.hits(low)
+        for name, hits in self._aimed.hits(low).items():
+            found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
             found["extremism"] += _group_names(whole)
         label, why = _grave(found)
@@ -392,7 +400,7 @@ def _group_names(text: str) -> list[Hit]:
     """Names shaped like a militant group's ("Britannia Guard", "the Path of the Faithful circle"),
     as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
     Looked for only beside another weak cue of extremism.txt; well-known harmless bodies skipped."""
-    names = [*_GROUP_NAME.finditer(text), *_GROUP_NAME_FIRST.finditer(text)]
+    names = [*_GROUP_NAME.finditer(text), *_GROUP_NAME_FIRST.finditer(text), *_SUPPORTED.finditer(text)]
     return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
             for m in names if not _HARMLESS_GROUP.search(m.group())]
 
@@ -480,3 +488,171 @@ def _severity(label: str, match: MentionMatch) -> str:
     if label == "criticism":
         return "high" if match.mentions_staff else "medium"
     return "low"
+
+
+# Fillers between a copula and the words that judge ("is just an absolute ...").
+_FILLER = frozenset("just all such literally basically honestly really truly also one absolute total complete "
+                    "utter proper right nothing but the biggest".split())
+_NEGATOR_WORDS = frozenset("not no never n't don't doesn't didn't isn't wasn't won't ok okay safe well better soon "
+                           "recover recovers recovered out beat beats survive survives fine".split())
+# Words after a copula that start no judgement of the person ("she's got a horrible cold").
+_NOT_JUDGED = frozenset("got had having going getting gone doing done made taken left given told sent put not never "
+                        "no off on in at out being".split())
+# What a group adjective qualifies ("Muslim families", not "black mould").
+_PEOPLE = ("families|family|people|kids|children|pupils|parents|mums|dads|men|women|lads|boys|girls|teachers|"
+           "staff|community|communities|folk|lot|pupil|teacher|child|kid")
+_INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
+_HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
+_ALONE_AT = -3.0   # ... and alone after a copula ("she is vile", not "she is rude")
+
+
+class AimedRules:
+    """Abuse and extremism from the SHAPE of a sentence, for wordings no lexicon entry holds.
+
+    Abuse: a word VADER rates <= -2.0, or one of aimed.txt's @insult or @vermin, aimed at a person
+    (a titled name, "the head", "teachers", "she", "you", "these parents") in an insult shape:
+    "X is a/an ... <word>", "X are <adjective> <noun>", "you <word>!", "<word> woman/man/lot",
+    a wish of harm ("hope she ... ends up in hospital") or "X should be / deserves to be <violence>".
+    A thing is no target ("the communication is pathetic"), nor a situation ("she is a disaster"),
+    nor pity ("the poor woman"); a verdict on the work ("a terrible teacher") needs a harsher word.
+
+    Extremism: a protected group (or "they"/"these people" once one is named) likened to vermin or
+    disease, or the object of removal ("purge the lot"), and praise of an attacker ("the lad who
+    did it is a hero", "heroes of the ... bombing").
+
+    The hits join the lexicons' hits, so news frames and precedence treat them alike."""
+
+    def __init__(self, lexicon: dict[str, float]):
+        classes, _ = _parse(_read_lexicon("aimed"))
+        self._c = {name: frozenset(words) for name, words in classes.items()}
+        self._negative = {w: v for w, v in lexicon.items() if v <= _INSULT_AT and w.isalpha()}
+        words = lambda name: "|".join(sorted((_words_regex(w) for w in classes[name]), key=len, reverse=True))
+        person = rf"(?:(?:mrs|ms|mr|miss|dr)\.?\s+[a-z][\w'*-]*|(?:{words('person')}))"
+        self._person = re.compile(rf"\b{person}\b")
+        self._copula = re.compile(
+            rf"\b{person}(?:\s+(?:at|from|of|in)\s+[\w'-]+(?:\s+[\w'-]+){{0,3}}?)?"
+            r"(?:\s+(?:is|are|was|were|has been|have been|has always been)|'s|'re)\s+"
+            r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
+            r"([\w'*-]+(?:[ ,]+[\w'*-]+){0,4})")
+        self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
+        self._noun_after = re.compile(r"\b([\w'-]+)\s+(?:(?:old|little|fat|silly|stupid|ugly)\s+)?"
+                                      r"(?:woman|man|lady|bloke|person|individual|creature|specimen|"
+                                      r"human being|cow|witch|hag|lot|people)\b")
+        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?{person}"
+                                r"([^.!?\n]{0,70})")
+        self._harm = re.compile(rf"\b(?:{words('harm')})\b")
+        self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+)?"
+                                   rf"(?:{words('violence')})\b")
+        group, them = words("group"), words("them")
+        self._group = re.compile(rf"\b(?:{group})\b")
+        vermin = words("vermin")
+        self._dehumanised = re.compile(
+            rf"\b(?:(?:{group})(?:\s+(?:{_PEOPLE}))?|{them})(?:\s+(?:is|are|were|have become)|'re)?"
+            rf"(?:\s+(?:all|just|nothing but|like|a|an|no better than|basically))*(?:\s+[\w'-]+)?\s+(?:{vermin})\b"
+            rf"|\blike\s+(?:[\w'-]+\s+)?(?:{vermin})\b")
+        self._vermin = re.compile(rf"\b(?:{vermin})\b")
+        eliminate = words("eliminate")
+        self._removal = re.compile(
+            rf"\b(?:{eliminate})\s+(?:(?:all|the|every|those|these|their|of)\s+)*(?:[\w'-]+\s+){{0,2}}?(?:{group}|{them}|kind)\b"
+            rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,3}}?\s+(?:should|must|need to|needs to|ought to|will|deserve to|"
+            rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b")
+        self._attacker = re.compile(
+            rf"\b(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who\s+"
+            rf"(?:{words('attacked')})\b[^.!?\n]{{0,80}}?(?:\b(?:is|was|are|were|died as|remains?|will always be)\s+"
+            rf"(?:(?:a|an|our|the|true|real|national|absolute|proper)\s+)*(?:{words('glory')})\b|\bdid what\b)")
+        self._glory_of = re.compile(rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+(?:[\w'-]+\s+){{0,2}}"
+                                    rf"(?:{words('assault')})\b")
+
+    def hits(self, low: str) -> dict[str, list[Hit]]:
+        words = set(_WORD.findall(low))
+        found = {"abuse": [], "extremism": []}
+        cues = self._c["insult"] | self._c["vermin"] | self._c["harm"] | self._c["violence"]
+        if words.isdisjoint(self._negative) and words.isdisjoint(cues) and not any("*" in w for w in low.split()):
+            return found  # nothing harsh: most texts stop here
+        found["abuse"] = self._abuse(low)
+        if self._group.search(low):
+            found["extremism"] = self._extremism(low)
+        found["extremism"] += [_hit("extremism", "attack", m) for m in (*self._attacker.finditer(low),
+                                                                         *self._glory_of.finditer(low))]
+        return found
+
+    def _abuse(self, low: str) -> list[Hit]:
+        out = [_hit("abuse", "aimed", m) for m in self._copula.finditer(low)
+               if self._insults(m.group(3).replace(",", " ").split(), bool(m.group(1) or m.group(2)))]
+        out += [_hit("abuse", "you", m) for m in self._vocative.finditer(low) if self._vocative_insult(m.group(1).split())]
+        out += [_hit("abuse", "aimed", m) for m in self._noun_after.finditer(low)
+                if self._valence(m.group(1)) <= _INSULT_AT and m.group(1) not in self._c["pity"]]
+        out += [_hit("abuse", "wish", m) for m in self._wish.finditer(low)
+                if self._harm.search(m.group(1)) and _NEGATOR_WORDS.isdisjoint(_WORD.findall(m.group(1)))]
+        out += [_hit("abuse", "deserve", m) for m in self._deserve.finditer(low)
+                if self._person.search(_clause_before(low, m.start())) and
+                _NEGATOR_WORDS.isdisjoint(_WORD.findall(_clause_before(low, m.end())))]
+        return out
+
+    def _extremism(self, low: str) -> list[Hit]:
+        out = [_hit("extremism", "dehumanised", m) for m in self._dehumanised.finditer(low)
+               if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))]
+        out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)]
+        if len(set(self._vermin.findall(low))) >= 2:  # "Parasitic, thieving, diseased."
+            out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
+        return out
+
+    def _valence(self, word: str) -> float:
+        value = self._negative.get(word)
+        if value is None and word.endswith("s") and not word.endswith("ss"):
+            value = self._negative.get(word[:-1])
+        return 0.0 if value is None else value
+
+    def _insults(self, words: list[str], article: bool) -> bool:
+        """Whether the words after "X is (a)" judge a person: an insult noun, or a low-VADER word in
+        a noun phrase that is no situation, pity, or verdict on the work."""
+        while words and words[0] in _FILLER:
+            words = words[1:]
+        if words and words[0] in ("been", "become"):  # "she's been a ..."
+            words, article = words[1:], article or words[1:2] in (["a"], ["an"])
+            words = words[1:] if words[:1] in (["a"], ["an"]) else words
+        if not words or words[0] in _NOT_JUDGED:  # "she's got a cold", "is not a liar"
+            return False
+        for i, word in enumerate(words):
+            if word in self._c["stop"] or word in ("is", "are", "was", "were"):
+                words = words[:i]
+                break
+        if not words:
+            return False
+        if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
+            return True
+        values = [self._valence(w) for w in words if w not in self._c["pity"]]
+        harshest = min(values, default=0.0)
+        if harshest > _INSULT_AT or words[-1] in self._c["situation"]:
+            return False
+        if words[-1] in self._c["role"]:
+            return harshest <= _HARSH_AT
+        if article or (len(words) > 1 and self._valence(words[-1]) > _INSULT_AT):
+            return True
+        if len(words) == 1 and words[0].endswith("ed"):  # a state: "parents are devastated"
+            return False
+        plural_noun = words[-1].endswith("s") and not words[-1].endswith("ss") and words[-1] not in self._negative
+        return plural_noun or harshest <= _ALONE_AT
+
+    def _vocative_insult(self, words: list[str]) -> bool:
+        """"you pathetic little worm," — an address that ends the clause; no verb ("you hurt him")."""
+        if any(w in self._c["stop"] or w in self._c["person"] or w.endswith(("ed", "ing")) for w in words):
+            return False
+        if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
+            return True
+        return min((self._valence(w) for w in words if w not in self._c["pity"]), default=0.0) <= -2.2
+
+
+def _hit(lexicon: str, kind: str, m: re.Match) -> Hit:
+    return Hit(lexicon, f"{kind}:{m.group().strip()}", m.start(), m.end(), False)
+
+
+def _clause_before(low: str, end: int) -> str:
+    start = max(low.rfind(c, 0, end) for c in ".!?\n;")
+    return low[start + 1:end]
+
+
+def _sentence_of(low: str, at: int) -> str:
+    start = max(low.rfind(c, 0, at) for c in ".!?\n")
+    ends = [i for i in (low.find(c, at) for c in ".!?\n") if i >= 0]
+    return low[start + 1:min(ends, default=len(low))]
