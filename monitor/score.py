@@ -27,7 +27,7 @@ import string
 from importlib import resources
 from typing import NamedTuple
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
 from monitor.config import Scoring
 from monitor.models import OFFTOPIC, MentionMatch, Score
@@ -157,11 +157,11 @@ class Lexicons:
             elif i not in self._anywhere:
                 self._anywhere.append(i)
 
-    def hits(self, low: str) -> dict[str, list[Hit]]:
+    def hits(self, low: str, words: set[str] | None = None) -> dict[str, list[Hit]]:
         """Each list's matches in `low`, normalised text (lower case, straight quotes); where two
-        entries of one list overlap, the longest counts."""
+        entries of one list overlap, the longest counts. `words`: the text's, when known already."""
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
-        words = _word_set(low)
+        words = _word_set(low) if words is None else words
         for start in self._starts.finditer(low):
             gate, entries = self._at[start.group()]
             if gate and words.isdisjoint(gate):
@@ -327,6 +327,27 @@ def _vader_domain() -> dict[str, float]:
     return words
 
 
+class _AsciiVader(SentimentIntensityAnalyzer):
+    """VADER, less its emoji pass where there can be no emoji (ASCII text): that pass walks every
+    character and rebuilds the string, a sixth of VADER's time. The rest is VADER 3.3.2's
+    polarity_scores as it stands (tests/test_score.py compares the two)."""
+
+    def polarity_scores(self, text):
+        if not text.isascii():
+            return super().polarity_scores(text)
+        text = text.strip()
+        sentitext = SentiText(text)
+        words = sentitext.words_and_emoticons
+        sentiments = []
+        for i, item in enumerate(words):
+            low = item.lower()
+            if low in BOOSTER_DICT or (low == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"):
+                sentiments.append(0)
+                continue
+            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+        return self.score_valence(self._but_check(words, sentiments), text)
+
+
 def fired(hits: list[Hit]) -> bool:
     """A strong entry, or two different weak ones."""
     return any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2
@@ -342,7 +363,7 @@ class Scorer:
                  "abuse": scoring.extra_abuse, "extremism": scoring.extra_extremism}
         self._lexicons = Lexicons({name: _read_lexicon(name) + list(extra.get(name, ()))
                                    for name in LEXICONS})
-        self._vader = SentimentIntensityAnalyzer()
+        self._vader = _AsciiVader()
         self._vader.lexicon.update(_vader_domain())
         self._lexicon = self._vader.lexicon
         self._aimed = AimedRules(self._lexicon)
@@ -354,8 +375,9 @@ class Scorer:
         sentiment, flags, turn = self._sentiment(whole)
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
-        found = self._lexicons.hits(low)
-        for name, hits in self._aimed.hits(low).items():
+        words = _word_set(low)
+        found = self._lexicons.hits(low, words)
+        for name, hits in self._aimed.hits(low, words).items():
             found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
             found["extremism"] += _group_names(whole)
@@ -501,6 +523,13 @@ _NOT_JUDGED = frozenset("got had having going getting gone doing done made taken
 # What a group adjective qualifies ("Muslim families", not "black mould").
 _PEOPLE = ("families|family|people|kids|children|pupils|parents|mums|dads|men|women|lads|boys|girls|teachers|"
            "staff|community|communities|folk|lot|pupil|teacher|child|kid")
+# Words that end a subject's qualifier ("staff in reception but the school is ...").
+_CLAUSE_BREAK = r"(?:but|and|or|the school|so|because|while|although|though|yet)\b"
+# The person an adjective insults ("vile woman", "horrible lot").
+_PEOPLE_INSULTED = "woman|man|lady|bloke|person|individual|creature|specimen|human|cow|witch|hag|lot|people"
+# An insulted noun's companion ("horrible old cow"), and how far back a subject is looked for.
+_LITTLE = frozenset("old little fat silly stupid ugly".split())
+_SUBJECT_SPAN = 60
 _INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
 _HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
 _ALONE_AT = -3.0   # ... and alone after a copula ("she is vile", not "she is rude")
@@ -526,18 +555,37 @@ class AimedRules:
         classes, _ = _parse(_read_lexicon("aimed"))
         self._c = {name: frozenset(words) for name, words in classes.items()}
         self._negative = {w: v for w, v in lexicon.items() if v <= _INSULT_AT and w.isalpha()}
-        words = lambda name: "|".join(sorted((_words_regex(w) for w in classes[name]), key=len, reverse=True))
+        first = lambda *names: frozenset(next(w for w in _WORD_PIECE.findall(p) if w not in ("a", "an"))
+                                         for n in names for p in classes[n])
+        self._harsh = frozenset(self._negative) | first("insult", "vermin")
+        self._harsh |= {w + "s" for w in self._negative}
+        self._wish_words = frozenset(("hope", "hoping", "pray", "praying"))
+        self._harm_words = first("harm")
+        self._deserve_words = frozenset(("should", "must", "ought", "deserve", "deserves", "need", "needs"))
+        self._violence_words = first("violence")
+        self._nouns_after = frozenset(_PEOPLE_INSULTED.split("|"))
+        self._group_words = first("group")
+        self._vermin_words = first("vermin")
+        self._removal_words = first("eliminate", "eliminated")
+        self._glory_words = first("glory") | {"did"}
+        self._glory_of_words = frozenset(("hero", "heroes", "martyr", "martyrs", "legends", "lions"))
+        self._targets = first("person") | {"mrs", "ms", "mr", "miss", "dr"}
+        self._cues = frozenset().union(
+            self._harsh, self._wish_words, self._harm_words, self._deserve_words, self._violence_words,
+            self._nouns_after, self._group_words, self._vermin_words, self._removal_words, self._glory_words,
+            self._glory_of_words, self._targets, {"who", "you"})
+        words = lambda name: _trie_regex(classes[name])
         person = rf"(?:(?:mrs|ms|mr|miss|dr)\.?\s+[a-z][\w'*-]*|(?:{words('person')}))"
         self._person = re.compile(rf"\b{person}\b")
+        # The copula is looked for first and its subject only where what follows insults: a regex
+        # that starts at every word to try the subject costs more than the rest of these rules.
         self._copula = re.compile(
-            rf"\b{person}(?:\s+(?:at|from|of|in)\s+[\w'-]+(?:\s+[\w'-]+){{0,3}}?)?"
             r"(?:\s+(?:is|are|was|were|has been|have been|has always been)|'s|'re)\s+"
             r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
-            r"([\w'*-]+(?:[ ,]+[\w'*-]+){0,4})")
+            r"([\w'*-]+(?:\s+[\w'*-]+){0,4})")
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
-        self._noun_after = re.compile(r"\b([\w'-]+)\s+(?:(?:old|little|fat|silly|stupid|ugly)\s+)?"
-                                      r"(?:woman|man|lady|bloke|person|individual|creature|specimen|"
-                                      r"human being|cow|witch|hag|lot|people)\b")
+        self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
+        self._subject = re.compile(rf"\b{person}(?:\s+(?:at|from|of|in)(?:\s+(?!{_CLAUSE_BREAK})[\w'-]+){{1,4}}?)?$")
         self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?{person}"
                                 r"([^.!?\n]{0,70})")
         self._harm = re.compile(rf"\b(?:{words('harm')})\b")
@@ -563,36 +611,68 @@ class AimedRules:
         self._glory_of = re.compile(rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+(?:[\w'-]+\s+){{0,2}}"
                                     rf"(?:{words('assault')})\b")
 
-    def hits(self, low: str) -> dict[str, list[Hit]]:
-        words = set(_WORD.findall(low))
-        found = {"abuse": [], "extremism": []}
-        cues = self._c["insult"] | self._c["vermin"] | self._c["harm"] | self._c["violence"]
-        if words.isdisjoint(self._negative) and words.isdisjoint(cues) and not any("*" in w for w in low.split()):
-            return found  # nothing harsh: most texts stop here
-        found["abuse"] = self._abuse(low)
-        if self._group.search(low):
-            found["extremism"] = self._extremism(low)
-        found["extremism"] += [_hit("extremism", "attack", m) for m in (*self._attacker.finditer(low),
-                                                                         *self._glory_of.finditer(low))]
+    def hits(self, low: str, words: set[str]) -> dict[str, list[Hit]]:
+        """Each rule runs only where the text (whose `words` are given) has the words it needs:
+        most texts have none."""
+        found: dict[str, list[Hit]] = {"abuse": [], "extremism": []}
+        present = words & self._cues  # one look-up per word of the text; the gates below test these
+        if not present and "*" not in low:
+            return found
+        if (not present.isdisjoint(self._harsh) or "*" in low) and not present.isdisjoint(self._targets):
+            found["abuse"] += self._insults_aimed(low, present)
+        if not present.isdisjoint(self._wish_words) and not present.isdisjoint(self._harm_words):
+            found["abuse"] += [_hit("abuse", "wish", m) for m in self._wish.finditer(low)
+                               if self._harm.search(m.group(1))
+                               and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(m.group(1)))]
+        if not present.isdisjoint(self._deserve_words) and not present.isdisjoint(self._violence_words):
+            found["abuse"] += [_hit("abuse", "deserve", m) for m in self._deserve.finditer(low)
+                               if self._person.search(_clause_before(low, m.start()))
+                               and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(_clause_before(low, m.end())))]
+        if not present.isdisjoint(self._group_words):
+            found["extremism"] += self._extremism(low, present)
+        if "who" in present and not present.isdisjoint(self._glory_words):
+            found["extremism"] += [_hit("extremism", "attack", m) for m in self._attacker.finditer(low)]
+        if not present.isdisjoint(self._glory_of_words):
+            found["extremism"] += [_hit("extremism", "attack", m) for m in self._glory_of.finditer(low)]
         return found
 
-    def _abuse(self, low: str) -> list[Hit]:
-        out = [_hit("abuse", "aimed", m) for m in self._copula.finditer(low)
-               if self._insults(m.group(3).replace(",", " ").split(), bool(m.group(1) or m.group(2)))]
-        out += [_hit("abuse", "you", m) for m in self._vocative.finditer(low) if self._vocative_insult(m.group(1).split())]
-        out += [_hit("abuse", "aimed", m) for m in self._noun_after.finditer(low)
-                if self._valence(m.group(1)) <= _INSULT_AT and m.group(1) not in self._c["pity"]]
-        out += [_hit("abuse", "wish", m) for m in self._wish.finditer(low)
-                if self._harm.search(m.group(1)) and _NEGATOR_WORDS.isdisjoint(_WORD.findall(m.group(1)))]
-        out += [_hit("abuse", "deserve", m) for m in self._deserve.finditer(low)
-                if self._person.search(_clause_before(low, m.start())) and
-                _NEGATOR_WORDS.isdisjoint(_WORD.findall(_clause_before(low, m.end())))]
+    def _insults_aimed(self, low: str, words: set[str]) -> list[Hit]:
+        out = []
+        for m in self._copula.finditer(low):
+            # The subject is looked for only where what follows insults: a regex trying it before
+            # every word costs more than all these rules together.
+            if self._insults(m.group(3).split(), bool(m.group(1) or m.group(2))):
+                subject = self._subject.search(low, max(0, m.start() - _SUBJECT_SPAN), m.start())
+                if subject:
+                    out.append(Hit("abuse", "aimed:" + low[subject.start():m.end()].strip(),
+                                   subject.start(), m.end(), False))
+        if "you" in words:
+            out += [_hit("abuse", "you", m) for m in self._vocative.finditer(low)
+                    if self._vocative_insult(m.group(1).split())]
+        if not words.isdisjoint(self._nouns_after):
+            for m in self._insulted.finditer(low):
+                start = self._insulting_word_before(low, m)
+                if start >= 0:
+                    out.append(Hit("abuse", "aimed:" + low[start:m.end()], start, m.end(), False))
         return out
 
-    def _extremism(self, low: str) -> list[Hit]:
-        out = [_hit("extremism", "dehumanised", m) for m in self._dehumanised.finditer(low)
-               if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))]
-        out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)]
+    def _insulting_word_before(self, low: str, m: re.Match) -> int:
+        """Where "vile woman" or "horrible old cow" starts: a low-VADER word right before the noun,
+        or one word earlier; -1 when there is none."""
+        before = list(_WORD.finditer(low, max(0, m.start() - _SUBJECT_SPAN), m.start()))[-2:]
+        if len(before) == 2 and before[1].group() not in _LITTLE:
+            before = before[1:]
+        if not before or before[0].group() in self._c["pity"] or self._valence(before[0].group()) > _INSULT_AT:
+            return -1
+        return before[0].start()
+
+    def _extremism(self, low: str, words: set[str]) -> list[Hit]:
+        out = []
+        if not words.isdisjoint(self._vermin_words):
+            out += [_hit("extremism", "dehumanised", m) for m in self._dehumanised.finditer(low)
+                    if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))]
+        if not words.isdisjoint(self._removal_words):
+            out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)]
         if len(set(self._vermin.findall(low))) >= 2:  # "Parasitic, thieving, diseased."
             out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
         return out
@@ -617,7 +697,7 @@ class AimedRules:
             if word in self._c["stop"] or word in ("is", "are", "was", "were"):
                 words = words[:i]
                 break
-        if not words:
+        if not words or len(words) > 3:  # no noun phrase that ends: "rude every time I ring"
             return False
         if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
             return True
@@ -627,7 +707,8 @@ class AimedRules:
             return False
         if words[-1] in self._c["role"]:
             return harshest <= _HARSH_AT
-        if article or (len(words) > 1 and self._valence(words[-1]) > _INSULT_AT):
+        if article or (len(words) > 1 and self._valence(words[-2]) <= _INSULT_AT
+                       and self._valence(words[-1]) > _INSULT_AT):  # "are vile people"
             return True
         if len(words) == 1 and words[0].endswith("ed"):  # a state: "parents are devastated"
             return False
