@@ -530,6 +530,8 @@ _PEOPLE_INSULTED = "woman|man|lady|bloke|person|individual|creature|specimen|hum
 # An insulted noun's companion ("horrible old cow"), and how far back a subject is looked for.
 _LITTLE = frozenset("old little fat silly stupid ugly".split())
 _SUBJECT_SPAN = 60
+# Words that urge what follows them ("we should", "time to", "let's").
+_URGING = frozenset("should must need needs let lets time gonna will ll ought just want wanna d".split())
 _INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
 _HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
 _ALONE_AT = -3.0   # ... and alone after a copula ("she is vile", not "she is rude")
@@ -555,6 +557,7 @@ class AimedRules:
         classes, _ = _parse(_read_lexicon("aimed"))
         self._c = {name: frozenset(words) for name, words in classes.items()}
         self._negative = {w: v for w, v in lexicon.items() if v <= _INSULT_AT and w.isalpha()}
+        self._negative.update({w: min(lexicon.get(w, 0.0), _HARSH_AT) for w in classes["insulting"]})
         first = lambda *names: frozenset(next(w for w in _WORD_PIECE.findall(p) if w not in ("a", "an"))
                                          for n in names for p in classes[n])
         self._harsh = frozenset(self._negative) | first("insult", "vermin")
@@ -601,8 +604,8 @@ class AimedRules:
         self._vermin = re.compile(rf"\b(?:{vermin})\b")
         eliminate = words("eliminate")
         self._removal = re.compile(
-            rf"\b(?:{eliminate})\s+(?:(?:all|the|every|those|these|their|of)\s+)*(?:[\w'-]+\s+){{0,2}}?(?:{group}|{them}|kind)\b"
-            rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,3}}?\s+(?:should|must|need to|needs to|ought to|will|deserve to|"
+            rf"(?P<act>\b(?:{eliminate}))\s+(?:(?:all|the|every|those|these|their|of)\s+)*(?:[\w'-]+\s+){{0,3}}?(?:{group}|{them}|kind)\b"
+            rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,6}}?\s+(?:should|must|need to|needs to|ought to|will|deserve to|"
             rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b")
         self._attacker = re.compile(
             rf"\b(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who\s+"
@@ -672,7 +675,8 @@ class AimedRules:
             out += [_hit("extremism", "dehumanised", m) for m in self._dehumanised.finditer(low)
                     if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))]
         if not words.isdisjoint(self._removal_words):
-            out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)]
+            out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)
+                    if not m.group("act") or _urged(_clause_before(low, m.start()))]
         if len(set(self._vermin.findall(low))) >= 2:  # "Parasitic, thieving, diseased."
             out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
         return out
@@ -694,9 +698,27 @@ class AimedRules:
         if not words or words[0] in _NOT_JUDGED:  # "she's got a cold", "is not a liar"
             return False
         for i, word in enumerate(words):
-            if word in self._c["stop"] or word in ("is", "are", "was", "were"):
+            if word not in ("and", "or") and (word in self._c["stop"] or word in ("is", "are", "was", "were")):
                 words = words[:i]
                 break
+        # "a coward and a crook": each noun phrase judged alone.
+        segments: list[list[str]] = [[]]
+        for word in words:
+            if word in ("and", "or"):
+                segments.append([])
+            else:
+                segments[-1].append(word)
+        for i, parts in enumerate(segments):
+            if i and parts[:1] in (["a"], ["an"]):
+                parts, article = parts[1:], True
+            elif i:
+                article = False
+            if self._judges(parts, article):
+                return True
+        return False
+
+    def _judges(self, words: list[str], article: bool) -> bool:
+        """One noun phrase: "(a) spiteful old crone", "vile people", "liars", "evil"."""
         if not words or len(words) > 3:  # no noun phrase that ends: "rude every time I ring"
             return False
         if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
@@ -726,6 +748,13 @@ class AimedRules:
 
 def _hit(lexicon: str, kind: str, m: re.Match) -> Hit:
     return Hit(lexicon, f"{kind}:{m.group().strip()}", m.start(), m.end(), False)
+
+
+def _urged(before: str) -> bool:
+    """Whether a verb is urged (an order or a wish: "get rid of them", "time to purge ..."),
+    not told ("the Nazis tried to wipe out ..."): nothing or a modal before it in its clause."""
+    words = _WORD_PIECE.findall(before)[-4:]
+    return not words or not _URGING.isdisjoint(words)
 
 
 def _clause_before(low: str, end: int) -> str:
