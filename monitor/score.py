@@ -525,6 +525,8 @@ _PEOPLE = ("families|family|people|kids|children|pupils|parents|mums|dads|men|wo
            "staff|community|communities|folk|lot|pupil|teacher|child|kid")
 # Words that end a subject's qualifier ("staff in reception but the school is ...").
 _CLAUSE_BREAK = r"(?:but|and|or|the school|so|because|while|although|though|yet)\b"
+# Where a subject is: "the head at Elm Park Primary (is)", "Jewish parents in Year 2 (are)".
+_QUALIFIER = rf"(?:\s+(?:at|from|of|in)(?:\s+(?!{_CLAUSE_BREAK})[\w'-]+){{1,4}}?)?"
 # The person an adjective insults ("vile woman", "horrible lot").
 _PEOPLE_INSULTED = "woman|man|lady|bloke|person|individual|creature|specimen|human|cow|witch|hag|lot|people"
 # An insulted noun's companion ("horrible old cow"), and how far back a subject is looked for.
@@ -534,7 +536,8 @@ _SUBJECT_SPAN = 60
 _URGING = frozenset("should must need needs let lets time gonna will ll ought just want wanna d".split())
 _INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
 _HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
-_ALONE_AT = -3.0   # ... and alone after a copula ("she is vile", not "she is rude")
+_ALONE_AT = -3.0
+_VOCATIVE_AT = -2.2  # ... and as the word "you" is called ("you liar", not "you fool")   # ... and alone after a copula ("she is vile", not "she is rude")
 
 
 class AimedRules:
@@ -588,8 +591,8 @@ class AimedRules:
             r"([\w'*-]+(?:\s+[\w'*-]+){0,4})")
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
         self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
-        self._subject = re.compile(rf"\b{person}(?:\s+(?:at|from|of|in)(?:\s+(?!{_CLAUSE_BREAK})[\w'-]+){{1,4}}?)?$")
-        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?{person}"
+        self._subject = re.compile(rf"\b{person}{_QUALIFIER}$")
+        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?(?:[\w'-]+\s+){{0,4}}?{person}\b"
                                 r"([^.!?\n]{0,70})")
         self._harm = re.compile(rf"\b(?:{words('harm')})\b")
         self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+)?"
@@ -598,7 +601,7 @@ class AimedRules:
         self._group = re.compile(rf"\b(?:{group})\b")
         vermin = words("vermin")
         self._dehumanised = re.compile(
-            rf"\b(?:(?:{group})(?:\s+(?:{_PEOPLE}))?|{them})(?:\s+(?:is|are|were|have become)|'re)?"
+            rf"\b(?:(?:{group})(?:\s+(?:{_PEOPLE}))?{_QUALIFIER}|{them})(?:\s+(?:is|are|were|have become)|'re)?"
             rf"(?:\s+(?:all|just|nothing but|like|a|an|no better than|basically))*(?:\s+[\w'-]+)?\s+(?:{vermin})\b"
             rf"|\blike\s+(?:[\w'-]+\s+)?(?:{vermin})\b")
         self._vermin = re.compile(rf"\b(?:{vermin})\b")
@@ -738,12 +741,14 @@ class AimedRules:
         return plural_noun or harshest <= _ALONE_AT
 
     def _vocative_insult(self, words: list[str]) -> bool:
-        """"you pathetic little worm," — an address that ends the clause; no verb ("you hurt him")."""
-        if any(w in self._c["stop"] or w in self._c["person"] or w.endswith(("ed", "ing")) for w in words):
+        """"you pathetic little worm," — an address that ends the clause on a word for a person:
+        no verb ("you ruined everything", "you lied") and no object ("you hurt him")."""
+        if any(w in self._c["stop"] or w in self._c["person"] for w in words):
             return False
-        if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
+        last = words[-1]
+        if last in self._c["insult"] or last in self._c["vermin"]:
             return True
-        return min((self._valence(w) for w in words if w not in self._c["pity"]), default=0.0) <= -2.2
+        return not last.endswith(("ed", "ing", "ly")) and self._valence(last) <= _VOCATIVE_AT
 
 
 def _hit(lexicon: str, kind: str, m: re.Match) -> Hit:
