@@ -220,7 +220,8 @@ def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
         if token.endswith("?"):
             continue
         alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
-        if not all(re.fullmatch(r"[a-z' ]+", a) for a in alternatives):
+        # A hyphenated alternative ("follow-through") still has words the text's word set holds.
+        if not all(re.fullmatch(r"[a-z' -]+", a) for a in alternatives):
             continue
         words = frozenset(max(_WORD_PIECE.findall(a), key=len) for a in alternatives)
         if not best or min(map(len, words)) > min(map(len, best)):

@@ -466,3 +466,8 @@ def test_support_for_a_named_body_counts_beside_another_cue(scorer):
 ])
 def test_vader_without_its_emoji_pass_scores_as_vader_does(text):
     assert _AsciiVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+
+
+def test_a_conduct_complained_of_is_criticism(scorer):
+    text = "The head of Elm Park Primary is a bully and staff are frightened to speak up."
+    assert label(scorer, text) == "criticism"
