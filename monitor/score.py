@@ -214,9 +214,15 @@ def _word_set(low: str) -> set[str]:
 
 def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
     """Words one of which every match must contain, looked up in the text's words before the regex
-    runs: the alternatives of the most telling required token after the first (none: always run)."""
+    runs: the alternatives of the most telling required token after the first, or the later words
+    of a hyphenated first one (none: always run)."""
+    tokens = _TOKEN.findall(term)
+    first = tokens[0].strip("()").split("/")
+    # The first token is indexed by its first word: a hyphenated one ("so-called") has more.
     best: frozenset[str] = frozenset()
-    for token in _TOKEN.findall(term)[1:]:
+    if all(re.fullmatch(r"[a-z']+(?:-[a-z']+)+", a) for a in first):
+        best = frozenset(max(_WORD_PIECE.findall(a)[1:], key=len) for a in first)
+    for token in tokens[1:]:
         if token.endswith("?"):
             continue
         alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
