@@ -468,6 +468,15 @@ def test_vader_without_its_emoji_pass_scores_as_vader_does(text):
     assert _AsciiVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
 
 
+@pytest.mark.parametrize("text", [
+    "Shame if something happened to the Elm Park Primary head's car. Nice car.",
+    "If that Elm Park Primary teacher grabs my son again I'll snap both her arms.",
+    "The Elm Park Primary deputy should check under her car before she drives home.",
+])
+def test_threats_by_implication_are_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
 def test_a_conduct_complained_of_is_criticism(scorer):
     text = "The head of Elm Park Primary is a bully and staff are frightened to speak up."
     assert label(scorer, text) == "criticism"
