@@ -27,7 +27,7 @@ import string
 from importlib import resources
 from typing import NamedTuple
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
 from monitor.config import Scoring
 from monitor.models import OFFTOPIC, MentionMatch, Score
@@ -60,12 +60,17 @@ _QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\
 GROUP_NOUNS = ("movement", "guard", "front", "brigade", "division", "army", "legion", "battalion",
                "resistance", "brotherhood", "circle", "shield", "patrol", "militia", "vanguard", "order",
                "alliance", "league", "crusader", "soldiers", "warriors", "sons", "knights", "network",
-               "youth", "dawn", "standard", "sword", "lions", "banner", "union", "path")
+               "youth", "dawn", "standard", "sword", "lions", "banner", "union", "path", "fellowship",
+               "kinship", "kinsmen", "covenant", "clan", "folk", "fraternity", "society", "collective")
 _GROUP_NAME = re.compile(r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:%s)s?\b"
                          % "|".join(GROUP_NOUNS))
 # "Sons of Saint Edmund": the group noun first, then whose it is.
 _GROUP_NAME_FIRST = re.compile(r"\b(?:%s)s?\s+of\s+(?:the\s+)?(?:[A-Z][\w'-]+\s*){1,3}"
                                % "|".join(g.capitalize() for g in GROUP_NOUNS))
+# Support for a named body ("proud supporter of the White Lantern Society"): its name may be any.
+_SUPPORTED = re.compile(r"\b(?i:join|joining|joined|support|supporting|supporter of|supporters of|member of|"
+                        r"members of|recruiting for|stand with|donate to|read the)\s+(?:(?i:the)\s+)?"
+                        r"(?:[A-Z][\w'-]+(?:\s+|$)){1,4}")
 _HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
                              r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
                              r"Irish|Welsh|Scots|Chelsea|Elm)\b")
@@ -152,11 +157,11 @@ class Lexicons:
             elif i not in self._anywhere:
                 self._anywhere.append(i)
 
-    def hits(self, low: str) -> dict[str, list[Hit]]:
+    def hits(self, low: str, words: set[str] | None = None) -> dict[str, list[Hit]]:
         """Each list's matches in `low`, normalised text (lower case, straight quotes); where two
-        entries of one list overlap, the longest counts."""
+        entries of one list overlap, the longest counts. `words`: the text's, when known already."""
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
-        words = _word_set(low)
+        words = _word_set(low) if words is None else words
         for start in self._starts.finditer(low):
             gate, entries = self._at[start.group()]
             if gate and words.isdisjoint(gate):
@@ -209,13 +214,20 @@ def _word_set(low: str) -> set[str]:
 
 def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
     """Words one of which every match must contain, looked up in the text's words before the regex
-    runs: the alternatives of the most telling required token after the first (none: always run)."""
+    runs: the alternatives of the most telling required token after the first, or the later words
+    of a hyphenated first one (none: always run)."""
+    tokens = _TOKEN.findall(term)
+    first = tokens[0].strip("()").split("/")
+    # The first token is indexed by its first word: a hyphenated one ("so-called") has more.
     best: frozenset[str] = frozenset()
-    for token in _TOKEN.findall(term)[1:]:
+    if all(re.fullmatch(r"[a-z']+(?:-[a-z']+)+", a) for a in first):
+        best = frozenset(max(_WORD_PIECE.findall(a)[1:], key=len) for a in first)
+    for token in tokens[1:]:
         if token.endswith("?"):
             continue
         alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
-        if not all(re.fullmatch(r"[a-z' ]+", a) for a in alternatives):
+        # A hyphenated alternative ("follow-through") still has words the text's word set holds.
+        if not all(re.fullmatch(r"[a-z' -]+", a) for a in alternatives):
             continue
         words = frozenset(max(_WORD_PIECE.findall(a), key=len) for a in alternatives)
         if not best or min(map(len, words)) > min(map(len, best)):
@@ -322,6 +334,27 @@ def _vader_domain() -> dict[str, float]:
     return words
 
 
+class _AsciiVader(SentimentIntensityAnalyzer):
+    """VADER, less its emoji pass where there can be no emoji (ASCII text): that pass walks every
+    character and rebuilds the string, a sixth of VADER's time. The rest is VADER 3.3.2's
+    polarity_scores as it stands (tests/test_score.py compares the two)."""
+
+    def polarity_scores(self, text):
+        if not text.isascii():
+            return super().polarity_scores(text)
+        text = text.strip()
+        sentitext = SentiText(text)
+        words = sentitext.words_and_emoticons
+        sentiments = []
+        for i, item in enumerate(words):
+            low = item.lower()
+            if low in BOOSTER_DICT or (low == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"):
+                sentiments.append(0)
+                continue
+            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+        return self.score_valence(self._but_check(words, sentiments), text)
+
+
 def fired(hits: list[Hit]) -> bool:
     """A strong entry, or two different weak ones."""
     return any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2
@@ -337,9 +370,10 @@ class Scorer:
                  "abuse": scoring.extra_abuse, "extremism": scoring.extra_extremism}
         self._lexicons = Lexicons({name: _read_lexicon(name) + list(extra.get(name, ()))
                                    for name in LEXICONS})
-        self._vader = SentimentIntensityAnalyzer()
+        self._vader = _AsciiVader()
         self._vader.lexicon.update(_vader_domain())
         self._lexicon = self._vader.lexicon
+        self._aimed = AimedRules(self._lexicon)
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
         if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
@@ -348,7 +382,10 @@ class Scorer:
         sentiment, flags, turn = self._sentiment(whole)
         flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
-        found = self._lexicons.hits(low)
+        words = _word_set(low)
+        found = self._lexicons.hits(low, words)
+        for name, hits in self._aimed.hits(low, words).items():
+            found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
             found["extremism"] += _group_names(whole)
         label, why = _grave(found)
@@ -392,7 +429,7 @@ def _group_names(text: str) -> list[Hit]:
     """Names shaped like a militant group's ("Britannia Guard", "the Path of the Faithful circle"),
     as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
     Looked for only beside another weak cue of extremism.txt; well-known harmless bodies skipped."""
-    names = [*_GROUP_NAME.finditer(text), *_GROUP_NAME_FIRST.finditer(text)]
+    names = [*_GROUP_NAME.finditer(text), *_GROUP_NAME_FIRST.finditer(text), *_SUPPORTED.finditer(text)]
     return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
             for m in names if not _HARMLESS_GROUP.search(m.group())]
 
@@ -480,3 +517,264 @@ def _severity(label: str, match: MentionMatch) -> str:
     if label == "criticism":
         return "high" if match.mentions_staff else "medium"
     return "low"
+
+
+# Fillers between a copula and the words that judge ("is just an absolute ...").
+_FILLER = frozenset("just all such literally basically honestly really truly also one absolute total complete "
+                    "utter proper right nothing but the biggest".split())
+_NEGATOR_WORDS = frozenset("not no never n't don't doesn't didn't isn't wasn't won't ok okay safe well better soon "
+                           "recover recovers recovered out beat beats survive survives fine".split())
+# Words after a copula that start no judgement of the person ("she's got a horrible cold").
+_NOT_JUDGED = frozenset("got had having going getting gone doing done made taken left given told sent put not never "
+                        "no off on in at out being".split())
+# What a group adjective qualifies ("Muslim families", not "black mould").
+_PEOPLE = ("families|family|people|kids|children|pupils|parents|mums|dads|men|women|lads|boys|girls|teachers|"
+           "staff|community|communities|folk|lot|pupil|teacher|child|kid")
+# Words that end a subject's qualifier ("staff in reception but the school is ...").
+_CLAUSE_BREAK = r"(?:but|and|or|the school|so|because|while|although|though|yet)\b"
+# Where a subject is: "the head at Elm Park Primary (is)", "Jewish parents in Year 2 (are)".
+_QUALIFIER = rf"(?:\s+(?:at|from|of|in)(?:\s+(?!{_CLAUSE_BREAK})[\w'-]+){{1,4}}?)?"
+# The person an adjective insults ("vile woman", "horrible lot").
+_PEOPLE_INSULTED = "woman|man|lady|bloke|person|individual|creature|specimen|human|cow|witch|hag|lot|people"
+# An insulted noun's companion ("horrible old cow"), and how far back a subject is looked for.
+_LITTLE = frozenset("old little fat silly stupid ugly".split())
+_SUBJECT_SPAN = 60
+# Words that urge what follows them ("we should", "time to", "let's").
+_URGING = frozenset("should must need needs let lets time gonna will ll ought just want wanna d".split())
+_INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
+_HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
+_ALONE_AT = -3.0
+_VOCATIVE_AT = -2.2  # ... and as the word "you" is called ("you liar", not "you fool")   # ... and alone after a copula ("she is vile", not "she is rude")
+
+
+class AimedRules:
+    """Abuse and extremism from the SHAPE of a sentence, for wordings no lexicon entry holds.
+
+    Abuse: a word VADER rates <= -2.0, or one of aimed.txt's @insult or @vermin, aimed at a person
+    (a titled name, "the head", "teachers", "she", "you", "these parents") in an insult shape:
+    "X is a/an ... <word>", "X are <adjective> <noun>", "you <word>!", "<word> woman/man/lot",
+    a wish of harm ("hope she ... ends up in hospital") or "X should be / deserves to be <violence>".
+    A thing is no target ("the communication is pathetic"), nor a situation ("she is a disaster"),
+    nor pity ("the poor woman"); a verdict on the work ("a terrible teacher") needs a harsher word.
+
+    Extremism: a protected group (or "they"/"these people" once one is named) likened to vermin or
+    disease, or the object of removal ("purge the lot"), and praise of an attacker ("the lad who
+    did it is a hero", "heroes of the ... bombing").
+
+    The hits join the lexicons' hits, so news frames and precedence treat them alike."""
+
+    def __init__(self, lexicon: dict[str, float]):
+        classes, _ = _parse(_read_lexicon("aimed"))
+        self._c = {name: frozenset(words) for name, words in classes.items()}
+        self._negative = {w: v for w, v in lexicon.items() if v <= _INSULT_AT and w.isalpha()}
+        self._negative.update({w: min(lexicon.get(w, 0.0), _HARSH_AT) for w in classes["insulting"]})
+        first = lambda *names: frozenset(next(w for w in _WORD_PIECE.findall(p) if w not in ("a", "an"))
+                                         for n in names for p in classes[n])
+        self._harsh = frozenset(self._negative) | first("insult", "vermin")
+        self._harsh |= {w + "s" for w in self._negative}
+        self._wish_words = frozenset(("hope", "hoping", "pray", "praying"))
+        self._harm_words = first("harm")
+        self._deserve_words = frozenset(("should", "must", "ought", "deserve", "deserves", "need", "needs"))
+        self._violence_words = first("violence")
+        self._nouns_after = frozenset(_PEOPLE_INSULTED.split("|"))
+        self._group_words = first("group")
+        self._vermin_words = first("vermin")
+        self._removal_words = first("eliminate", "eliminated")
+        self._glory_words = first("glory") | {"did"}
+        self._glory_of_words = frozenset(("hero", "heroes", "martyr", "martyrs", "legends", "lions"))
+        self._targets = first("person") | {"mrs", "ms", "mr", "miss", "dr"}
+        self._cues = frozenset().union(
+            self._harsh, self._wish_words, self._harm_words, self._deserve_words, self._violence_words,
+            self._nouns_after, self._group_words, self._vermin_words, self._removal_words, self._glory_words,
+            self._glory_of_words, self._targets, {"who", "you"})
+        words = lambda name: _trie_regex(classes[name])
+        person = rf"(?:(?:mrs|ms|mr|miss|dr)\.?\s+[a-z][\w'*-]*|(?:{words('person')}))"
+        self._person = re.compile(rf"\b{person}\b")
+        # The copula is looked for first and its subject only where what follows insults: a regex
+        # that starts at every word to try the subject costs more than the rest of these rules.
+        self._copula = re.compile(
+            r"(?:\s+(?:is|are|was|were|has been|have been|has always been)|'s|'re)\s+"
+            r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
+            r"([\w'*-]+(?:\s+[\w'*-]+){0,4})")
+        self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
+        self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
+        self._subject = re.compile(rf"\b{person}{_QUALIFIER}$")
+        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?(?:[\w'-]+\s+){{0,4}}?{person}\b"
+                                r"([^.!?\n]{0,70})")
+        self._harm = re.compile(rf"\b(?:{words('harm')})\b")
+        self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+)?"
+                                   rf"(?:{words('violence')})\b")
+        group, them = words("group"), words("them")
+        self._group = re.compile(rf"\b(?:{group})\b")
+        vermin = words("vermin")
+        self._dehumanised = re.compile(
+            rf"\b(?:(?:{group})(?:\s+(?:{_PEOPLE}))?{_QUALIFIER}|{them})(?:\s+(?:is|are|were|have become)|'re)?"
+            rf"(?:\s+(?:all|just|nothing but|like|a|an|no better than|basically))*(?:\s+[\w'-]+)?\s+(?:{vermin})\b"
+            rf"|\blike\s+(?:[\w'-]+\s+)?(?:{vermin})\b")
+        self._vermin = re.compile(rf"\b(?:{vermin})\b")
+        eliminate = words("eliminate")
+        self._removal = re.compile(
+            rf"(?P<act>\b(?:{eliminate}))\s+(?:(?:all|the|every|those|these|their|of)\s+)*(?:[\w'-]+\s+){{0,3}}?(?:{group}|{them}|kind)\b"
+            rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,6}}?\s+(?:should|must|need to|needs to|ought to|will|deserve to|"
+            rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b")
+        self._attacker = re.compile(
+            rf"\b(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who\s+"
+            rf"(?:{words('attacked')})\b[^.!?\n]{{0,80}}?(?:\b(?:is|was|are|were|died as|remains?|will always be)\s+"
+            rf"(?:(?:a|an|our|the|true|real|national|absolute|proper)\s+)*(?:{words('glory')})\b|\bdid what\b)")
+        self._glory_of = re.compile(rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+(?:[\w'-]+\s+){{0,2}}"
+                                    rf"(?:{words('assault')})\b")
+
+    def hits(self, low: str, words: set[str]) -> dict[str, list[Hit]]:
+        """Each rule runs only where the text (whose `words` are given) has the words it needs:
+        most texts have none."""
+        found: dict[str, list[Hit]] = {"abuse": [], "extremism": []}
+        present = words & self._cues  # one look-up per word of the text; the gates below test these
+        if not present and "*" not in low:
+            return found
+        if (not present.isdisjoint(self._harsh) or "*" in low) and not present.isdisjoint(self._targets):
+            found["abuse"] += self._insults_aimed(low, present)
+        if not present.isdisjoint(self._wish_words) and not present.isdisjoint(self._harm_words):
+            found["abuse"] += [_hit("abuse", "wish", m) for m in self._wish.finditer(low)
+                               if self._harm.search(m.group(1))
+                               and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(m.group(1)))]
+        if not present.isdisjoint(self._deserve_words) and not present.isdisjoint(self._violence_words):
+            found["abuse"] += [_hit("abuse", "deserve", m) for m in self._deserve.finditer(low)
+                               if self._person.search(_clause_before(low, m.start()))
+                               and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(_clause_before(low, m.end())))]
+        if not present.isdisjoint(self._group_words):
+            found["extremism"] += self._extremism(low, present)
+        if "who" in present and not present.isdisjoint(self._glory_words):
+            found["extremism"] += [_hit("extremism", "attack", m) for m in self._attacker.finditer(low)]
+        if not present.isdisjoint(self._glory_of_words):
+            found["extremism"] += [_hit("extremism", "attack", m) for m in self._glory_of.finditer(low)]
+        return found
+
+    def _insults_aimed(self, low: str, words: set[str]) -> list[Hit]:
+        out = []
+        for m in self._copula.finditer(low):
+            # The subject is looked for only where what follows insults: a regex trying it before
+            # every word costs more than all these rules together.
+            if self._insults(m.group(3).split(), bool(m.group(1) or m.group(2))):
+                subject = self._subject.search(low, max(0, m.start() - _SUBJECT_SPAN), m.start())
+                if subject:
+                    out.append(Hit("abuse", "aimed:" + low[subject.start():m.end()].strip(),
+                                   subject.start(), m.end(), False))
+        if "you" in words:
+            out += [_hit("abuse", "you", m) for m in self._vocative.finditer(low)
+                    if self._vocative_insult(m.group(1).split())]
+        if not words.isdisjoint(self._nouns_after):
+            for m in self._insulted.finditer(low):
+                start = self._insulting_word_before(low, m)
+                if start >= 0:
+                    out.append(Hit("abuse", "aimed:" + low[start:m.end()], start, m.end(), False))
+        return out
+
+    def _insulting_word_before(self, low: str, m: re.Match) -> int:
+        """Where "vile woman" or "horrible old cow" starts: a low-VADER word right before the noun,
+        or one word earlier; -1 when there is none."""
+        before = list(_WORD.finditer(low, max(0, m.start() - _SUBJECT_SPAN), m.start()))[-2:]
+        if len(before) == 2 and before[1].group() not in _LITTLE:
+            before = before[1:]
+        if not before or before[0].group() in self._c["pity"] or self._valence(before[0].group()) > _INSULT_AT:
+            return -1
+        return before[0].start()
+
+    def _extremism(self, low: str, words: set[str]) -> list[Hit]:
+        out = []
+        if not words.isdisjoint(self._vermin_words):
+            out += [_hit("extremism", "dehumanised", m) for m in self._dehumanised.finditer(low)
+                    if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))]
+        if not words.isdisjoint(self._removal_words):
+            out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)
+                    if not m.group("act") or _urged(_clause_before(low, m.start()))]
+        if len(set(self._vermin.findall(low))) >= 2:  # "Parasitic, thieving, diseased."
+            out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
+        return out
+
+    def _valence(self, word: str) -> float:
+        value = self._negative.get(word)
+        if value is None and word.endswith("s") and not word.endswith("ss"):
+            value = self._negative.get(word[:-1])
+        return 0.0 if value is None else value
+
+    def _insults(self, words: list[str], article: bool) -> bool:
+        """Whether the words after "X is (a)" judge a person: an insult noun, or a low-VADER word in
+        a noun phrase that is no situation, pity, or verdict on the work."""
+        while words and words[0] in _FILLER:
+            words = words[1:]
+        if words and words[0] in ("been", "become"):  # "she's been a ..."
+            words, article = words[1:], article or words[1:2] in (["a"], ["an"])
+            words = words[1:] if words[:1] in (["a"], ["an"]) else words
+        if not words or words[0] in _NOT_JUDGED:  # "she's got a cold", "is not a liar"
+            return False
+        for i, word in enumerate(words):
+            if word not in ("and", "or") and (word in self._c["stop"] or word in ("is", "are", "was", "were")):
+                words = words[:i]
+                break
+        # "a coward and a crook": each noun phrase judged alone.
+        segments: list[list[str]] = [[]]
+        for word in words:
+            if word in ("and", "or"):
+                segments.append([])
+            else:
+                segments[-1].append(word)
+        for i, parts in enumerate(segments):
+            if i and parts[:1] in (["a"], ["an"]):
+                parts, article = parts[1:], True
+            elif i:
+                article = False
+            if self._judges(parts, article):
+                return True
+        return False
+
+    def _judges(self, words: list[str], article: bool) -> bool:
+        """One noun phrase: "(a) spiteful old crone", "vile people", "liars", "evil"."""
+        if not words or len(words) > 3:  # no noun phrase that ends: "rude every time I ring"
+            return False
+        if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
+            return True
+        values = [self._valence(w) for w in words if w not in self._c["pity"]]
+        harshest = min(values, default=0.0)
+        if harshest > _INSULT_AT or words[-1] in self._c["situation"]:
+            return False
+        if words[-1] in self._c["role"]:
+            return harshest <= _HARSH_AT
+        if article or (len(words) > 1 and self._valence(words[-2]) <= _INSULT_AT
+                       and self._valence(words[-1]) > _INSULT_AT):  # "are vile people"
+            return True
+        if len(words) == 1 and words[0].endswith("ed"):  # a state: "parents are devastated"
+            return False
+        plural_noun = words[-1].endswith("s") and not words[-1].endswith("ss") and words[-1] not in self._negative
+        return plural_noun or harshest <= _ALONE_AT
+
+    def _vocative_insult(self, words: list[str]) -> bool:
+        """"you pathetic little worm," — an address that ends the clause on a word for a person:
+        no verb ("you ruined everything", "you lied") and no object ("you hurt him")."""
+        if any(w in self._c["stop"] or w in self._c["person"] for w in words):
+            return False
+        last = words[-1]
+        if last in self._c["insult"] or last in self._c["vermin"]:
+            return True
+        return not last.endswith(("ed", "ing", "ly")) and self._valence(last) <= _VOCATIVE_AT
+
+
+def _hit(lexicon: str, kind: str, m: re.Match) -> Hit:
+    return Hit(lexicon, f"{kind}:{m.group().strip()}", m.start(), m.end(), False)
+
+
+def _urged(before: str) -> bool:
+    """Whether a verb is urged (an order or a wish: "get rid of them", "time to purge ..."),
+    not told ("the Nazis tried to wipe out ..."): nothing or a modal before it in its clause."""
+    words = _WORD_PIECE.findall(before)[-4:]
+    return not words or not _URGING.isdisjoint(words)
+
+
+def _clause_before(low: str, end: int) -> str:
+    start = max(low.rfind(c, 0, end) for c in ".!?\n;")
+    return low[start + 1:end]
+
+
+def _sentence_of(low: str, at: int) -> str:
+    start = max(low.rfind(c, 0, at) for c in ".!?\n")
+    ends = [i for i in (low.find(c, at) for c in ".!?\n") if i >= 0]
+    return low[start + 1:min(ends, default=len(low))]

@@ -25,7 +25,7 @@ def result():
 
 
 def test_macro_f1(result):
-    assert result["macro_f1"] >= 0.85
+    assert result["macro_f1"] >= 0.92
 
 
 @pytest.mark.parametrize("label", ["extremism", "abuse"])
@@ -47,8 +47,8 @@ def test_report_prints_every_figure(result):
 # aggregate, before and after. The floors are the figures reached, rounded down: they guard
 # against a regression, they are not the targets (README: macro-F1 0.90, grave recall 0.95).
 HELDOUT_FLOORS = {
-    "heldout.jsonl": {"macro_f1": 0.95, "extremism": 0.95, "abuse": 0.95, "offtopic": 0.95},
-    "heldout_blind.jsonl": {"macro_f1": 0.82, "extremism": 0.75, "abuse": 0.70, "offtopic": 0.95},
+    "heldout.jsonl": {"macro_f1": 0.96, "extremism": 1.0, "abuse": 1.0, "offtopic": 1.0},
+    "heldout_blind.jsonl": {"macro_f1": 0.87, "extremism": 0.90, "abuse": 0.85, "offtopic": 1.0},
 }
 
 

@@ -4,7 +4,9 @@ import pytest
 
 from monitor.config import Scoring
 from monitor.models import MentionMatch
-from monitor.score import Lexicons, Scorer
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from monitor.score import Lexicons, Scorer, _AsciiVader
 
 SCHOOL = MentionMatch(True, aliases=("Elm Park Primary",), reasons=("alias:Elm Park Primary",))
 WITH_STAFF = MentionMatch(True, aliases=("Elm Park Primary",), staff=("Mrs N Sale",))
@@ -330,3 +332,151 @@ def test_praise_idioms(scorer, text):
 def test_firefighters_and_nobody_hurt_report_an_incident(scorer):
     text = "Firefighters put out a blaze in a bin behind Elm Park Primary. Nobody was hurt."
     assert label(scorer, text) == "neutral"
+
+
+# Structural rules (AimedRules): insults and hate in words no lexicon entry holds.
+
+def grave_flags(scorer, text):
+    return [f for f in scorer.score(text, "", SCHOOL).flags if f.startswith(("abuse:", "extremism:"))]
+
+
+@pytest.mark.parametrize("text, shape", [
+    ("The Year 3 teacher at Elm Park Primary is a spiteful old crone.", "aimed:"),
+    ("Mrs Sale is an utter degenerate. Elm Park Primary should be ashamed.", "aimed:mrs sale is an utter degenerate"),
+    ("The head of Elm Park Primary is a coward and a crook.", "aimed:"),
+    ("Elm Park Primary dinner ladies are thieves, every one of them.", "aimed:dinner ladies are thieves"),
+    ("Honestly the Elm Park Primary governors are vile people.", "aimed:"),
+])
+def test_a_low_vader_word_or_insult_noun_said_of_a_person_is_abuse(scorer, text, shape):
+    assert label(scorer, text) == "abuse"
+    assert any(f.startswith("abuse:" + shape) for f in grave_flags(scorer, text))
+
+
+@pytest.mark.parametrize("text", [
+    "You disgusting creep, stay away from Elm Park Primary.",
+    "Get lost, you stupid liar. Elm Park Primary deserves better.",
+])
+def test_an_insult_addressed_to_you_is_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+    assert any(f.startswith("abuse:you:") for f in grave_flags(scorer, text))
+
+
+def test_a_low_vader_adjective_before_a_word_for_a_person_is_abuse(scorer):
+    text = "What an evil woman the Elm Park Primary deputy is."
+    assert label(scorer, text) == "abuse"
+    assert "abuse:aimed:evil woman" in grave_flags(scorer, text)
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("I hope the Elm Park Primary head chokes on her lanyard.", "abuse:wish:"),
+    ("Pray the new Elm Park Primary deputy ends up in a coma.", "abuse:wish:"),
+    ("The Elm Park Primary caretaker deserves to be thrashed.", "abuse:deserve:"),
+    ("That Elm Park Primary teacher should be flogged for what she said to my boy.", "abuse:deserve:"),
+])
+def test_wishes_of_harm_and_deserved_violence_aimed_at_a_person_are_abuse(scorer, text, flag):
+    assert label(scorer, text) == "abuse"
+    assert any(f.startswith(flag) for f in grave_flags(scorer, text))
+
+
+@pytest.mark.parametrize("text", [
+    "The communication from Elm Park Primary is pathetic and the office is useless.",
+    "The lunch at Elm Park Primary is vile and the portions are tiny.",
+    "The head of Elm Park Primary is a disaster. Budget gone, staff gone.",
+    "Elm Park Primary's new head is a terrible communicator and nobody trusts the leadership.",
+    "The teachers at Elm Park Primary are rude every time I ring and never call back.",
+    "Elm Park Primary's staff are incompetent and the governors are clueless.",
+    "Elm Park Primary's head is a poor leader and a worse listener.",
+    "2/5. Nice enough staff in reception at Elm Park Primary but the school is badly run.",
+    "The parents at Elm Park Primary are devastated by the cuts.",
+])
+def test_harsh_words_about_a_service_or_the_work_stay_criticism(scorer, text):
+    assert label(scorer, text) == "criticism"
+    assert grave_flags(scorer, text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "I hope the Elm Park Primary kids enjoy the trip, the teachers worked so hard on it.",
+    "Does anyone know if the Elm Park Primary teacher who was hurt is okay? I hope she recovers soon.",
+    "You absolute star, Mrs Woods! Elm Park Primary is lucky to have you.",
+    "No teacher at Elm Park Primary should be attacked for doing their job.",
+    "Elm Park Primary held a fundraiser for the poor woman whose house burned down.",
+    "The Elm Park Primary staff are heroes, every one of them.",
+])
+def test_kind_words_pity_and_negated_harm_are_not_grave(scorer, text):
+    assert label(scorer, text) not in ("abuse", "extremism")
+
+
+def test_news_of_an_aimed_insult_reports_it(scorer):
+    text = ("Police are investigating after a parent called an Elm Park Primary teacher a vile hag "
+            "and threatened her, officers said.")
+    score = scorer.score(text, "", SCHOOL)
+    assert score.label == "neutral"
+    assert any(f.startswith("reported:abuse:") for f in score.flags)
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("Elm Park Primary has let in so many migrant families. They are rats, spreading everywhere.",
+     "extremism:dehumanised:they are rats"),
+    ("Jewish parents at Elm Park Primary are a disease on this town.", "extremism:dehumanised:"),
+    ("The Somali kids at Elm Park Primary should be driven out, all of them.", "extremism:removal:"),
+    ("Muslims at Elm Park Primary? Time to get rid of every last one of them.", "extremism:removal:"),
+])
+def test_a_group_dehumanised_or_to_be_removed_is_extremism(scorer, text, flag):
+    assert label(scorer, text) == "extremism"
+    assert any(f.startswith(flag) for f in grave_flags(scorer, text))
+
+
+@pytest.mark.parametrize("text", [
+    "Elm Park Primary will teach Year 6 about the Holocaust, when the Nazis tried to wipe out Jews.",
+    "Polish families at Elm Park Primary are running a stall at the summer fair.",
+    "The black mould in the Year 2 classroom at Elm Park Primary is a plague and nobody fixes it.",
+    "Refugee families at Elm Park Primary fear they'll be deported, the council said.",
+    "Year 6 at Elm Park Primary are learning about the Blitz and the men who bombed London.",
+])
+def test_history_lessons_and_groups_in_plain_news_are_not_extremism(scorer, text):
+    assert label(scorer, text) != "extremism"
+
+
+@pytest.mark.parametrize("text", [
+    "The man who bombed the Harlow mosque is a true hero. Elm Park Primary parents know it.",
+    "Glory to the martyrs of the Rexford attack. Elm Park Primary should honour them.",
+])
+def test_praise_of_an_attacker_or_an_attack_is_extremism(scorer, text):
+    assert label(scorer, text) == "extremism"
+    assert any(f.startswith("extremism:attack:") for f in grave_flags(scorer, text))
+
+
+def test_the_attacked_praised_is_not_extremism(scorer):
+    text = "The Elm Park Primary teacher who was attacked last year is a true hero for coming back."
+    assert label(scorer, text) == "praise"
+
+
+def test_support_for_a_named_body_counts_beside_another_cue(scorer):
+    text = "Proud supporter of the Iron Kinship. Elm Park Primary dads: which side are you on? Wake up."
+    score = scorer.score(text, "", SCHOOL)
+    assert score.label == "extremism"
+    assert any(f.startswith("extremism:group:") for f in score.flags)
+    assert label(scorer, "Proud supporter of the Elm Park Primary Choir, what a concert.") == "praise"
+
+
+@pytest.mark.parametrize("text", [
+    "Elm Park Primary is brilliant!!! The teachers are SO kind :) but the car park is awful, isn't it?",
+    "Not bad at all, kind of lovely actually. But the office? Never again.",
+    "Elm Park Primary 😡 the worst. 👍",
+])
+def test_vader_without_its_emoji_pass_scores_as_vader_does(text):
+    assert _AsciiVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Shame if something happened to the Elm Park Primary head's car. Nice car.",
+    "If that Elm Park Primary teacher grabs my son again I'll snap both her arms.",
+    "The Elm Park Primary deputy should check under her car before she drives home.",
+])
+def test_threats_by_implication_are_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
+def test_a_conduct_complained_of_is_criticism(scorer):
+    text = "The head of Elm Park Primary is a bully and staff are frightened to speak up."
+    assert label(scorer, text) == "criticism"
