@@ -106,16 +106,22 @@ def test_follow_up_records_removed_only_when_the_post_has_gone(httpserver, make_
     assert len(store.list_reviews(engine, [item.id])) == 2
 
 
-def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpserver, make_config):
-    served = {"text": POST}
-    httpserver.expect_request("/thread/7").respond_with_handler(
-        lambda _r: Response(page(served["text"]), content_type="text/html"))
+def deletion_requested(httpserver, make_config):
+    """The forum feed scanned, its one post asked to be deleted: (cfg, engine, item)."""
     httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
     cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
     engine = store.connect(cfg.database_url)
     service.scan(cfg, engine=engine, now=NOW)
     (item,) = store.list_items(engine)
     service.review(cfg, item.id, status="actioned", action="deletion-requested", by="alice", engine=engine, now=NOW)
+    return cfg, engine, item
+
+
+def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpserver, make_config):
+    served = {"text": POST}
+    httpserver.expect_request("/thread/7").respond_with_handler(
+        lambda _r: Response(page(served["text"]), content_type="text/html"))
+    cfg, engine, item = deletion_requested(httpserver, make_config)
     assert service.scan(cfg, engine=engine, now=NOW).removed == ()  # seen on its page: the baseline
     served["text"] = "Thread 7 has a lovely reply."
     assert service.scan(cfg, engine=engine, now=NOW + service.FOLLOW_UP_EVERY).removed == (item.id,)
@@ -126,12 +132,7 @@ def test_follow_up_never_takes_a_missing_feed_summary_for_a_deletion(httpserver,
     """A feed's summary of an article need not appear in the article's page: only a 404/410 counts."""
     httpserver.expect_request("/thread/7").respond_with_data(page("The full article, in other words."),
                                                              content_type="text/html")
-    httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
-    cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
-    engine = store.connect(cfg.database_url)
-    service.scan(cfg, engine=engine, now=NOW)
-    (item,) = store.list_items(engine)
-    service.review(cfg, item.id, status="actioned", action="deletion-requested", by="alice", engine=engine, now=NOW)
+    cfg, engine, item = deletion_requested(httpserver, make_config)
     for n in range(3):
         assert service.scan(cfg, engine=engine, now=NOW + n * service.FOLLOW_UP_EVERY).removed == ()
     assert [r.action for r in store.list_reviews(engine, [item.id])] == ["deletion-requested"]
