@@ -9,6 +9,7 @@ How a label is chosen, in precedence order:
    stance rules below decide the label (severity follows it), so a local-paper story does not
    page the managers as if someone had posted the threat; the school already knows of an
    incident the police investigate, and the story still reaches the digest with its flags.
+   AimedRules add hits for wordings no entry holds, by the shape of the sentence (see its docstring).
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
    words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
    "lovely, but ...") weighs what follows it over what precedes it, as VADER does inside a
@@ -522,11 +523,11 @@ def _severity(label: str, match: MentionMatch) -> str:
 # Fillers between a copula and the words that judge ("is just an absolute ...").
 _FILLER = frozenset("just all such literally basically honestly really truly also one absolute total complete "
                     "utter proper right nothing but the biggest".split())
-_NEGATOR_WORDS = frozenset("not no never n't don't doesn't didn't isn't wasn't won't ok okay safe well better soon "
-                           "recover recovers recovered out beat beats survive survives fine".split())
+_NEGATOR_WORDS = frozenset("not no never n't don't doesn't didn't isn't wasn't won't ok okay safe well better "
+                           "soon recover recovers recovered out beat beats survive survives fine".split())
 # Words after a copula that start no judgement of the person ("she's got a horrible cold").
-_NOT_JUDGED = frozenset("got had having going getting gone doing done made taken left given told sent put not never "
-                        "no off on in at out being".split())
+_NOT_JUDGED = frozenset("got had having going getting gone doing done made taken left given told sent put not "
+                        "never no off on in at out being".split())
 # What a group adjective qualifies ("Muslim families", not "black mould").
 _PEOPLE = ("families|family|people|kids|children|pupils|parents|mums|dads|men|women|lads|boys|girls|teachers|"
            "staff|community|communities|folk|lot|pupil|teacher|child|kid")
@@ -543,8 +544,8 @@ _SUBJECT_SPAN = 60
 _URGING = frozenset("should must need needs let lets time gonna will ll ought just want wanna d".split())
 _INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
 _HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
-_ALONE_AT = -3.0
-_VOCATIVE_AT = -2.2  # ... and as the word "you" is called ("you liar", not "you fool")   # ... and alone after a copula ("she is vile", not "she is rude")
+_ALONE_AT = -3.0    # ... and alone after a copula ("she is vile", not "she is rude")
+_VOCATIVE_AT = -2.2  # ... and as what "you" is called ("you liar", not "you fool")
 
 
 class AimedRules:
@@ -594,12 +595,14 @@ class AimedRules:
         # that starts at every word to try the subject costs more than the rest of these rules.
         self._copula = re.compile(
             r"(?:\s+(?:is|are|was|were|has been|have been|has always been)|'s|'re)\s+"
-            r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
+            r"((?:a|an|such a|such an)\s+)?"
+            r"((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
             r"([\w'*-]+(?:\s+[\w'*-]+){0,4})")
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
         self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
         self._subject = re.compile(rf"\b{person}{_QUALIFIER}$")
-        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?(?:[\w'-]+\s+){{0,4}}?{person}\b"
+        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?"
+                                rf"(?:[\w'-]+\s+){{0,4}}?{person}\b"
                                 r"([^.!?\n]{0,70})")
         self._harm = re.compile(rf"\b(?:{words('harm')})\b")
         self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+)?"
@@ -614,14 +617,18 @@ class AimedRules:
         self._vermin = re.compile(rf"\b(?:{vermin})\b")
         eliminate = words("eliminate")
         self._removal = re.compile(
-            rf"(?P<act>\b(?:{eliminate}))\s+(?:(?:all|the|every|those|these|their|of)\s+)*(?:[\w'-]+\s+){{0,3}}?(?:{group}|{them}|kind)\b"
-            rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,6}}?\s+(?:should|must|need to|needs to|ought to|will|deserve to|"
+            rf"(?P<act>\b(?:{eliminate}))\s+(?:(?:all|the|every|those|these|their|of)\s+)*"
+            rf"(?:[\w'-]+\s+){{0,3}}?(?:{group}|{them}|kind)\b"
+            rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,6}}?\s+"
+            rf"(?:should|must|need to|needs to|ought to|will|deserve to|"
             rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b")
         self._attacker = re.compile(
             rf"\b(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who\s+"
-            rf"(?:{words('attacked')})\b[^.!?\n]{{0,80}}?(?:\b(?:is|was|are|were|died as|remains?|will always be)\s+"
+            rf"(?:{words('attacked')})\b[^.!?\n]{{0,80}}?"
+            rf"(?:\b(?:is|was|are|were|died as|remains?|will always be)\s+"
             rf"(?:(?:a|an|our|the|true|real|national|absolute|proper)\s+)*(?:{words('glory')})\b|\bdid what\b)")
-        self._glory_of = re.compile(rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+(?:[\w'-]+\s+){{0,2}}"
+        self._glory_of = re.compile(rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+"
+                                    rf"(?:[\w'-]+\s+){{0,2}}"
                                     rf"(?:{words('assault')})\b")
 
     def hits(self, low: str, words: set[str]) -> dict[str, list[Hit]]:

@@ -43,12 +43,15 @@ def test_report_prints_every_figure(result):
         assert word in text
 
 
-# The held-out sets (benchmarks/): `heldout` was looked at while tuning, `heldout_blind` only in
-# aggregate, before and after. The floors are the figures reached, rounded down: they guard
-# against a regression, they are not the targets (README: macro-F1 0.90, grave recall 0.95).
+# The held-out sets (benchmarks/): `heldout` was looked at while tuning, `heldout_blind` and
+# `heldout_blind2` only in aggregate, before and after. The floors are the figures reached, rounded
+# down: they guard against a regression, they are not the targets (README: macro-F1 0.90, grave
+# recall 0.95).
 HELDOUT_FLOORS = {
     "heldout.jsonl": {"macro_f1": 0.96, "extremism": 1.0, "abuse": 1.0, "offtopic": 1.0},
     "heldout_blind.jsonl": {"macro_f1": 0.87, "extremism": 0.90, "abuse": 0.85, "offtopic": 1.0},
+    # Written before any rule it measures, worded away from the lexicons; looked at in aggregate only.
+    "heldout_blind2.jsonl": {"macro_f1": 0.89, "extremism": 0.96, "abuse": 0.75, "offtopic": 1.0},
 }
 
 

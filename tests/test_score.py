@@ -342,7 +342,8 @@ def grave_flags(scorer, text):
 
 @pytest.mark.parametrize("text, shape", [
     ("The Year 3 teacher at Elm Park Primary is a spiteful old crone.", "aimed:"),
-    ("Mrs Sale is an utter degenerate. Elm Park Primary should be ashamed.", "aimed:mrs sale is an utter degenerate"),
+    ("Mrs Sale is an utter degenerate. Elm Park Primary should be ashamed.",
+     "aimed:mrs sale is an utter degenerate"),
     ("The head of Elm Park Primary is a coward and a crook.", "aimed:"),
     ("Elm Park Primary dinner ladies are thieves, every one of them.", "aimed:dinner ladies are thieves"),
     ("Honestly the Elm Park Primary governors are vile people.", "aimed:"),
