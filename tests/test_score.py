@@ -505,3 +505,22 @@ def test_name_calling_after_a_possessive_or_a_list_and_threats_of_presence_are_a
 ])
 def test_lists_of_verdicts_and_place_questions_are_not_abuse(scorer, text):
     assert label(scorer, text) != "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "I despise Mrs Hale from Elm Park Primary, the way she talks to the mums makes my skin crawl.",
+    "If that woman from Elm Park Primary speaks to my daughter like that again I won't be responsible for my actions.",
+    "Give me five minutes alone with the head of Elm Park Primary.",
+    "Mr Tate at Elm Park Primary is a sneering, odious little man.",
+])
+def test_contempt_for_a_person_and_threats_by_implication_are_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "I've emailed Elm Park Primary three times about the trip refund.",
+    "Six weeks and counting for a reply from Elm Park Primary about my son's referral.",
+    "Elm Park Primary's phone is permanently engaged.",
+])
+def test_asking_again_and_waiting_are_criticism(scorer, text):
+    assert label(scorer, text) == "criticism"
