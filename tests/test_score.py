@@ -512,6 +512,7 @@ def test_lists_of_verdicts_and_place_questions_are_not_abuse(scorer, text):
     "If that woman from Elm Park Primary speaks to my daughter like that again I won't be responsible for my actions.",
     "Give me five minutes alone with the head of Elm Park Primary.",
     "Mr Tate at Elm Park Primary is a sneering, odious little man.",
+    "Mr Wild at Elm Park Primary, your card is marked.",
 ])
 def test_contempt_for_a_person_and_threats_by_implication_are_abuse(scorer, text):
     assert label(scorer, text) == "abuse"
