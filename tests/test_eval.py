@@ -49,6 +49,7 @@ def test_report_prints_every_figure(result):
 HELDOUT_FLOORS = {
     "heldout.jsonl": {"macro_f1": 0.96, "extremism": 1.0, "abuse": 1.0, "offtopic": 1.0},
     "heldout_blind.jsonl": {"macro_f1": 0.87, "extremism": 0.90, "abuse": 0.85, "offtopic": 1.0},
+    "heldout_blind3.jsonl": {"macro_f1": 0.75, "extremism": 0.70, "abuse": 0.67, "offtopic": 0.83},
 }
 
 
