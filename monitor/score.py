@@ -521,6 +521,7 @@ def _severity(label: str, match: MentionMatch) -> str:
 
 
 # Fillers between a copula and the words that judge ("is just an absolute ...").
+_CUT = re.compile(r"\s+[\w'*-]")  # more words follow those the copula regex took
 _FILLER = frozenset("just all such literally basically honestly really truly also one absolute total complete "
                     "utter proper right nothing but the biggest".split())
 _NEGATOR_WORDS = frozenset("not no never n't don't doesn't didn't isn't wasn't won't ok okay safe well better "
@@ -595,9 +596,8 @@ class AimedRules:
         # that starts at every word to try the subject costs more than the rest of these rules.
         self._copula = re.compile(
             r"(?:\s+(?:is|are|was|were|has been|have been|has always been)|'s|'re)\s+"
-            r"((?:a|an|such a|such an)\s+)?"
-            r"((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
-            r"([\w'*-]+(?:\s+[\w'*-]+){0,4})")
+            r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
+            r"([\w'*-]+(?:,?\s+[\w'*-]+){0,4})")  # "a rude, lazy, snivelling parasite"
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
         self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
         self._subject = re.compile(rf"\b{person}{_QUALIFIER}$")
@@ -658,14 +658,23 @@ class AimedRules:
 
     def _insults_aimed(self, low: str, words: set[str]) -> list[Hit]:
         out = []
-        for m in self._copula.finditer(low):
+        m = self._copula.search(low)
+        while m:
             # The subject is looked for only where what follows insults: a regex trying it before
             # every word costs more than all these rules together.
-            if self._insults(m.group(3).split(), bool(m.group(1) or m.group(2))):
+            article, phrase = bool(m.group(1) or m.group(2)), m.group(3)
+            # After "a", commas list the adjectives of one noun; without, they list verdicts
+            # ("was rude, dismissive and useless"), and only the first is read.
+            phrase = phrase.replace(",", " ") if article else phrase.split(",")[0]
+            cut = bool(_CUT.match(low, m.end(3))) and (article or "," not in m.group(3))
+            if self._insults(phrase.split(), article, cut):
                 subject = self._subject.search(low, max(0, m.start() - _SUBJECT_SPAN), m.start())
                 if subject:
                     out.append(Hit("abuse", "aimed:" + low[subject.start():m.end()].strip(),
                                    subject.start(), m.end(), False))
+                m = self._copula.search(low, m.end())
+            else:  # "the school's head is a ...": a possessive took the copula the words hold
+                m = self._copula.search(low, m.start(3))
         if "you" in words:
             out += [_hit("abuse", "you", m) for m in self._vocative.finditer(low)
                     if self._vocative_insult(m.group(1).split())]
@@ -704,9 +713,10 @@ class AimedRules:
             value = self._negative.get(word[:-1])
         return 0.0 if value is None else value
 
-    def _insults(self, words: list[str], article: bool) -> bool:
+    def _insults(self, words: list[str], article: bool, cut: bool = False) -> bool:
         """Whether the words after "X is (a)" judge a person: an insult noun, or a low-VADER word in
-        a noun phrase that is no situation, pity, or verdict on the work."""
+        a noun phrase that is no situation, pity, or verdict on the work. `cut`: the words stop
+        before the phrase does, so its last noun phrase is incomplete ("a worse [listener]")."""
         while words and words[0] in _FILLER:
             words = words[1:]
         if words and words[0] in ("been", "become"):  # "she's been a ..."
@@ -716,7 +726,7 @@ class AimedRules:
             return False
         for i, word in enumerate(words):
             if word not in ("and", "or") and (word in self._c["stop"] or word in ("is", "are", "was", "were")):
-                words = words[:i]
+                words, cut = words[:i], False
                 break
         # "a coward and a crook": each noun phrase judged alone.
         segments: list[list[str]] = [[]]
@@ -725,6 +735,8 @@ class AimedRules:
                 segments.append([])
             else:
                 segments[-1].append(word)
+        if cut and len(segments) > 1:
+            segments.pop()
         for i, parts in enumerate(segments):
             if i and parts[:1] in (["a"], ["an"]):
                 parts, article = parts[1:], True
@@ -736,7 +748,11 @@ class AimedRules:
 
     def _judges(self, words: list[str], article: bool) -> bool:
         """One noun phrase: "(a) spiteful old crone", "vile people", "liars", "evil"."""
-        if not words or len(words) > 3:  # no noun phrase that ends: "rude every time I ring"
+        if not words or len(words) > 4:  # no noun phrase that ends: "rude every time I ring"
+            return False
+        if words[-1] in self._c["insult"] or words[-1] in self._c["vermin"]:  # "a smug, scheming old crone"
+            return True
+        if len(words) > 3:
             return False
         if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
             return True

@@ -52,6 +52,7 @@ HELDOUT_FLOORS = {
     "heldout_blind.jsonl": {"macro_f1": 0.87, "extremism": 0.90, "abuse": 0.85, "offtopic": 1.0},
     # Written before any rule it measures, worded away from the lexicons; looked at in aggregate only.
     "heldout_blind2.jsonl": {"macro_f1": 0.89, "extremism": 0.96, "abuse": 0.75, "offtopic": 1.0},
+    "heldout_blind3.jsonl": {"macro_f1": 0.75, "extremism": 0.70, "abuse": 0.67, "offtopic": 0.83},
 }
 
 

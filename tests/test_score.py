@@ -481,3 +481,48 @@ def test_threats_by_implication_are_abuse(scorer, text):
 def test_a_conduct_complained_of_is_criticism(scorer):
     text = "The head of Elm Park Primary is a bully and staff are frightened to speak up."
     assert label(scorer, text) == "criticism"
+
+
+@pytest.mark.parametrize("text", [
+    "Elm Park Primary's deputy is a horrible, scheming old crone.",
+    "The teachers at Elm Park Primary are a bunch of lazy, useless, snivelling parasites.",
+    "Mr Kitto at Elm Park Primary is a total numpty and a jobsworth.",
+    "Mrs Pelham at Elm Park Primary is a sour-faced old dragon, someone should run her out of Hornchurch.",
+    "That Mr Graves at Elm Park Primary wants sacking. Sacked and run out of town.",
+    "I know where Mrs Lyle from Elm Park Primary parks every morning. Just so she knows.",
+    "Mr Stroud at Elm Park Primary better keep looking over his shoulder.",
+    "Let's see how brave Mrs Kemble from Elm Park Primary is when we turn up at her door.",
+    "I'd happily swing for Mrs Dace at Elm Park Primary, honestly.",
+])
+def test_name_calling_after_a_possessive_or_a_list_and_threats_of_presence_are_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "The head of Elm Park Primary was rude, dismissive and completely useless on the phone.",
+    "Elm Park Primary's head is a poor communicator and a worse manager of staff.",
+    "Does anyone know where Elm Park Primary is? New to the area.",
+    "Elm Park Primary ran out of school dinners again, my son went hungry.",
+])
+def test_lists_of_verdicts_and_place_questions_are_not_abuse(scorer, text):
+    assert label(scorer, text) != "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "I despise Mrs Hale from Elm Park Primary, the way she talks to the mums makes my skin crawl.",
+    "If that woman from Elm Park Primary speaks to my daughter like that again I won't be responsible for my actions.",
+    "Give me five minutes alone with the head of Elm Park Primary.",
+    "Mr Tate at Elm Park Primary is a sneering, odious little man.",
+    "Mr Wild at Elm Park Primary, your card is marked.",
+])
+def test_contempt_for_a_person_and_threats_by_implication_are_abuse(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "I've emailed Elm Park Primary three times about the trip refund.",
+    "Six weeks and counting for a reply from Elm Park Primary about my son's referral.",
+    "Elm Park Primary's phone is permanently engaged.",
+])
+def test_asking_again_and_waiting_are_criticism(scorer, text):
+    assert label(scorer, text) == "criticism"
