@@ -223,6 +223,8 @@ def _migrate(engine: Engine) -> None:
     Later schema changes are numbered steps applied here in order from the stored version
     (the shape Alembic would give; kept in-process so a pip-installed monitor needs nothing more).
     """
+    if _stored_version(engine) == SCHEMA_VERSION:
+        return  # the usual case: no need to ask the database about each table (create_all does)
     metadata.create_all(engine)
     with engine.begin() as conn:
         row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
@@ -235,6 +237,15 @@ def _migrate(engine: Engine) -> None:
                 for statement in MIGRATIONS[version]:
                     conn.execute(text(statement))
             conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+
+
+def _stored_version(engine: Engine) -> int | None:
+    """The schema version the database records; None for a new database (no meta table yet)."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "meta"):
+            return None
+        value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else None
 
 
 # The steps from each schema version to the next (a new database is created at the latest).

@@ -63,3 +63,19 @@ def rss(*entries: tuple[str, str, str], title: str = "Local news") -> bytes:
 def httpserver_listen_address():
     # Loopback only: tests never reach another address.
     return ("127.0.0.1", 0)
+
+
+@pytest.fixture
+def raw_server():
+    """A socket-level server on 127.0.0.1 whose handler writes raw bytes (tests/rawserver.py)."""
+    from tests.rawserver import RawServer
+
+    servers = []
+
+    def make(handler) -> RawServer:
+        servers.append(RawServer(handler))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()

@@ -17,25 +17,12 @@ from monitor import cli, config, fetch, service, store
 from monitor.models import SourceState
 from monitor.errors import FetchError
 from tests.conftest import feed_source, rss, write_config
-from tests.rawserver import RawServer, drip, endless
+from tests.rawserver import drip, endless
 
 HOSTILE = Path(__file__).parent / "hostile"
 CAP = 1024 * 1024
 GOOD = rss(("g1", "Elm Park Primary pupils win the chess cup", "Well done to the team."))
 FEED_HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
-
-
-@pytest.fixture
-def raw_server():
-    servers = []
-
-    def make(handler) -> RawServer:
-        servers.append(RawServer(handler))
-        return servers[-1]
-
-    yield make
-    for s in servers:
-        s.close()
 
 
 @pytest.fixture(scope="module")
