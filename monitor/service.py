@@ -64,7 +64,7 @@ parse = _Lazy("monitor.parse")
 report = _Lazy("monitor.report")
 score = _Lazy("monitor.score")
 
-SCAN_WORKERS = int(os.environ.get("SW", 8))
+SCAN_WORKERS = 8
 SAVE_EVERY = 0.25   # seconds: how long a scan lets finished sources gather before saving them
 ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
