@@ -231,7 +231,8 @@ def _collect_all(classifier: Classifier, jobs: list[_Job], keep_from: datetime, 
 
     def make_worker():  # in each worker process: its own connection pool (sockets don't survive a fork)
         fetcher = fetch.Fetcher()
-        return (lambda job: _collect(fetcher, classifier, job, keep_from, full, now)), fetcher.close
+        return (lambda job: _fetch(fetcher, job, full),
+                lambda job, got: _finish(classifier, job, got, keep_from, now), fetcher.close)
 
     # Forked before this scan starts a thread; the classifier's lexicons are built in each worker
     # on first use, so an unchanged re-scan never builds them.
@@ -274,25 +275,40 @@ class Analysed:
 
 def _collect(fetcher: fetch.Fetcher, classifier: Classifier, job: _Job, keep_from: datetime, full: bool,
              now: datetime) -> Collected:
-    """Fetch one source, parse it, find mentions and score them. Touches no database: runs in a
-    worker thread, or a worker process."""
+    """Fetch one source, parse it, find mentions and score them. Touches no database."""
+    return _finish(classifier, job, _fetch(fetcher, job, full), keep_from, now)
+
+
+def _fetch(fetcher: fetch.Fetcher, job: _Job, full: bool) -> tuple[FetchResult | FetchError, float]:
+    """A source's body (or 304), or why not; and the seconds it took."""
     src, state = job.source, job.state
     t0 = time.monotonic()
     try:
-        fetched = fetcher.get(
+        got = fetcher.get(
             src.url, fetch.Limits(timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes,
                                   per_host=job.per_host or src.per_host, robots=src.robots),
             etag=None if full or not state else state.etag,
             last_modified=None if full or not state else state.last_modified,
             accept=ACCEPT[src.type])
     except FetchError as e:
-        return Collected(src, None, (), 0, e, time.monotonic() - t0)
+        got = e
+    return got, time.monotonic() - t0
+
+
+def _finish(classifier: Classifier, job: _Job, got: tuple[FetchResult | FetchError, float],
+            keep_from: datetime, now: datetime) -> Collected:
+    """What a fetch gave, parsed and scored (mentions only)."""
+    src, (fetched, took) = job.source, got
+    if isinstance(fetched, FetchError):
+        return Collected(src, None, (), 0, fetched, took)
     if fetched.not_modified:
-        return Collected(src, fetched, (), 0, None, time.monotonic() - t0)
-    done = _analyse(classifier, src, fetched, state.page_text if state else None, keep_from, now)
+        return Collected(src, fetched, (), 0, None, took)
+    t0 = time.monotonic()
+    done = _analyse(classifier, src, fetched, job.state.page_text if job.state else None, keep_from, now)
     if not done.scored:  # the body is kept only as the evidence of a mention: don't carry it about
         fetched = replace(fetched, body=b"")
-    return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
+    return Collected(src, fetched, done.scored, done.seen, done.error, took + time.monotonic() - t0,
+                     done.page_text)
 
 
 def _analyse(classifier: Classifier, src: Source, fetched: FetchResult, previous_page: str | None,

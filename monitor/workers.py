@@ -2,9 +2,11 @@
 
 Parsing and scoring hold the GIL (feedparser, BeautifulSoup and VADER are pure Python), and so
 does much of an HTTP client's own work: threads alone leave all but one core idle. `stream` forks
-one process per shard; each runs its jobs on a few threads (fetches wait on the network meanwhile)
-and sends every result down its own pipe as it finishes. The parent takes them in batches, so it
-can save one batch while the processes go on.
+one process per shard. In each, threads do the waiting part of every job (a fetch) and the
+process's own thread does the rest (parsing, scoring) one job at a time, as the waits finish:
+CPU-bound work on several threads would only take turns at the GIL, and hold more in memory.
+Each result goes down the process's pipe as soon as it is ready; the parent takes them in
+batches, so it can save one batch while the processes go on.
 
 A job whose result never arrives (its process died: a parser crashed on a hostile body, the OOM
 killer; or the result could not be pickled) comes back as `Lost`, never silently dropped.
@@ -13,10 +15,10 @@ killer; or the result could not be pickled) comes back as `Lost`, never silently
 from __future__ import annotations
 
 import multiprocessing as mp
-import threading
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -34,9 +36,10 @@ def can_fork() -> bool:
     return "fork" in mp.get_all_start_methods()
 
 
-# Called in each process after the fork: returns the function that does one job, and what to
-# close when the shard is done (a connection pool, say: it must be made after the fork).
-WorkerFactory = Callable[[], tuple[Callable[[Any], Any], Callable[[], None]]]
+# Called in each process after the fork. Returns `wait(job)`, the part of a job run on threads;
+# `finish(job, waited)`, the rest, run on the process's own thread; and what to close when the
+# shard is done (a connection pool, say: it must be made after the fork).
+WorkerFactory = Callable[[], tuple[Callable[[Any], Any], Callable[[Any, Any], Any], Callable[[], None]]]
 
 
 def stream(shards: Sequence[Sequence[Any]], make_worker: WorkerFactory, *, threads: int,
@@ -99,25 +102,27 @@ def _drain(reader: Connection, readers: dict, pending: dict, shards, batch: list
 
 
 def _run_shard(shard: Sequence[Any], make_worker: WorkerFactory, threads: int, writer: Connection) -> None:
-    """In the child: every job of the shard on `threads` threads, each result sent as it is ready."""
-    work, close = make_worker()
-    lock = threading.Lock()  # one sender at a time: Connection.send is not thread-safe
-
-    def one(j: int) -> None:
-        try:
-            message = (j, True, work(shard[j]))
-        except Exception as e:  # a bug, not bad input (the work reports that itself): this job only
-            message = (j, False, f"{e.__class__.__name__}: {e}")
-        with lock:
-            try:
-                writer.send(message)
-            except Exception as e:  # pickling failed before anything was written
-                writer.send((j, False, f"its result could not be sent back: {e.__class__.__name__}: {e}"))
-
+    """In the child: each job's wait on `threads` threads, then its finish here, sent as it is ready."""
+    # The parent decides when to stop: Ctrl-C or a reload signal to the process group is its to
+    # handle, and its terminate() must end this process even where it installed its own handlers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    wait_part, finish, close = make_worker()
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            for future in [pool.submit(one, j) for j in range(len(shard))]:
-                future.result()
+            futures = {pool.submit(wait_part, job): j for j, job in enumerate(shard)}
+            for future in as_completed(futures):
+                j = futures[future]
+                try:
+                    message = (j, True, finish(shard[j], future.result()))
+                except Exception as e:  # a bug, not bad input (the work reports that itself): this job only
+                    message = (j, False, f"{e.__class__.__name__}: {e}")
+                try:
+                    writer.send(message)
+                except Exception as e:  # pickling failed before anything was written
+                    writer.send((j, False, f"its result could not be sent back: {e.__class__.__name__}: {e}"))
     finally:
         close()
         writer.close()

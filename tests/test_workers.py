@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 
 from monitor import service, workers
 from monitor.config import Source
-from tests.conftest import feed_source, rss
+from tests.conftest import feed_source, rss, write_config
 
 pytestmark = pytest.mark.skipif(not workers.can_fork(), reason="needs the fork start method (not on Windows/macOS spawn)")
 
@@ -24,7 +28,7 @@ def _results(shards, make_worker):
 
 
 def _squares():
-    return (lambda n: (n, n * n, os.getpid())), lambda: None
+    return (lambda n: n * n), (lambda n, square: (n, square, os.getpid())), lambda: None
 
 
 def test_every_job_comes_back_once_from_its_own_process():
@@ -36,11 +40,11 @@ def test_every_job_comes_back_once_from_its_own_process():
 
 def test_a_process_that_dies_loses_no_job_silently():
     def make_worker():
-        def work(n):
+        def finish(n, _):
             if n == "crash":
                 os._exit(3)  # as a parser's segfault would: no exception, no cleanup
             return n
-        return work, lambda: None
+        return (lambda n: n), finish, lambda: None
 
     results = _results([["crash", "maybe"], ["a", "b"]], make_worker)
     done = [r for r in results if not isinstance(r, workers.Lost)]
@@ -52,13 +56,14 @@ def test_a_process_that_dies_loses_no_job_silently():
 
 def test_a_job_that_raises_or_cannot_be_sent_back_is_lost_alone():
     def make_worker():
-        def work(n):
+        def wait(n):
             if n == 1:
                 raise ValueError("bad job")
-            if n == 2:
-                return threading.Lock()  # cannot be pickled
             return n
-        return work, lambda: None
+
+        def finish(n, _):
+            return threading.Lock() if n == 2 else n  # a lock cannot be pickled
+        return wait, finish, lambda: None
 
     results = _results([[0, 1, 2, 3]], make_worker)
     lost = {r.job: r.reason for r in results if isinstance(r, workers.Lost)}
@@ -70,7 +75,7 @@ def test_a_job_that_raises_or_cannot_be_sent_back_is_lost_alone():
 def test_what_a_worker_opens_is_closed_when_its_shard_is_done(tmp_path):
     def make_worker():
         marker = tmp_path / f"closed-{os.getpid()}"
-        return (lambda n: n), lambda: marker.write_text("closed")
+        return (lambda n: n), (lambda n, got: got), lambda: marker.write_text("closed")
 
     _results([[1], [2]], make_worker)
     assert len(list(tmp_path.glob("closed-*"))) == 2
@@ -140,3 +145,24 @@ def test_a_scan_whose_worker_dies_records_its_sources_as_failed(httpserver, make
     assert len(ok) >= n // 2  # the other process's share, at least
     assert service.source_states(cfg)["s5"].failures == 1
     assert {i.source for i in service.list_items(cfg)} == set(ok)
+
+
+def test_ctrl_c_stops_a_large_scan_and_its_workers_quietly(raw_server, tmp_path):
+    def handler(conn, request, stop):
+        stop.wait(0.5)  # slow enough that the scan is still running when interrupted
+        conn.sendall(FEED_HEADERS + f"Content-Length: {len(GOOD)}\r\n\r\n".encode() + GOOD)
+
+    server = raw_server(handler)
+    n = service.PROCESS_POOL_MIN_SOURCES + 4
+    path = write_config(tmp_path, "".join(feed_source(f"s{i}", server.url(f"/f{i}"), per_host=2) for i in range(n)))
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(path), "scan"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    while len(server.requests) < 4 and proc.poll() is None:  # the workers are fetching
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground process group
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err
+    assert "Traceback" not in err  # the workers ignore it: the parent ends them
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # nothing of the scan is left running
