@@ -14,11 +14,13 @@ killer; or the result could not be pickled) comes back as `Lost`, never silently
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -110,19 +112,34 @@ def _run_shard(shard: Sequence[Any], make_worker: WorkerFactory, threads: int, w
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     wait_part, finish, close = make_worker()
+    queue = iter(enumerate(shard))
+    running: dict = {}
     try:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = {pool.submit(wait_part, job): j for j, job in enumerate(shard)}
-            for future in as_completed(futures):
-                j = futures[future]
-                try:
-                    message = (j, True, finish(shard[j], future.result()))
-                except Exception as e:  # a bug, not bad input (the work reports that itself): this job only
-                    message = (j, False, f"{e.__class__.__name__}: {e}")
-                try:
-                    writer.send(message)
-                except Exception as e:  # pickling failed before anything was written
-                    writer.send((j, False, f"its result could not be sent back: {e.__class__.__name__}: {e}"))
+
+            def top_up() -> None:  # fetch ahead of the parsing by at most 2 x threads (bounded memory)
+                for j, job in itertools.islice(queue, 2 * threads - len(running)):
+                    running[pool.submit(wait_part, job)] = j
+
+            top_up()
+            while running:
+                done, _ = futures_wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    j = running.pop(future)
+                    _send(writer, j, finish, shard[j], future)
+                    top_up()
     finally:
         close()
         writer.close()
+
+
+def _send(writer: Connection, j: int, finish: Callable[[Any, Any], Any], job: Any, waited: Future) -> None:
+    """Finish job j and send its result; what goes wrong with one job is sent back as its loss."""
+    try:
+        message = (j, True, finish(job, waited.result()))
+    except Exception as e:  # a bug, not bad input (the work reports that itself): this job only
+        message = (j, False, f"{e.__class__.__name__}: {e}")
+    try:
+        writer.send(message)
+    except Exception as e:  # pickling failed before anything was written
+        writer.send((j, False, f"its result could not be sent back: {e.__class__.__name__}: {e}"))
