@@ -6,9 +6,10 @@ Prints the top functions by cumulative and by own time, the time per stage (fetc
 raw_fragments, html_to_text, mentions, score, store) and the start-up import time
 (`python -X importtime -m monitor --help`).
 
-By default the scan's worker pool is replaced by one that runs each source inline, so the
-profile is the CPU work itself, not threads waiting for the GIL; `--threads` keeps the real
-pool and profiles each worker thread (wall time, GIL waits included).
+The scan runs in this one process (a real scan of this size forks one worker process per core,
+which cProfile would not see). By default its thread pool is replaced by one that runs each
+source inline, so the profile is the CPU work itself, not threads waiting for the GIL;
+`--threads` keeps the real thread pool and profiles each thread (wall time, GIL waits included).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def profile_scan(config: Path, threads: bool) -> tuple[pstats.Stats, float]:
 
     workers: list[cProfile.Profile] = []
     lock = threading.Lock()
+    service.PROCESS_POOL_MIN_SOURCES = sys.maxsize  # everything in this process, where cProfile sees it
     if threads:
         collect = service._collect
 
