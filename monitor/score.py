@@ -309,7 +309,8 @@ _MASKED = re.compile(r"(?<![\w*])[a-z][a-z*]*\*[a-z*]*(?![\w*])")
 # The same words with a symbol for a letter ("tw@t", "b1tch", "sh!t"): spelt out only when the
 # word they then make is one of them, so an email address or "1st" stays as it is.
 _LEET = re.compile(r"(?<![\w@!$])[a-z]+(?:[@!$0134][a-z]+)+(?![\w@!$])")
-_LEET_HINT = re.compile(r"[@!$0134][a-z]")
+# Looked for from the symbol, which few texts have between letters ("4pm" and "1st" do not).
+_LEET_HINT = re.compile(r"[@!$0134](?<=[a-z].)(?=[a-z])")
 _LEET_LETTERS = str.maketrans("@!$0134", "aisoiea")
 
 
