@@ -9,6 +9,8 @@ How a label is chosen, in precedence order:
    stance rules below decide the label (severity follows it), so a local-paper story does not
    page the managers as if someone had posted the threat; the school already knows of an
    incident the police investigate, and the story still reaches the digest with its flags.
+   Hits inside quotation marks are reported the same way: "someone called her a 'stupid cow'"
+   and "stickers reading 'Remigration now'" quote the abuse to condemn or report it.
    AimedRules add hits for wordings no entry holds, by the shape of the sentence (see its docstring).
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
    words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
@@ -315,8 +317,8 @@ _LEET_LETTERS = str.maketrans("@!$0134", "aisoiea")
 
 
 def normalise(text: str) -> str:
-    """Lower case, straight apostrophes and masked swear words spelt out: the form lexicon entries
-    are matched in (same length, so offsets hold)."""
+    """Lower case, straight apostrophes and masked swear words spelt out ("b***h", "tw@t", "b1tch"):
+    the form lexicon entries are matched in (same length, so offsets hold)."""
     low = text.lower().replace("’", "'").replace("‘", "'")
     low = _MASKED.sub(_unmask, low) if "*" in low else low
     return _LEET.sub(_unleet, low) if _LEET_HINT.search(low) else low
@@ -587,14 +589,16 @@ class AimedRules:
 
     Abuse: a word VADER rates <= -2.0, or one of aimed.txt's @insult or @vermin, aimed at a person
     (a titled name, "the head", "teachers", "she", "you", "these parents") in an insult shape:
-    "X is a/an ... <word>", "X are <adjective> <noun>", "you <word>!", "<word> woman/man/lot",
+    "X is a/an ... <word>" (or txt-speak "X r ...", "X = ..."; an insult noun ends the phrase
+    whatever follows it), "X are <adjective> <noun>", "you <word>!", "<word> woman/man/lot",
     a wish of harm ("hope she ... ends up in hospital") or "X should be / deserves to be <violence>".
     A thing is no target ("the communication is pathetic"), nor a situation ("she is a disaster"),
     nor pity ("the poor woman"); a verdict on the work ("a terrible teacher") needs a harsher word.
 
     Extremism: a protected group (or "they"/"these people" once one is named) likened to vermin or
-    disease, or the object of removal ("purge the lot"), and praise of an attacker ("the lad who
-    did it is a hero", "heroes of the ... bombing").
+    disease, or the object of removal ("purge the lot"), praise of an attacker ("the lad who
+    did it is a hero", "whoever torched it is a patriot", "heroes of the ... bombing"), and the
+    echo brackets that mark a name as Jewish ("(((bankers)))").
 
     The hits join the lexicons' hits, so news frames and precedence treat them alike."""
 
