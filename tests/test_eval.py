@@ -53,10 +53,10 @@ HELDOUT_FLOORS = {
     # are no longer blind: the honest figures for unseen text are each set's BEFORE figures (README).
     "heldout_blind.jsonl": {"macro_f1": 0.92, "extremism": 1.0, "abuse": 0.93, "offtopic": 1.0},
     "heldout_blind2.jsonl": {"macro_f1": 0.98, "extremism": 1.0, "abuse": 0.97, "offtopic": 1.0},
-    "heldout_blind3.jsonl": {"macro_f1": 0.91, "extremism": 1.0, "abuse": 0.92, "offtopic": 0.83},
+    "heldout_blind3.jsonl": {"macro_f1": 0.92, "extremism": 1.0, "abuse": 0.95, "offtopic": 0.83},
     # Written before the rules were read (its honest figure: macro-F1 0.754, extremism 0.56,
     # abuse 0.625), then studied; these are the figures after that round's fixes.
-    "heldout_blind4.jsonl": {"macro_f1": 0.93, "extremism": 1.0, "abuse": 0.95, "offtopic": 1.0},
+    "heldout_blind4.jsonl": {"macro_f1": 0.94, "extremism": 1.0, "abuse": 0.95, "offtopic": 1.0},
 }
 
 

@@ -44,6 +44,7 @@ def test_symbols_that_make_no_insult_stay(text):
     "The Elm Park Primary head will get hers. We don't forget round here.",
     "Keep an eye on your car, Elm Park Primary deputy. Parents never forget.",  # two veiled cues
     "We know what time she leaves Elm Park Primary on a Friday.",
+    "I know what car Mr Dale drives. Elm Park Primary parents, just saying.",
 ])
 def test_abuse_in_new_shapes(scorer, text):
     assert label(scorer, text) == "abuse"
