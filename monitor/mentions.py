@@ -45,6 +45,9 @@ SCHOOL_CONTEXT = (
     "wraparound", "maths", "phonics", "reading", "SATs", "KS1", "KS2", "jumper", "governor",
     "parent", "parental", "lollipop", "secondary", "assembly", "nativity", "sports day", "lunch",
     "exclude", "excluded", "gate",
+    # Roles and routines named without the word "school" ("the EPPS receptionist", "EPPS SLT").
+    "receptionist", "SLT", "deputy head", "caretaker", "dinner lady", "inset day", "half term",
+    "school run", "pick-up", "pick up", "drop-off", "walking bus", "non-uniform",
     *(f"year {n}" for n in range(1, 7)),
 )
 

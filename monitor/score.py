@@ -9,6 +9,8 @@ How a label is chosen, in precedence order:
    stance rules below decide the label (severity follows it), so a local-paper story does not
    page the managers as if someone had posted the threat; the school already knows of an
    incident the police investigate, and the story still reaches the digest with its flags.
+   Hits inside quotation marks are reported the same way: "someone called her a 'stupid cow'"
+   and "stickers reading 'Remigration now'" quote the abuse to condemn or report it.
    AimedRules add hits for wordings no entry holds, by the shape of the sentence (see its docstring).
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
    words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
@@ -303,15 +305,28 @@ def _words_regex(words: str) -> str:
 # has the same length, first and last letter.
 MASKABLE = ("fuck", "fucking", "fucked", "fucker", "bitch", "bitches", "cunt", "cunts", "shit", "shite",
             "twat", "twats", "prick", "wanker", "bastard", "bastards", "arse", "arsehole", "dickhead",
-            "bloody", "slag", "slut", "whore", "piss", "pissed")
+            "bloody", "slag", "slut", "whore", "piss", "pissed", "cow", "joke", "nonce", "nonces",
+            "retard", "retards", "paedo", "paedos", "tosser", "bellend", "dick")
 _MASKED = re.compile(r"(?<![\w*])[a-z][a-z*]*\*[a-z*]*(?![\w*])")
+# The same words with a symbol for a letter ("tw@t", "b1tch", "sh!t"): spelt out only when the
+# word they then make is one of them, so an email address or "1st" stays as it is.
+_LEET = re.compile(r"(?<![\w@!$])[a-z]+(?:[@!$0134][a-z]+)+(?![\w@!$])")
+# Looked for from the symbol, which few texts have between letters ("4pm" and "1st" do not).
+_LEET_HINT = re.compile(r"[@!$0134](?<=[a-z].)(?=[a-z])")
+_LEET_LETTERS = str.maketrans("@!$0134", "aisoiea")
 
 
 def normalise(text: str) -> str:
-    """Lower case, straight apostrophes and masked swear words spelt out: the form lexicon entries
-    are matched in (same length, so offsets hold)."""
+    """Lower case, straight apostrophes and masked swear words spelt out ("b***h", "tw@t", "b1tch"):
+    the form lexicon entries are matched in (same length, so offsets hold)."""
     low = text.lower().replace("’", "'").replace("‘", "'")
-    return _MASKED.sub(_unmask, low) if "*" in low else low
+    low = _MASKED.sub(_unmask, low) if "*" in low else low
+    return _LEET.sub(_unleet, low) if _LEET_HINT.search(low) else low
+
+
+def _unleet(m: re.Match) -> str:
+    word = m.group().translate(_LEET_LETTERS)
+    return word if word in MASKABLE else m.group()
 
 
 def _unmask(m: re.Match) -> str:
@@ -389,7 +404,7 @@ class Scorer:
             found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
             found["extremism"] += _group_names(whole)
-        label, why = _grave(found)
+        label, why = _grave(found, low)
         if label is None:
             label, stance_flags = _stance(low, found, sentiment, turn)
             why += stance_flags
@@ -435,19 +450,35 @@ def _group_names(text: str) -> list[Hit]:
             for m in names if not _HARMLESS_GROUP.search(m.group())]
 
 
-def _grave(found: dict[str, list[Hit]]) -> tuple[str | None, list[str]]:
-    """extremism or abuse, unless the text only reports them (see the module docstring);
-    None and the reported hits otherwise."""
+def _grave(found: dict[str, list[Hit]], low: str) -> tuple[str | None, list[str]]:
+    """extremism or abuse, unless the text only reports them (see the module docstring) or only
+    quotes them; None and the reported hits otherwise."""
     reported = fired(found["reporting"])
     flags = []
     for name in ("extremism", "abuse"):
         hits = found[name]
         if not fired(hits):
             continue
-        if not reported:
-            return name, [f"{name}:{h.text}" for h in hits]
+        own = hits if reported else [h for h in hits if not _quoted(low, h)]
+        if not reported and fired(own):
+            return name, [f"{name}:{h.text}" for h in own]
         flags += [f"reported:{name}:{h.text}" for h in hits]
     return None, flags
+
+
+def _quoted(low: str, hit: Hit) -> bool:
+    """Words in quotation marks are someone else's: "called her a 'stupid cow'", "stickers
+    reading 'Remigration now'", "whoever wrote 'hope the head dies'" quote the abuse to report or
+    condemn it. The quote opens right before the hit and closes before the sentence ends, after
+    the hit or within a few words after it; a quote closing inside the hit after a word or two is
+    the poster's own euphemism ("'deal with' the migrant families"), not a quotation."""
+    start = hit.start
+    if start == 0 or low[start - 1] not in "'\"“" or (start > 1 and low[start - 2].isalnum()):
+        return False
+    close = _QUOTE_END.match(low, start)
+    if not close or close.end() > hit.end + _QUOTE_SLACK:
+        return False
+    return close.end() >= hit.end or len(low[start:close.end()].split()) >= 3
 
 
 def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) -> tuple[str, list[str]]:
@@ -491,6 +522,10 @@ def _without_overlaps(hits: list[Hit]) -> list[Hit]:
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
             kept.append(hit)
     return sorted(kept, key=lambda h: h.start)
+
+
+_QUOTE_END = re.compile(r"[^.!?\n'\"”]*(?:'\w[^.!?\n'\"”]*)*['\"”](?!\w)")
+_QUOTE_SLACK = 25
 
 
 def _in_scare_quotes(low: str, hit: Hit) -> bool:
@@ -554,14 +589,16 @@ class AimedRules:
 
     Abuse: a word VADER rates <= -2.0, or one of aimed.txt's @insult or @vermin, aimed at a person
     (a titled name, "the head", "teachers", "she", "you", "these parents") in an insult shape:
-    "X is a/an ... <word>", "X are <adjective> <noun>", "you <word>!", "<word> woman/man/lot",
+    "X is a/an ... <word>" (or txt-speak "X r ...", "X = ..."; an insult noun ends the phrase
+    whatever follows it), "X are <adjective> <noun>", "you <word>!", "<word> woman/man/lot",
     a wish of harm ("hope she ... ends up in hospital") or "X should be / deserves to be <violence>".
     A thing is no target ("the communication is pathetic"), nor a situation ("she is a disaster"),
     nor pity ("the poor woman"); a verdict on the work ("a terrible teacher") needs a harsher word.
 
     Extremism: a protected group (or "they"/"these people" once one is named) likened to vermin or
-    disease, or the object of removal ("purge the lot"), and praise of an attacker ("the lad who
-    did it is a hero", "heroes of the ... bombing").
+    disease, or the object of removal ("purge the lot"), praise of an attacker ("the lad who
+    did it is a hero", "whoever torched it is a patriot", "heroes of the ... bombing"), and the
+    echo brackets that mark a name as Jewish ("(((bankers)))").
 
     The hits join the lexicons' hits, so news frames and precedence treat them alike."""
 
@@ -588,14 +625,14 @@ class AimedRules:
         self._cues = frozenset().union(
             self._harsh, self._wish_words, self._harm_words, self._deserve_words, self._violence_words,
             self._nouns_after, self._group_words, self._vermin_words, self._removal_words, self._glory_words,
-            self._glory_of_words, self._targets, {"who", "you"})
+            self._glory_of_words, self._targets, {"who", "whoever", "you"})
         words = lambda name: _trie_regex(classes[name])
         person = rf"(?:(?:mrs|ms|mr|miss|dr)\.?\s+[a-z][\w'*-]*|(?:{words('person')}))"
         self._person = re.compile(rf"\b{person}\b")
         # The copula is looked for first and its subject only where what follows insults: a regex
         # that starts at every word to try the subject costs more than the rest of these rules.
         self._copula = re.compile(
-            r"(?:\s+(?:is|are|was|were|has been|have been|has always been)|'s|'re)\s+"
+            r"(?:(?:\s+(?:is|are|was|were|has been|have been|has always been|r)|'s|'re)\s+|\s*=\s*)"
             r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
             r"([\w'*-]+(?:,?\s+[\w'*-]+){0,4})")  # "a rude, lazy, snivelling parasite"
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
@@ -605,7 +642,8 @@ class AimedRules:
                                 rf"(?:[\w'-]+\s+){{0,4}}?{person}\b"
                                 r"([^.!?\n]{0,70})")
         self._harm = re.compile(rf"\b(?:{words('harm')})\b")
-        self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+)?"
+        # "should be lined up and shot": up to three words before the act.
+        self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+){0,3}?"
                                    rf"(?:{words('violence')})\b")
         group, them = words("group"), words("them")
         self._group = re.compile(rf"\b(?:{group})\b")
@@ -623,7 +661,7 @@ class AimedRules:
             rf"(?:should|must|need to|needs to|ought to|will|deserve to|"
             rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b")
         self._attacker = re.compile(
-            rf"\b(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who\s+"
+            rf"\b(?:(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who|whoever)\s+"
             rf"(?:{words('attacked')})\b[^.!?\n]{{0,80}}?"
             rf"(?:\b(?:is|was|are|were|died as|remains?|will always be)\s+"
             rf"(?:(?:a|an|our|the|true|real|national|absolute|proper)\s+)*(?:{words('glory')})\b|\bdid what\b)")
@@ -635,6 +673,9 @@ class AimedRules:
         """Each rule runs only where the text (whose `words` are given) has the words it needs:
         most texts have none."""
         found: dict[str, list[Hit]] = {"abuse": [], "extremism": []}
+        if "(((" in low:  # echo brackets mark a name as Jewish: the antisemites' own sign
+            at = low.index("(((")
+            found["extremism"].append(Hit("extremism", "echo:(((", at, at + 3, False))
         present = words & self._cues  # one look-up per word of the text; the gates below test these
         if not present and "*" not in low:
             return found
@@ -650,7 +691,7 @@ class AimedRules:
                                and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(_clause_before(low, m.end())))]
         if not present.isdisjoint(self._group_words):
             found["extremism"] += self._extremism(low, present)
-        if "who" in present and not present.isdisjoint(self._glory_words):
+        if ("who" in present or "whoever" in present) and not present.isdisjoint(self._glory_words):
             found["extremism"] += [_hit("extremism", "attack", m) for m in self._attacker.finditer(low)]
         if not present.isdisjoint(self._glory_of_words):
             found["extremism"] += [_hit("extremism", "attack", m) for m in self._glory_of.finditer(low)]
@@ -748,14 +789,14 @@ class AimedRules:
 
     def _judges(self, words: list[str], article: bool) -> bool:
         """One noun phrase: "(a) spiteful old crone", "vile people", "liars", "evil"."""
-        if not words or len(words) > 4:  # no noun phrase that ends: "rude every time I ring"
+        if not words:
             return False
-        if words[-1] in self._c["insult"] or words[-1] in self._c["vermin"]:  # "a smug, scheming old crone"
+        # An insult noun ends the noun phrase, whatever follows it: "a smug, scheming old crone",
+        # "a spineless little weasel hiding behind her door", "parasites feeding off the kids".
+        if not self._c["insult"].isdisjoint(words[:4]) or not self._c["vermin"].isdisjoint(words[:4]):
             return True
-        if len(words) > 3:
+        if len(words) > 3:  # no noun phrase that ends: "rude every time I ring"
             return False
-        if not self._c["insult"].isdisjoint(words) or not self._c["vermin"].isdisjoint(words):
-            return True
         values = [self._valence(w) for w in words if w not in self._c["pity"]]
         harshest = min(values, default=0.0)
         if harshest > _INSULT_AT or words[-1] in self._c["situation"]:

