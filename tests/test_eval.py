@@ -51,12 +51,16 @@ HELDOUT_FLOORS = {
     "heldout.jsonl": {"macro_f1": 0.96, "extremism": 1.0, "abuse": 1.0, "offtopic": 1.0},
     # The blind sets below were studied, failure by failure, in the fifth round (scorer5), so they
     # are no longer blind: the honest figures for unseen text are each set's BEFORE figures (README).
-    "heldout_blind.jsonl": {"macro_f1": 0.92, "extremism": 1.0, "abuse": 0.93, "offtopic": 1.0},
-    "heldout_blind2.jsonl": {"macro_f1": 0.98, "extremism": 1.0, "abuse": 0.97, "offtopic": 1.0},
+    # Lowered after scorer5 (blind 0.92 -> 0.91, abuse 0.93 -> 0.86; blind2 extremism 1.0 -> 0.96;
+    # blind4 0.94 -> 0.93, extremism 1.0 -> 0.96): weak cues as common in a school's good news as
+    # in a threat ("more of this please", "next stop", "every town") raised extremism alerts on
+    # praise, so they went (test_score_shapes: everyday phrases).
+    "heldout_blind.jsonl": {"macro_f1": 0.91, "extremism": 1.0, "abuse": 0.86, "offtopic": 1.0},
+    "heldout_blind2.jsonl": {"macro_f1": 0.97, "extremism": 0.96, "abuse": 0.97, "offtopic": 1.0},
     "heldout_blind3.jsonl": {"macro_f1": 0.92, "extremism": 1.0, "abuse": 0.95, "offtopic": 0.83},
     # Written before the rules were read (its honest figure: macro-F1 0.754, extremism 0.56,
     # abuse 0.625), then studied; these are the figures after that round's fixes.
-    "heldout_blind4.jsonl": {"macro_f1": 0.94, "extremism": 1.0, "abuse": 0.95, "offtopic": 1.0},
+    "heldout_blind4.jsonl": {"macro_f1": 0.93, "extremism": 0.96, "abuse": 0.95, "offtopic": 1.0},
 }
 
 

@@ -88,3 +88,15 @@ def test_a_scare_quoted_euphemism_is_the_posters_own(scorer):
 ])
 def test_extremism_in_new_shapes(scorer, text):
     assert label(scorer, text) == "extremism"
+
+
+@pytest.mark.parametrize("text", [
+    "More of this please! Next stop the regional finals for Elm Park Primary.",
+    "Elm Park Primary choir: enjoy it while it lasts, the storm is coming tomorrow so wear coats.",
+    "The lads are ready for Saturday's match. Every town should have a team like Elm Park Primary's.",
+    "Elm Park Primary chess club meets on Mondays; fists up for the borough tournament!",
+    "Mrs Woods picks up her kids from Elm Park Primary at 3.15 like everyone else.",
+    "Parents don't forget: keep your eyes peeled for the Elm Park Primary lost property sale.",
+])
+def test_everyday_phrases_that_share_words_with_threats_raise_no_alarm(scorer, text):
+    assert label(scorer, text) not in ("abuse", "extremism")
