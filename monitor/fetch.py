@@ -128,15 +128,14 @@ class Fetcher:
         current, current_parts = url, parts
         for hop in itertools.count(1):
             resp = self._request(current, current_parts.hostname, headers, limits, guard)
-            target = _redirect_target(resp, current)
-            if target is None:
-                try:
+            try:
+                target = _redirect_target(resp, current)
+                if target is None:
                     result = self._result(resp, limits, guard, etag, last_modified)
                     resp.raw.release_conn()  # read to the end: the connection goes back for reuse
                     return result
-                finally:
-                    resp.close()
-            resp.close()
+            finally:
+                resp.close()
             current_parts = self._check_redirect(parts, current, target, seen, hop, limits)
             seen.add(target)
             current = target
@@ -471,7 +470,10 @@ def _now() -> datetime:
 
 def _split_http(url: str) -> SplitResult:
     """The URL's parts, split once per fetch; refused unless http(s)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # e.g. "Invalid IPv6 URL"
+        raise FetchError(f"refused: {url[:200]!r} is not a valid URL ({e})", permanent=True) from None
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"refused: {url!r} is not an http(s) URL", permanent=True)
     return parts
@@ -481,7 +483,11 @@ def _redirect_target(resp: requests.Response, current: str) -> str | None:
     location = resp.headers.get("Location")
     if resp.status_code not in REDIRECTS or not location:
         return None
-    return urljoin(current, location.strip())
+    try:
+        return urljoin(current, location.strip())
+    except ValueError as e:  # a hostile Location such as "http://[::1" must end as this source's error
+        raise FetchError(f"refused a redirect to an invalid URL ({e}): {location[:200]}",
+                         permanent=True) from None
 
 
 def _too_slow(limits: Limits) -> FetchError:
