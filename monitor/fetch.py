@@ -12,8 +12,7 @@ Every source goes through `Fetcher.get`, which assumes the server is hostile:
 - robots.txt fetched once per host and obeyed when the source asks for it;
 - at most `per_host` requests in flight to one host (host:port), so many sources on one site
   never hammer it;
-- no cookies: each request is built here and handed to requests' adapter, without a Session, so
-  nothing one source sets is sent to another (and a 304 costs little more than urllib3's own work).
+- no cookies kept: nothing one source sets is sent to another.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import heapq
 import ipaddress
 import itertools
 import os
+import queue
 import socket
 import threading
 import time
@@ -171,12 +171,14 @@ class Fetcher:
                  guard: _Guard) -> requests.Response:
         socket_timeout = min(10.0, max(0.1, guard.remaining()))
         try:
-            # prepare_url quotes and IDNA-encodes the URL as a Session would; cookies, auth and
-            # hooks are left unprepared (none are used).
+            # As a Session would prepare it (the URL quoted and IDNA-encoded, a user:password in it
+            # sent as Basic auth), less cookies and hooks, which nothing uses.
             req = requests.PreparedRequest()
             req.prepare_method("GET")
             req.prepare_url(url, None)
             req.prepare_headers(headers)
+            if "@" in url:
+                req.prepare_auth(None, url)
             proxies = requests.utils.get_environ_proxies(url) if self._proxied else {}
             resp = self._adapter.send(req, stream=True, timeout=socket_timeout, verify=self._verify,
                                       proxies=proxies)
@@ -402,13 +404,18 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         manager.pool_classes_by_scheme = self._pool_classes
         return manager
 
+    def request_url(self, request: requests.PreparedRequest, proxies: dict) -> str:
+        # requests' own answer without a proxy, found without parsing the URL twice more.
+        return super().request_url(request, proxies) if proxies else request.path_url
+
     def build_response(self, req: requests.PreparedRequest, resp: urllib3.HTTPResponse) -> requests.Response:
-        """requests' own, less the cookie jar: it parsed every response's Set-Cookie through mock
-        request and response objects, for cookies that nothing reads."""
+        """requests' own, less the cookie jar (it parsed every response's Set-Cookie through mock
+        request and response objects, for cookies that nothing reads) and less copying the headers
+        into another case-insensitive dict (urllib3's already is one) to guess a text encoding
+        that nothing reads either."""
         response = requests.Response()
         response.status_code = resp.status
-        response.headers = requests.structures.CaseInsensitiveDict(resp.headers)
-        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.headers = resp.headers
         response.raw = resp
         response.reason = resp.reason
         response.url = req.url
@@ -425,17 +432,37 @@ class _HostSlots:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._sems: dict[str, threading.BoundedSemaphore] = {}
+        self._slots: dict[str, _Tokens] = {}
 
-    def acquire(self, key: str, limit: int, timeout: float | None = None) -> threading.BoundedSemaphore:
-        """Take a slot for host:port `key`; the caller releases the semaphore returned."""
-        sem = self._sems.get(key)  # one dict read is atomic: only a new host takes the lock
-        if sem is None:
+    def acquire(self, key: str, limit: int, timeout: float | None = None) -> _Tokens:
+        """Take a slot for host:port `key`; the caller releases the tokens returned."""
+        slots = self._slots.get(key)  # one dict read is atomic: only a new host takes the lock
+        if slots is None:
             with self._lock:
-                sem = self._sems.setdefault(key, threading.BoundedSemaphore(limit))
-        if not sem.acquire(timeout=timeout):
+                slots = self._slots.setdefault(key, _Tokens(limit))
+        if not slots.acquire(timeout):
             raise FetchError(f"no free connection slot for {key} within {timeout:g}s")
-        return sem
+        return slots
+
+
+class _Tokens:
+    """A semaphore as a queue of tokens: SimpleQueue waits in C, where threading's semaphore is
+    Python around a Condition (costly when every worker waits on one host's slots)."""
+
+    def __init__(self, n: int):
+        self._queue = queue.SimpleQueue()
+        for _ in range(n):
+            self._queue.put(None)
+
+    def acquire(self, timeout: float | None) -> bool:
+        try:
+            self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        return True
+
+    def release(self) -> None:
+        self._queue.put(None)
 
 
 class _OncePerKey:

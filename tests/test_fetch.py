@@ -128,3 +128,22 @@ def test_a_malformed_redirect_is_this_source_s_error():
                 fetcher.get("http://[::1/feed.xml")
     finally:
         server.close()
+
+
+def test_host_slots_bound_requests_in_flight_per_host():
+    slots = fetch._HostSlots()
+    first = slots.acquire("school.example:80", 2)
+    slots.acquire("school.example:80", 2)
+    with pytest.raises(FetchError, match=r"no free connection slot for school.example:80 within 0.01s"):
+        slots.acquire("school.example:80", 2, timeout=0.01)
+    slots.acquire("other.example:80", 2, timeout=0.01)  # each host has its own slots
+    first.release()
+    slots.acquire("school.example:80", 2, timeout=0.01)  # a released slot is free again
+
+
+def test_a_user_and_password_in_the_url_are_sent_as_basic_auth(httpserver):
+    httpserver.expect_request("/private.xml", headers={"Authorization": "Basic dXNlcjpwYXNz"}) \
+        .respond_with_data("members only")
+    url = httpserver.url_for("/private.xml").replace("http://", "http://user:pass@")
+    with fetch.Fetcher() as fetcher:
+        assert fetcher.get(url).body == b"members only"
