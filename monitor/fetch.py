@@ -11,7 +11,8 @@ Every source goes through `Fetcher.get`, which assumes the server is hostile:
   metadata address);
 - robots.txt fetched once per host and obeyed when the source asks for it;
 - at most `per_host` requests in flight to one host (host:port), so many sources on one site
-  never hammer it.
+  never hammer it;
+- no cookies kept: nothing one source sets is sent to another.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import heapq
 import ipaddress
 import itertools
 import os
+import queue
 import socket
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 from urllib.request import getproxies
 from urllib.robotparser import RobotFileParser
 
@@ -57,9 +58,11 @@ class Limits:
 
 
 class Fetcher:
-    """One requests.Session (connection reuse) shared by all fetches of a scan; thread-safe for GETs.
+    """One requests adapter (connection reuse) shared by all fetches of a scan; thread-safe for GETs.
 
     Holds the per-scan caches: robots.txt per host, whether a host is public, the per-host slots.
+    No Session: its per-request merging of settings and its cookie jar were over a third of a
+    304's CPU, and a monitor should not carry one source's cookies to another anyway.
     """
 
     def __init__(self, user_agent: str = USER_AGENT, pool_size: int = 16):
@@ -68,21 +71,19 @@ class Fetcher:
         self._slots = _HostSlots()
         self._robots = _OncePerKey()
         self._addresses = _OncePerKey()
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = user_agent
-        self.session.headers["Accept-Encoding"] = "gzip, deflate"
-        adapter = _WatchedAdapter(self._local, pool_connections=pool_size, pool_maxsize=pool_size)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        # requests re-reads the environment on every request (proxies, CA bundle: a fifth of a
-        # 304's cost). Without proxies, read the CA bundle once here, as requests would.
-        if not getproxies():
-            self.session.trust_env = False
-            self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        # The headers a Session would send, with ours.
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
+                         "Accept": "*/*", "Connection": "keep-alive"}
+        self._adapter = _WatchedAdapter(self._local, pool_connections=pool_size, pool_maxsize=pool_size)
+        # The CA bundle as a Session reads it from the environment, read once.
+        self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        # Proxies from the environment (HTTP(S)_PROXY, NO_PROXY) are chosen per URL by requests'
+        # own get_environ_proxies, as a Session would; without any, nothing is re-read per fetch.
+        self._proxied = bool(getproxies())
 
     def close(self) -> None:
         self._watchdog.close()
-        self.session.close()
+        self._adapter.close()
 
     def __enter__(self):
         return self
@@ -93,8 +94,8 @@ class Fetcher:
     def get(self, url: str, limits: Limits = Limits(), *, etag: str | None = None,
             last_modified: str | None = None, accept: str | None = None) -> FetchResult:
         """GET a URL. Returns a FetchResult (status 304 when unchanged); raises FetchError on failure."""
-        _require_http(url)
-        headers = {}
+        parts = _split_http(url)
+        headers = self._headers.copy()
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -102,72 +103,85 @@ class Fetcher:
         if accept:
             headers["Accept"] = accept
         if limits.robots:
-            self._check_robots(url, limits)
-        return self._get(url, headers, limits, etag, last_modified)
+            self._check_robots(url, parts, limits)
+        return self._get(url, parts, headers, limits, etag, last_modified)
 
-    def _get(self, url: str, headers: dict, limits: Limits, etag: str | None = None,
+    def _get(self, url: str, parts: SplitResult, headers: dict, limits: Limits, etag: str | None = None,
              last_modified: str | None = None, slot_wait: float | None = None) -> FetchResult:
         # The deadline starts once the host has a free slot: waiting politely is not the server's fault.
-        with self._slots.hold(url, limits.per_host, slot_wait):
+        slot = self._slots.acquire(parts.netloc.lower(), limits.per_host, slot_wait)
+        try:
             guard = self._watchdog.arm(limits.timeout)
             outer, self._local.guard = getattr(self._local, "guard", None), guard
             try:
-                return self._follow(url, headers, limits, guard, etag, last_modified)
+                return self._follow(url, parts, headers, limits, guard, etag, last_modified)
             finally:
                 guard.disarm()
                 self._local.guard = outer
+        finally:
+            slot.release()
 
-    def _follow(self, url: str, headers: dict, limits: Limits, guard: _Guard,
+    def _follow(self, url: str, parts: SplitResult, headers: dict, limits: Limits, guard: _Guard,
                 etag: str | None, last_modified: str | None) -> FetchResult:
         """Request, and follow redirects by hand so that every hop is checked."""
         seen = {url}
-        current = url
+        current, current_parts = url, parts
         for hop in itertools.count(1):
-            resp = self._request(current, headers, limits, guard)
-            target = _redirect_target(resp, current)
-            if target is None:
-                try:
+            resp = self._request(current, current_parts.hostname, headers, limits, guard)
+            try:
+                target = _redirect_target(resp, current)
+                if target is None:
                     result = self._result(resp, limits, guard, etag, last_modified)
                     resp.raw.release_conn()  # read to the end: the connection goes back for reuse
                     return result
-                finally:
-                    resp.close()
-            resp.close()
-            self._check_redirect(url, current, target, seen, hop, limits)
+            finally:
+                resp.close()
+            current_parts = self._check_redirect(parts, current, target, seen, hop, limits)
             seen.add(target)
             current = target
 
-    def _check_redirect(self, origin: str, current: str, target: str, seen: set, hop: int,
-                        limits: Limits) -> None:
-        if urlsplit(target).scheme not in ("http", "https"):
+    def _check_redirect(self, origin: SplitResult, current: str, target: str, seen: set, hop: int,
+                        limits: Limits) -> SplitResult:
+        """The target's parts, once it passed every check."""
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https"):
             raise FetchError(f"refused a redirect to a non-http(s) URL: {target[:200]}", permanent=True)
         if target in seen:
             raise FetchError(f"redirect loop: {current} redirects back to {target}")
         if hop > MAX_REDIRECTS:
             raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
-        self._check_private(origin, target)
+        self._check_private(origin, parts, target)
         if limits.robots:
-            self._check_robots(target, limits)
+            self._check_robots(target, parts, limits)
+        return parts
 
-    def _check_private(self, origin: str, target: str) -> None:
+    def _check_private(self, origin: SplitResult, parts: SplitResult, target: str) -> None:
         """Only a source on a public address is held to it; one configured on a private address
         (and every test, on 127.0.0.1) may redirect within its network."""
-        host = urlsplit(origin).hostname or ""
+        host = origin.hostname or ""
         from_ips = self._addresses.get(host, lambda: _resolve(host))
         if not from_ips or not all(is_public(ip) for ip in from_ips):
             return
-        for ip in _resolve(urlsplit(target).hostname):
+        for ip in _resolve(parts.hostname):
             if not all(redirect_allowed(f, ip) for f in from_ips):
                 raise FetchError(f"refused a redirect from a public address to a private one "
                                  f"({ip}): {target[:200]}", permanent=True)
 
-    def _request(self, url: str, headers: dict, limits: Limits, guard: _Guard) -> requests.Response:
-        remaining = max(0.1, guard.remaining())
-        socket_timeout = (min(10.0, remaining), min(10.0, remaining))
-        host = urlsplit(url).hostname
+    def _request(self, url: str, host: str | None, headers: dict, limits: Limits,
+                 guard: _Guard) -> requests.Response:
+        socket_timeout = min(10.0, max(0.1, guard.remaining()))
         try:
-            resp = self.session.get(url, headers=headers, stream=True, timeout=socket_timeout,
-                                    allow_redirects=False)
+            # As a Session would prepare it (the URL quoted and IDNA-encoded, a user:password in it
+            # sent as Basic auth), less cookies and hooks, which nothing uses.
+            req = requests.PreparedRequest()
+            req.prepare_method("GET")
+            req.prepare_url(url, None)
+            req.prepare_headers(headers)
+            if "@" in url:
+                req.prepare_auth(None, url)
+            proxies = requests.utils.get_environ_proxies(url) if self._proxied else {}
+            resp = self._adapter.send(req, stream=True, timeout=socket_timeout, verify=self._verify,
+                                      proxies=proxies)
         except requests.exceptions.RequestException as e:
             raise _request_error(e, host, guard, limits) from None
         guard.attach(resp.raw)
@@ -195,8 +209,7 @@ class Fetcher:
 
     # ------------------------------------------------------------ robots.txt
 
-    def _check_robots(self, url: str, limits: Limits) -> None:
-        parts = urlsplit(url)
+    def _check_robots(self, url: str, parts: SplitResult, limits: Limits) -> None:
         root = f"{parts.scheme}://{parts.netloc}"
         rules = self._robots.get(root, lambda: self._load_robots(root, limits))
         if not rules.can_fetch(ROBOTS_AGENT, url):
@@ -205,12 +218,13 @@ class Fetcher:
 
     def _load_robots(self, root: str, limits: Limits) -> RobotFileParser:
         """The host's robots.txt, as urllib.robotparser reads it: 401/403 forbid all, other errors allow all."""
-        rules = RobotFileParser(root + "/robots.txt")
+        url = root + "/robots.txt"
+        rules = RobotFileParser(url)
         timeout = min(limits.timeout, ROBOTS_TIMEOUT)
+        robots_limits = Limits(timeout=timeout, max_bytes=ROBOTS_LIMIT, per_host=limits.per_host)
         try:
             # Its wait for a slot is bounded: a redirect to this host may hold one of them meanwhile.
-            got = self._get(root + "/robots.txt", {}, Limits(timeout=timeout, max_bytes=ROBOTS_LIMIT,
-                                                             per_host=limits.per_host), slot_wait=timeout)
+            got = self._get(url, urlsplit(url), self._headers.copy(), robots_limits, slot_wait=timeout)
         except FetchError as e:
             if e.status in (401, 403):
                 rules.disallow_all = True
@@ -390,6 +404,25 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         manager.pool_classes_by_scheme = self._pool_classes
         return manager
 
+    def request_url(self, request: requests.PreparedRequest, proxies: dict) -> str:
+        # requests' own answer without a proxy, found without parsing the URL twice more.
+        return super().request_url(request, proxies) if proxies else request.path_url
+
+    def build_response(self, req: requests.PreparedRequest, resp: urllib3.HTTPResponse) -> requests.Response:
+        """requests' own, less the cookie jar (it parsed every response's Set-Cookie through mock
+        request and response objects, for cookies that nothing reads) and less copying the headers
+        into another case-insensitive dict (urllib3's already is one) to guess a text encoding
+        that nothing reads either."""
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = resp.headers
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url
+        response.request = req
+        response.connection = self
+        return response
+
 
 # ---------------------------------------------------------------- per-scan caches
 
@@ -399,21 +432,37 @@ class _HostSlots:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._sems: dict[str, threading.BoundedSemaphore] = {}
+        self._slots: dict[str, _Tokens] = {}
 
-    @contextmanager
-    def hold(self, url: str, limit: int, timeout: float | None = None):
-        key = urlsplit(url).netloc.lower()
-        with self._lock:
-            sem = self._sems.get(key)
-            if sem is None:
-                sem = self._sems[key] = threading.BoundedSemaphore(limit)
-        if not sem.acquire(timeout=timeout):
+    def acquire(self, key: str, limit: int, timeout: float | None = None) -> _Tokens:
+        """Take a slot for host:port `key`; the caller releases the tokens returned."""
+        slots = self._slots.get(key)  # one dict read is atomic: only a new host takes the lock
+        if slots is None:
+            with self._lock:
+                slots = self._slots.setdefault(key, _Tokens(limit))
+        if not slots.acquire(timeout):
             raise FetchError(f"no free connection slot for {key} within {timeout:g}s")
+        return slots
+
+
+class _Tokens:
+    """A semaphore as a queue of tokens: SimpleQueue waits in C, where threading's semaphore is
+    Python around a Condition (costly when every worker waits on one host's slots)."""
+
+    def __init__(self, n: int):
+        self._queue = queue.SimpleQueue()
+        for _ in range(n):
+            self._queue.put(None)
+
+    def acquire(self, timeout: float | None) -> bool:
         try:
-            yield
-        finally:
-            sem.release()
+            self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return False
+        return True
+
+    def release(self) -> None:
+        self._queue.put(None)
 
 
 class _OncePerKey:
@@ -446,16 +495,26 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _require_http(url: str) -> None:
-    if urlsplit(url).scheme not in ("http", "https"):
+def _split_http(url: str) -> SplitResult:
+    """The URL's parts, split once per fetch; refused unless http(s)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # e.g. "Invalid IPv6 URL"
+        raise FetchError(f"refused: {url[:200]!r} is not a valid URL ({e})", permanent=True) from None
+    if parts.scheme not in ("http", "https"):
         raise FetchError(f"refused: {url!r} is not an http(s) URL", permanent=True)
+    return parts
 
 
 def _redirect_target(resp: requests.Response, current: str) -> str | None:
     location = resp.headers.get("Location")
     if resp.status_code not in REDIRECTS or not location:
         return None
-    return urljoin(current, location.strip())
+    try:
+        return urljoin(current, location.strip())
+    except ValueError as e:  # a hostile Location such as "http://[::1" must end as this source's error
+        raise FetchError(f"refused a redirect to an invalid URL ({e}): {location[:200]}",
+                         permanent=True) from None
 
 
 def _too_slow(limits: Limits) -> FetchError:

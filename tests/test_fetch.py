@@ -1,0 +1,149 @@
+"""Fetcher.get without a requests Session: what the Session used to give (headers, proxies from the
+environment) still holds, what it should not give (cookies carried between sources) is gone, and a
+Fetcher made in a forked worker works. Local servers only."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from werkzeug import Response
+
+from monitor import fetch
+from monitor.errors import FetchError
+from tests.rawserver import RawServer
+
+
+@pytest.fixture
+def proxy():
+    """A forward proxy on 127.0.0.1 that forwards nothing: it records each request line (absolute
+    form, "GET http://host/path HTTP/1.1") and answers it itself."""
+    lines: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            lines.append(self.requestline)
+            body = b"via the proxy"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.lines = lines
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def test_a_conditional_get_sends_our_headers_and_a_304_is_a_value(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_response(Response(status=304))
+    with fetch.Fetcher(user_agent="test-agent/1") as fetcher:
+        got = fetcher.get(httpserver.url_for("/feed.xml"), etag='"v1"',
+                          last_modified="Mon, 02 Nov 2026 09:00:00 GMT", accept="application/rss+xml")
+    assert got.not_modified and got.etag == '"v1"' and got.last_modified == "Mon, 02 Nov 2026 09:00:00 GMT"
+    sent = httpserver.log[0][0].headers
+    assert sent["User-Agent"] == "test-agent/1"
+    assert sent["Accept"] == "application/rss+xml"
+    assert sent["Accept-Encoding"] == "gzip, deflate"
+    assert sent["If-None-Match"] == '"v1"'
+    assert sent["If-Modified-Since"] == "Mon, 02 Nov 2026 09:00:00 GMT"
+
+
+def test_no_cookie_set_by_one_source_is_sent_to_another(httpserver):
+    httpserver.expect_request("/a").respond_with_response(
+        Response("a", headers={"Set-Cookie": "sid=from-a; Path=/"}))
+    httpserver.expect_request("/hop").respond_with_response(
+        Response(status=302, headers={"Location": "/b", "Set-Cookie": "hop=1; Path=/"}))
+    httpserver.expect_request("/b").respond_with_data("b")
+    with fetch.Fetcher() as fetcher:
+        assert fetcher.get(httpserver.url_for("/a")).body == b"a"
+        assert fetcher.get(httpserver.url_for("/hop")).body == b"b"
+        assert fetcher.get(httpserver.url_for("/a")).body == b"a"
+    paths = [(req.path, req.headers.get("Cookie")) for req, _ in httpserver.log]
+    assert paths == [("/a", None), ("/hop", None), ("/b", None), ("/a", None)]
+
+
+def test_proxies_from_the_environment_are_used(proxy, no_proxy_env):
+    no_proxy_env.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_port}")
+    with fetch.Fetcher() as fetcher:
+        got = fetcher.get("http://school.example/feed.xml")  # never resolved: the proxy answers
+    assert got.body == b"via the proxy"
+    assert proxy.lines == ["GET http://school.example/feed.xml HTTP/1.1"]
+
+
+def test_no_proxy_from_the_environment_is_obeyed(proxy, httpserver, no_proxy_env):
+    httpserver.expect_request("/feed.xml").respond_with_data("direct")
+    no_proxy_env.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_port}")
+    no_proxy_env.setenv("no_proxy", "127.0.0.1")
+    with fetch.Fetcher() as fetcher:
+        assert fetcher.get(httpserver.url_for("/feed.xml")).body == b"direct"
+        assert fetcher.get("http://school.example/other.xml").body == b"via the proxy"
+    assert proxy.lines == ["GET http://school.example/other.xml HTTP/1.1"]
+
+
+def _fetch_in_child(url: str) -> tuple[int, bytes]:
+    with fetch.Fetcher() as fetcher:
+        got = fetcher.get(url)
+    return got.status, got.body
+
+
+def test_a_fetcher_created_in_a_forked_worker_works(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_data("fresh")
+    url = httpserver.url_for("/feed.xml")
+    with fetch.Fetcher() as parent:  # the parent has fetched (pools, a watchdog thread) before the fork
+        assert parent.get(url).body == b"fresh"
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            assert pool.submit(_fetch_in_child, url).result() == (200, b"fresh")
+
+
+def test_a_malformed_redirect_is_this_source_s_error():
+    # A raw server: no HTTP library would send this Location.
+    answer = b"HTTP/1.1 302 Found\r\nLocation: http://[::1/feed.xml\r\nContent-Length: 0\r\n\r\n"
+    server = RawServer(lambda conn, request, stop: conn.sendall(answer))
+    try:
+        with fetch.Fetcher() as fetcher:
+            with pytest.raises(FetchError, match=r"refused a redirect to an invalid URL \(Invalid IPv6 URL\)"):
+                fetcher.get(server.url("/moved"))
+            with pytest.raises(FetchError, match=r"is not a valid URL"):
+                fetcher.get("http://[::1/feed.xml")
+    finally:
+        server.close()
+
+
+def test_host_slots_bound_requests_in_flight_per_host():
+    slots = fetch._HostSlots()
+    first = slots.acquire("school.example:80", 2)
+    slots.acquire("school.example:80", 2)
+    with pytest.raises(FetchError, match=r"no free connection slot for school.example:80 within 0.01s"):
+        slots.acquire("school.example:80", 2, timeout=0.01)
+    slots.acquire("other.example:80", 2, timeout=0.01)  # each host has its own slots
+    first.release()
+    slots.acquire("school.example:80", 2, timeout=0.01)  # a released slot is free again
+
+
+def test_a_user_and_password_in_the_url_are_sent_as_basic_auth(httpserver):
+    httpserver.expect_request("/private.xml", headers={"Authorization": "Basic dXNlcjpwYXNz"}) \
+        .respond_with_data("members only")
+    url = httpserver.url_for("/private.xml").replace("http://", "http://user:pass@")
+    with fetch.Fetcher() as fetcher:
+        assert fetcher.get(url).body == b"members only"
