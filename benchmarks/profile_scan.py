@@ -6,8 +6,8 @@ Prints the top functions by cumulative and by own time, the time per stage (fetc
 raw_fragments, html_to_text, mentions, score, store) and the start-up import time
 (`python -X importtime -m monitor --help`).
 
-The scan runs in this one process (a real scan of this size forks one worker process per core,
-which cProfile would not see). By default its thread pool is replaced by one that runs each
+The scan runs in this one process (a real scan of this size parses in one worker process per
+core, which cProfile would not see). By default its thread pool is replaced by one that runs each
 source inline, so the profile is the CPU work itself, not threads waiting for the GIL;
 `--threads` keeps the real thread pool and profiles each thread (wall time, GIL waits included).
 """

@@ -2,4 +2,5 @@
 
 from monitor.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned parsing process imports this module too: it must not run a command
+    raise SystemExit(main())

@@ -21,20 +21,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import itertools
 import logging
+import multiprocessing as mp
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from monitor import fetch, schedule, store, workers
+from monitor import fetch, schedule, store
 from monitor.config import Config, Source, check_http_url
 from monitor.errors import FetchError, NotifyError, ParseError, StoreError, UsageError
 from monitor.models import (
@@ -179,17 +181,32 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     engine = engine or open_store(cfg)
     sources = select_sources(cfg, names)
     states = store.load_states(engine)
+    classifier = Classifier(cfg)
     keep_from = since or started - timedelta(days=cfg.storage.keep_days)
     runs = []
-    jobs = [_Job(src, states.get(src.name)) for src in sources]
-    for batch in _collect_all(Classifier(cfg), jobs, keep_from, since is not None, started):
-        # What finished in the last moment is saved in one transaction while the rest goes on.
-        for run in _save_all(engine, batch, states, now_utc()):
-            _log_run(run)
-            runs.append(run)
-            if progress:
-                progress(run)
-    removed = follow_up(cfg, engine=engine, now=started)
+    # The process pool starts before any thread of ours, so its workers fork a quiet process.
+    with _analysis_pool(classifier, len(sources)) as procs, fetch.Fetcher() as fetcher, \
+            ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
+        waiting = {pool.submit(_collect, fetcher, classifier, src, states.get(src.name),
+                               keep_from, since is not None, started, procs) for src in sources}
+        try:
+            while waiting:
+                # What finished in the last moment is saved in one transaction while the rest goes on:
+                # fewer, larger transactions leave the GIL to the fetching threads.
+                done, waiting = wait(waiting, timeout=SAVE_EVERY)
+                if not done:
+                    continue
+                batch = [f.result() for f in done]
+                for run in _save_all(engine, batch, states, now_utc()):
+                    _log_run(run)
+                    runs.append(run)
+                    if progress:
+                        progress(run)
+        except BaseException:  # Ctrl-C, or the database failing: don't fetch the sources not started
+            for f in waiting:
+                f.cancel()
+            raise
+        removed = follow_up(cfg, engine=engine, fetcher=fetcher, now=started)
     order = {s.name: i for i, s in enumerate(sources)}
     runs.sort(key=lambda r: order[r.source])
     summary = ScanSummary(runs=tuple(runs), started=started, finished=now_utc(),
@@ -201,66 +218,67 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One source to collect: its stored state, and its share of the host's connection slots
-    (`per_host` split between the processes that fetch from that host)."""
-
-    source: Source
-    state: SourceState | None
-    per_host: int | None = None
-
-
-# Fetching, parsing and scoring hold the GIL for most of their time, so a large scan runs them in
-# one process per core (each with a few fetching threads); a small one stays in this process.
+# Parsing and scoring hold the GIL (feedparser, BeautifulSoup, VADER are pure Python), so a large
+# scan hands them to one process per core while threads fetch; a small one stays in-process.
+# (Fetching in those processes too was measured slower: the fetching threads there take turns at
+# the GIL with the parsing, and a fixed share of the sources per process finishes unevenly.)
 PROCESS_POOL_MIN_SOURCES = 16
+_worker_classifier: Classifier | None = None   # set once in each analysis worker process
 
 
-def _collect_all(classifier: Classifier, jobs: list[_Job], keep_from: datetime, full: bool,
-                 now: datetime) -> Iterator[list[Collected]]:
-    """Every job's Collected, in batches as they finish (one batch at most every SAVE_EVERY s)."""
+def _analysis_pool(classifier: Classifier, n_sources: int):
     cores = os.cpu_count() or 1
-    if cores < 2 or len(jobs) < PROCESS_POOL_MIN_SOURCES or not workers.can_fork():
-        with fetch.Fetcher() as fetcher, ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
-            waiting = {pool.submit(_collect, fetcher, classifier, job, keep_from, full, now) for job in jobs}
-            while waiting:
-                done, waiting = wait(waiting, timeout=SAVE_EVERY)
-                if done:
-                    yield [f.result() for f in done]
-        return
-
-    def make_worker():  # in each worker process: its own connection pool (sockets don't survive a fork)
-        fetcher = fetch.Fetcher()
-        return (lambda job: _fetch(fetcher, job, full),
-                lambda job, got: _finish(classifier, job, got, keep_from, now), fetcher.close)
-
-    # Forked before this scan starts a thread; the classifier's lexicons are built in each worker
-    # on first use, so an unchanged re-scan never builds them.
-    for batch in workers.stream(_shards(jobs, cores), make_worker, threads=SCAN_WORKERS, every=SAVE_EVERY):
-        yield [r if isinstance(r, Collected) else
-               Collected(r.job.source, None, (), 0, ParseError(f"{r.reason}; the source is read again on "
-                                                               "the next run"), 0.0) for r in batch]
+    if cores < 2 or n_sources < PROCESS_POOL_MIN_SOURCES or "fork" not in mp.get_all_start_methods():
+        return contextlib.nullcontext()
+    return _ParsingProcesses(classifier, cores)
 
 
-def _shards(jobs: Sequence[_Job], n: int) -> list[list[_Job]]:
-    """Split the jobs over n processes so that per_host stays exact: a host's sources go to at most
-    per_host processes (the least loaded), and its per_host slots are divided between them.
-    Each process then fetches robots.txt once for each host it serves."""
-    by_host: dict[str, list[_Job]] = {}
-    for job in jobs:
-        by_host.setdefault(urlsplit(job.source.url).netloc.lower(), []).append(job)
-    shards: list[list[list[_Job]]] = [[] for _ in range(n)]   # per process: its hosts' job lists
-    load = [0] * n
-    for host_jobs in sorted(by_host.values(), key=len, reverse=True):
-        limit = min(j.source.per_host for j in host_jobs)
-        k = min(n, limit, len(host_jobs))
-        for rank, i in enumerate(sorted(range(n), key=load.__getitem__)[:k]):
-            share = limit // k + (1 if rank < limit % k else 0)
-            shards[i].append([replace(job, per_host=share) for job in host_jobs[rank::k]])
-            load[i] += len(shards[i][-1])
-    # Hosts taken in turn: a process's threads don't all queue for the slots of its first host.
-    return [[job for row in itertools.zip_longest(*hosts) for job in row if job is not None]
-            for hosts in shards]
+class _ParsingProcesses:
+    """One parsing process per core. A process that dies (a parser crashing on a hostile body, the
+    OOM killer) breaks the pool: the sources in it at that moment fail, and a new pool takes the rest."""
+
+    def __init__(self, classifier: Classifier, cores: int):
+        self._classifier, self._cores = classifier, cores
+        self._lock = threading.Lock()
+        # fork: a worker starts as a copy of this process (its modules imported, its config
+        # parsed) instead of importing and unpickling them afresh.
+        self._pool = self._start("fork")
+
+    def _start(self, method: str) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self._cores, mp_context=mp.get_context(method),
+                                   initializer=_init_worker, initargs=(self._classifier,))
+
+    def analyse(self, *args) -> Analysed:
+        pool = self._pool
+        try:
+            return pool.submit(_analyse_in_worker, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:  # the first thread to see it replaces it
+                    pool.shutdown(wait=False)
+                    # spawn, not fork: threads run here now, and a fork would copy a lock one holds
+                    self._pool = self._start("spawn")
+            return Analysed(error=ParseError("a parsing process died (this source's body or another's "
+                                             "crashed it); the source is read again on the next run"))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._pool.shutdown(cancel_futures=exc[0] is not None)
+
+
+def _init_worker(classifier: Classifier) -> None:
+    global _worker_classifier
+    _worker_classifier = classifier
+    # Ctrl-C reaches the whole process group: the scan stops its workers itself, without a
+    # traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _analyse_in_worker(src: Source, fetched: FetchResult, previous_page: str | None,
+                       keep_from: datetime, now: datetime) -> Analysed:
+    return _analyse(_worker_classifier, src, fetched, previous_page, keep_from, now)
 
 
 @dataclass(frozen=True)
@@ -273,42 +291,30 @@ class Analysed:
     error: ParseError | None = None
 
 
-def _collect(fetcher: fetch.Fetcher, classifier: Classifier, job: _Job, keep_from: datetime, full: bool,
-             now: datetime) -> Collected:
-    """Fetch one source, parse it, find mentions and score them. Touches no database."""
-    return _finish(classifier, job, _fetch(fetcher, job, full), keep_from, now)
-
-
-def _fetch(fetcher: fetch.Fetcher, job: _Job, full: bool) -> tuple[FetchResult | FetchError, float]:
-    """A source's body (or 304), or why not; and the seconds it took."""
-    src, state = job.source, job.state
+def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state: SourceState | None,
+             keep_from: datetime, full: bool, now: datetime, procs=None) -> Collected:
+    """Fetch one source, then parse it, find mentions and score them (in `procs` when given).
+    Runs in a worker thread; touches no database."""
     t0 = time.monotonic()
     try:
-        got = fetcher.get(
+        fetched = fetcher.get(
             src.url, fetch.Limits(timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes,
-                                  per_host=job.per_host or src.per_host, robots=src.robots),
+                                  per_host=src.per_host, robots=src.robots),
             etag=None if full or not state else state.etag,
             last_modified=None if full or not state else state.last_modified,
             accept=ACCEPT[src.type])
     except FetchError as e:
-        got = e
-    return got, time.monotonic() - t0
-
-
-def _finish(classifier: Classifier, job: _Job, got: tuple[FetchResult | FetchError, float],
-            keep_from: datetime, now: datetime) -> Collected:
-    """What a fetch gave, parsed and scored (mentions only)."""
-    src, (fetched, took) = job.source, got
-    if isinstance(fetched, FetchError):
-        return Collected(src, None, (), 0, fetched, took)
+        return Collected(src, None, (), 0, e, time.monotonic() - t0)
     if fetched.not_modified:
-        return Collected(src, fetched, (), 0, None, took)
-    t0 = time.monotonic()
-    done = _analyse(classifier, src, fetched, job.state.page_text if job.state else None, keep_from, now)
-    if not done.scored:  # the body is kept only as the evidence of a mention: don't carry it about
+        return Collected(src, fetched, (), 0, None, time.monotonic() - t0)
+    previous_page = state.page_text if state else None
+    if procs is None:
+        done = _analyse(classifier, src, fetched, previous_page, keep_from, now)
+    else:
+        done = procs.analyse(src, fetched, previous_page, keep_from, now)
+    if not done.scored:  # the body is kept only as the evidence of a mention: don't hold it till saved
         fetched = replace(fetched, body=b"")
-    return Collected(src, fetched, done.scored, done.seen, done.error, took + time.monotonic() - t0,
-                     done.page_text)
+    return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
 
 
 def _analyse(classifier: Classifier, src: Source, fetched: FetchResult, previous_page: str | None,
@@ -536,32 +542,25 @@ FOLLOW_UP_EVERY = timedelta(hours=6)
 FOLLOW_UP_WORDS = 12   # the post counts as present while the page still has its first words
 
 
-def follow_up(cfg: Config, *, engine, now: datetime, fetcher: fetch.Fetcher | None = None) -> list[Review]:
+def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> list[Review]:
     """Re-check the posts whose deletion was requested or which were reported to the platform.
 
     Gone (HTTP 404/410, or the page no longer contains the post's text where it was once seen):
     a `removed` entry is appended to the review log by "school-monitor". Otherwise checked again
     FOLLOW_UP_EVERY later.
     """
-    due = store.due_follow_ups(engine, now)
-    if not due:
-        return []
-    with contextlib.nullcontext(fetcher) if fetcher else fetch.Fetcher() as f:
-        return [r for item, last in due if (r := _follow_up_one(engine, f, item, last, now))]
-
-
-def _follow_up_one(engine, fetcher: fetch.Fetcher, item: StoredItem, last_result: str | None,
-                   now: datetime) -> Review | None:
-    """Re-check one post: its `removed` review when it has gone, else None (checked again later)."""
-    seen = bool(last_result and last_result.endswith(STILL_THERE)) or _in_own_evidence(engine, item)
-    gone, result = _recheck(fetcher, item, seen)
-    if not gone:
-        store.set_follow_up(engine, item.id, checked=now, next_check=now + FOLLOW_UP_EVERY, result=result)
-        return None
-    log.info("item #%d: removed (%s)", item.id, result)
-    return store.add_review(engine, Review(
-        item_id=item.id, at=now, by="school-monitor", status="actioned", action="removed",
-        note=f"re-checked {item.url} on {now:%Y-%m-%d %H:%M} UTC: {result}"))
+    added = []
+    for item, last_result in store.due_follow_ups(engine, now):
+        seen = bool(last_result and last_result.endswith(STILL_THERE)) or _in_own_evidence(engine, item)
+        gone, result = _recheck(fetcher, item, seen)
+        if gone:
+            added.append(store.add_review(engine, Review(
+                item_id=item.id, at=now, by="school-monitor", status="actioned", action="removed",
+                note=f"re-checked {item.url} on {now:%Y-%m-%d %H:%M} UTC: {result}")))
+            log.info("item #%d: removed (%s)", item.id, result)
+        else:
+            store.set_follow_up(engine, item.id, checked=now, next_check=now + FOLLOW_UP_EVERY, result=result)
+    return added
 
 
 STILL_THERE = "the post is still there"
@@ -866,7 +865,7 @@ class SourceRunner:
         started = now or now_utc()
         state = store.load_states(self.engine).get(src.name)
         keep_from = started - timedelta(days=self.cfg.storage.keep_days)
-        collected = _collect(self.fetcher, self.classifier, _Job(src, state), keep_from, False, started)
+        collected = _collect(self.fetcher, self.classifier, src, state, keep_from, False, started)
         run = _save(self.engine, collected, state, now or now_utc())
         _log_run(run)
         return run
