@@ -127,7 +127,7 @@ class Lexicons:
                 # An entry starting with a symbol is looked for anywhere, once its first one is seen.
                 needles = (frozenset([term.split()[0].split("/")[0]]) if i in self._anywhere
                            else _needles(term, classes))
-                self._entries.append((name, re.compile(_term_regex(term, classes)), weak, needles))
+                self._entries.append((name, _LazyRegex(_term_regex(term, classes)), weak, needles))
         # Where an entry may start: one trie-shaped regex finds those words or stems faster than a
         # loop over every word of the text ("don" is no word of "don't", nor "bullying" of
         # "anti-bullying", but "back" is one of "'watch your back'"). A key's entries include those
@@ -181,6 +181,21 @@ class Lexicons:
                 continue
             found[name] += [Hit(name, h.group(), h.start(), h.end(), weak) for h in pattern.finditer(low)]
         return {name: _without_overlaps(hits) for name, hits in found.items()}
+
+
+class _LazyRegex:
+    """An entry's regex, compiled when a text first starts it: most entries meet no such text in a
+    run, and compiling all of them took a parsing process a quarter of a second."""
+
+    __slots__ = ("source", "match", "finditer")
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def __getattr__(self, name: str):  # only while match/finditer are unset: the first use
+        compiled = re.compile(self.source)
+        self.match, self.finditer = compiled.match, compiled.finditer
+        return getattr(compiled, name)
 
 
 def _trie_regex(words) -> str:

@@ -1,5 +1,7 @@
 """Scorer: lexicons, negation, contrast, sarcasm, news frame, severity, precedence, extra terms."""
 
+import re
+
 import pytest
 
 from monitor.config import Scoring
@@ -526,3 +528,11 @@ def test_contempt_for_a_person_and_threats_by_implication_are_abuse(scorer, text
 ])
 def test_asking_again_and_waiting_are_criticism(scorer, text):
     assert label(scorer, text) == "criticism"
+
+
+def test_every_lexicon_entry_compiles():
+    """Entries are compiled when a text first starts them; a broken one must not wait for that text."""
+    lexicons = Scorer()._lexicons
+    for name, pattern, _, _ in lexicons._entries:
+        re.compile(pattern.source)
+    assert len(lexicons._entries) > 500  # every list was read
