@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from monitor import fetch, schedule, store
+from monitor import schedule
 from monitor.config import Config, Source, check_http_url
 from monitor.errors import FetchError, NotifyError, ParseError, StoreError, UsageError
 from monitor.models import (
@@ -50,8 +50,9 @@ log = logging.getLogger("monitor")
 
 class _Lazy:
     """A stage's module, imported when first used: an unchanged re-scan, `status` or `items` never
-    pays for the parsers, the scorer's lexicons, Jinja2 or matplotlib. import_module takes the
-    import lock, so threads racing to the first use are safe (importlib's LazyLoader is not, in 3.11)."""
+    pays for the parsers, the scorer's lexicons, Jinja2 or matplotlib; `score`, `check` or `--help`
+    never for SQLAlchemy or requests. import_module takes the import lock, so threads racing to the
+    first use are safe (importlib's LazyLoader is not, in 3.11)."""
 
     def __init__(self, name: str):
         self._name = name
@@ -60,11 +61,13 @@ class _Lazy:
         return getattr(importlib.import_module(self._name), attr)
 
 
+fetch = _Lazy("monitor.fetch")          # requests: not needed by `score`, `check`, `items`...
 mentions = _Lazy("monitor.mentions")
 notify = _Lazy("monitor.notify")
 parse = _Lazy("monitor.parse")
 report = _Lazy("monitor.report")
 score = _Lazy("monitor.score")
+store = _Lazy("monitor.store")          # SQLAlchemy: a fifth of a second, not needed by `score` or `check`
 
 SCAN_WORKERS = 8
 SAVE_EVERY = 0.25   # seconds: how long a scan lets finished sources gather before saving them
