@@ -916,12 +916,15 @@ def next_digest_at(cfg: Config, *, engine, after: datetime | None = None, now: d
 
 def apply_retention(cfg: Config, *, engine=None, now: datetime | None = None) -> int:
     """Delete mentions older than [storage] keep_days that nobody flagged (data protection: keep no
-    more than needed). High-severity mentions and any with a review entry are kept, with their log."""
+    more than needed), and the emails sent before then, which quote mentions. High-severity
+    mentions and any with a review entry are kept, with their log. Returns the mentions deleted."""
     before = (now or now_utc()) - timedelta(days=cfg.storage.keep_days)
-    deleted = store.delete_old_items(engine or open_store(cfg), before)
-    if deleted:
-        log.info("retention: deleted %d unflagged mention(s) first seen before %s", deleted,
-                 before.date().isoformat())
+    engine = engine or open_store(cfg)
+    deleted = store.delete_old_items(engine, before)
+    emails = store.delete_sent_emails(engine, before)
+    if deleted or emails:
+        log.info("retention: deleted %d unflagged mention(s) first seen and %d email(s) sent before %s",
+                 deleted, emails, before.date().isoformat())
     return deleted
 
 

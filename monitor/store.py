@@ -812,6 +812,14 @@ def delete_old_items(engine: Engine, before: datetime) -> int:
     return len(ids)
 
 
+def delete_sent_emails(engine: Engine, before: datetime) -> int:
+    """Delete emails sent before `before` (they quote the mentions); unsent ones stay, whatever
+    their age. An alert's dedupe key goes with it: the item's alert was sent long ago."""
+    with engine.begin() as conn:
+        return conn.execute(delete(outbox).where(outbox.c.sent_at.is_not(None),
+                                                 outbox.c.sent_at < before)).rowcount
+
+
 def set_heartbeat(engine: Engine, at: datetime | None) -> None:
     """Record that the daemon is alive at `at`; None removes it (the daemon stopped cleanly)."""
     with engine.begin() as conn:

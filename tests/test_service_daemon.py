@@ -152,3 +152,24 @@ def test_status_is_unhealthy_when_the_database_cannot_be_opened(make_config, cap
     assert not st.healthy and st.problems[0].startswith("cannot open database sqlite:///")
     assert cli.main(["--config", str(cfg.path), "status"]) == 1
     assert "health    UNHEALTHY: cannot open database" in capsys.readouterr().out
+
+
+def test_retention_deletes_emails_sent_before_keep_days_but_never_unsent_ones(make_config):
+    cfg = make_config(extra="[storage]\nkeep_days = 30\n")
+    engine = service.open_store(cfg)
+
+    def email(key: str, created: datetime, sent: datetime | None) -> int:
+        (outbox_id,) = store.queue_emails(engine, [store.Outgoing(
+            kind="alert", dedupe_key=key, recipients=("sm@elmpark.example.org",), subject=key,
+            message=f"Subject: {key}\r\n\r\nquotes a mention".encode(), item_ids=())], created)
+        if sent is not None:
+            store.mark_sent(engine, outbox_id, sent)
+        return outbox_id
+
+    email("sent-long-ago", NOW - timedelta(days=40), NOW - timedelta(days=40))
+    unsent = email("never-sent", NOW - timedelta(days=40), None)
+    recent = email("sent-lately", NOW - timedelta(days=40), NOW - timedelta(days=29))
+    service.apply_retention(cfg, engine=engine, now=NOW)
+    with engine.connect() as conn:
+        left = {r.id for r in conn.execute(store.outbox.select())}
+    assert left == {unsent, recent}
