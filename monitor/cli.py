@@ -304,12 +304,17 @@ def cmd_evidence(cfg: config.Config, args) -> int:
 
 
 def cmd_add(cfg: config.Config, args) -> int:
+    engine = service.open_store(cfg)
     it, new, error = service.add_mention(cfg, args.url, text=args.text, title=args.title, seen_on=args.seen_on,
-                                         note=args.note, by=args.by)
+                                         note=args.note, by=args.by, engine=engine)
     if error:
         print(f"note: {args.url} could not be fetched ({error}); the pasted text is kept", file=sys.stderr)
     state = "added" if new else "already stored as"
     print(f"{state} #{it.id}: {it.label} {it.severity} [{it.status}] {it.source}")
+    # Abuse someone saw in a private group alerts the managers now, as a scanned one would.
+    sent = service.alert_new(cfg, engine)
+    if sent.queued or sent.flushed.waiting:
+        print(f"{sent.queued} alert email(s) queued" + _waiting(sent.flushed.waiting))
     return 0
 
 

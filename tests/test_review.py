@@ -194,3 +194,15 @@ def test_add_keeps_a_mention_the_finder_would_have_excluded(tmp_path, capsys):
                      "--by", "erin"]) == 0
     (item,) = service.list_items(config.load(path))
     assert item.label != "offtopic" and item.source == "added by hand: 127.0.0.1"
+
+
+def test_a_mention_added_by_hand_alerts_at_once(tmp_path, capsys):
+    path = write_config(tmp_path)
+    text = "In the parents' WhatsApp: Mrs Sale at Elm Park Primary is a vile cow and someone should slap her"
+    assert cli.main(["--config", str(path), "add", "--url", "http://127.0.0.1:9/chat/1", "--text", text,
+                     "--seen-on", "WhatsApp", "--by", "dave"]) == 0
+    out = capsys.readouterr().out
+    (item,) = service.list_items(config.load(path))
+    assert item.label == "abuse" and "1 alert email(s) queued" in out
+    sent = list((tmp_path / "data" / "outbox").glob("*.eml"))  # no [smtp]: delivered as a file
+    assert len(sent) == 1 and f"#{item.id}" in sent[0].read_text(encoding="utf-8")
