@@ -97,6 +97,9 @@ def test_extremism_in_new_shapes(scorer, text):
     "Elm Park Primary chess club meets on Mondays; fists up for the borough tournament!",
     "Mrs Woods picks up her kids from Elm Park Primary at 3.15 like everyone else.",
     "Parents don't forget: keep your eyes peeled for the Elm Park Primary lost property sale.",
+    "Those clowns at the Elm Park Primary circus workshop were hilarious, the kids loved it.",
+    "These two wonders from Elm Park Primary won the borough spelling bee.",
+    "Elm Park Primary's farm trip: Year 1 thought the piglet looks like a little pink cow.",
 ])
 def test_everyday_phrases_that_share_words_with_threats_raise_no_alarm(scorer, text):
     assert label(scorer, text) not in ("abuse", "extremism")
