@@ -331,6 +331,27 @@ _LEET_HINT = re.compile(r"[@!$0134](?<=[a-z].)(?=[a-z])")
 _LEET_LETTERS = str.maketrans("@!$0134", "aisoiea")
 
 
+# Text-speak spelt out before anything reads the text ("u r a joke", "shud be lined up n slapped"),
+# so VADER and every lexicon entry see the words they know. Only forms that are no other word.
+_TXT_WORDS = {
+    "u": "you", "ur": "your", "r": "are", "n": "and", "shud": "should", "shld": "should", "wud": "would",
+    "cud": "could", "wiv": "with", "wif": "with", "em": "them", "coz": "because", "cuz": "because",
+    "ppl": "people", "sum1": "someone", "some1": "someone", "every1": "everyone", "any1": "anyone",
+    "no1": "no one", "wat": "what", "wot": "what", "skool": "school", "luv": "love", "b4": "before",
+    "gonna": "going to", "wanna": "want to", "gotta": "got to", "pls": "please", "plz": "please",
+    "bcos": "because", "bc": "because", "tho": "though", "thru": "through", "nuffin": "nothing",
+    "sumthin": "something", "summat": "something", "ya": "you", "yer": "your",
+}
+# Not part of a longer token: a word, an address, a hashtag, or a masked word ("n*nces", "sh!t").
+_TXT = re.compile(r"(?<![\w'@#&*!$])(?:%s)(?![\w'@&*]|[!$#]\w)" % "|".join(
+    sorted(map(re.escape, _TXT_WORDS), key=len, reverse=True)), re.IGNORECASE)
+
+
+def spell_out(text: str) -> str:
+    """The text with text-speak words spelt out (see _TXT_WORDS)."""
+    return _TXT.sub(lambda m: _TXT_WORDS[m.group().lower()], text)
+
+
 def normalise(text: str) -> str:
     """Lower case, straight apostrophes and masked swear words spelt out ("b***h", "tw@t", "b1tch"):
     the form lexicon entries are matched in (same length, so offsets hold)."""
@@ -410,10 +431,14 @@ class Scorer:
         if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
             return Score(False, OFFTOPIC, "low", 0.0)
         whole = f"{title.rstrip('.')}.\n{text}" if title else text
-        sentiment, flags, turn = self._sentiment(whole)
-        flags += [f"staff:{s}" for s in match.staff]
         low = normalise(whole)
         words = _word_set(low)
+        if not words.isdisjoint(_TXT_WORDS):  # text-speak: spelt out before anything reads the text
+            whole = spell_out(whole)
+            low = normalise(whole)
+            words = _word_set(low)
+        sentiment, flags, turn = self._sentiment(whole)
+        flags += [f"staff:{s}" for s in match.staff]
         found = self._lexicons.hits(low, words)
         for name, hits in self._aimed.hits(low, words).items():
             found[name] += hits
@@ -599,6 +624,11 @@ _ALONE_AT = -3.0    # ... and alone after a copula ("she is vile", not "she is r
 _VOCATIVE_AT = -2.2  # ... and as what "you" is called ("you liar", not "you fool")
 
 
+# Words no one uses of people except to deny them their humanity.
+_DEHUMANISING = frozenset(("subhuman", "subhumans", "untermensch", "untermenschen", "vermin", "cockroaches",
+                           "infestation", "savages", "locusts", "mongrels"))
+
+
 class AimedRules:
     """Abuse and extremism from the SHAPE of a sentence, for wordings no lexicon entry holds.
 
@@ -761,6 +791,10 @@ class AimedRules:
                     if not m.group("act") or _urged(_clause_before(low, m.start()))]
         if len(set(self._vermin.findall(low))) >= 2:  # "Parasitic, thieving, diseased."
             out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
+        # A group named, and a word that denies people their humanity anywhere in the same post
+        # ("the Roma families ... Subhuman thieves, every one of them").
+        if not words.isdisjoint(_DEHUMANISING) and self._group.search(low):
+            out.append(Hit("extremism", "aimed:dehumanised", 0, 0, False))
         return out
 
     def _valence(self, word: str) -> float:
