@@ -100,6 +100,14 @@ def test_extremism_in_new_shapes(scorer, text):
     "Those clowns at the Elm Park Primary circus workshop were hilarious, the kids loved it.",
     "These two wonders from Elm Park Primary won the borough spelling bee.",
     "Elm Park Primary's farm trip: Year 1 thought the piglet looks like a little pink cow.",
+    "Elm Park Primary kids killed it at sports day, absolute legends.",
+    "Elm Park Primary's chess club crushed the opposition, wiped them out 6-0.",
+    "Does anyone know what car park the Elm Park Primary coach leaves from?",
+    "We'll wait for you at the school gate after the Elm Park Primary assembly, bring the cake!",
+    "Elm Park Primary staff car park gets keyed every Halloween, please keep an eye out.",
+    "It would be a shame if the Elm Park Primary summer fair was cancelled, just saying.",
+    "Elm Park Primary Year 4 learned about the Blitz and why people hated the Nazis.",
+    "Elm Park Primary pupils learned about the Holocaust and the dangers of extremism in a moving assembly.",
 ])
 def test_everyday_phrases_that_share_words_with_threats_raise_no_alarm(scorer, text):
     assert label(scorer, text) not in ("abuse", "extremism")
