@@ -111,3 +111,14 @@ def test_extremism_in_new_shapes(scorer, text):
 ])
 def test_everyday_phrases_that_share_words_with_threats_raise_no_alarm(scorer, text):
     assert label(scorer, text) not in ("abuse", "extremism")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The Holocaust lesson at Elm Park Primary is propaganda, six million never happened.", "extremism"),
+    ("Elm Park Primary teaches the holohoax to ten year olds now.", "extremism"),
+    ("Year 6 at Elm Park Primary learned how six million Jews were murdered in the Holocaust.", None),
+    ("Elm Park Primary's Holocaust Memorial Day assembly was moving.", None),
+])
+def test_holocaust_denial_is_extremism_and_teaching_the_holocaust_is_not(scorer, text, expected):
+    got = label(scorer, text)
+    assert got == expected if expected else got not in ("abuse", "extremism")
