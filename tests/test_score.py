@@ -1,6 +1,8 @@
 """Scorer: lexicons, negation, contrast, sarcasm, news frame, severity, precedence, extra terms."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.score import Lexicons, Scorer, _AsciiVader
 
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCHOOL = MentionMatch(True, aliases=("Elm Park Primary",), reasons=("alias:Elm Park Primary",))
 WITH_STAFF = MentionMatch(True, aliases=("Elm Park Primary",), staff=("Mrs N Sale",))
 
@@ -469,6 +472,15 @@ def test_support_for_a_named_body_counts_beside_another_cue(scorer):
 ])
 def test_vader_without_its_emoji_pass_scores_as_vader_does(text):
     assert _AsciiVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+
+
+def test_our_vader_scores_every_held_out_text_exactly_as_vader_does():
+    ours, theirs = _AsciiVader(), SentimentIntensityAnalyzer()
+    texts = [json.loads(line)["text"] for path in sorted(BENCHMARKS.glob("heldout*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(texts) > 1000
+    for text in texts + [part for t in texts for part in t.split(". ")]:  # sentence by sentence too
+        assert ours.polarity_scores(text) == theirs.polarity_scores(text), text
 
 
 @pytest.mark.parametrize("text", [
