@@ -108,6 +108,11 @@ def test_extremism_in_new_shapes(scorer, text):
     "It would be a shame if the Elm Park Primary summer fair was cancelled, just saying.",
     "Elm Park Primary Year 4 learned about the Blitz and why people hated the Nazis.",
     "Elm Park Primary pupils learned about the Holocaust and the dangers of extremism in a moving assembly.",
+    "Elm Park Primary: someone is going to get hurt with this parking, please use the car park.",
+    "See you at pick up! Elm Park Primary mums, we'll be down there early, be careful getting home in the snow.",
+    "Elm Park Primary's new cookery club: 🔪🥕 safety first, knives handled by adults only.",
+    "Share this until she's found: Elm Park Primary pupil's lost cat Bella, black and white.",
+    "Elm Park Primary Year 6 learned what happened to Jo Cox and why kindness matters.",
 ])
 def test_everyday_phrases_that_share_words_with_threats_raise_no_alarm(scorer, text):
     assert label(scorer, text) not in ("abuse", "extremism")
@@ -122,3 +127,14 @@ def test_everyday_phrases_that_share_words_with_threats_raise_no_alarm(scorer, t
 def test_holocaust_denial_is_extremism_and_teaching_the_holocaust_is_not(scorer, text, expected):
     got = label(scorer, text)
     assert got == expected if expected else got not in ("abuse", "extremism")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Everyone knows Mrs Woods at Elm Park Primary is a junkie. Share this till she's gone.", "abuse"),
+    ("Mrs Sale at Elm Park Primary should be careful walking to her car. Parents have long memories.", "abuse"),
+    ("The Elm Park Primary teacher who showed that cartoon should remember what happened to Samuel Paty.",
+     "extremism"),
+    ("Elm Park Primary's trust is controlled by the Jews, like everything else.", "extremism"),
+])
+def test_veiled_threats_smears_and_tropes_any_guide_lists(scorer, text, expected):
+    assert label(scorer, text) == expected
