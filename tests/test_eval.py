@@ -69,6 +69,9 @@ HELDOUT_FLOORS = {
     # but the seventh round's general-knowledge idioms (Holocaust denial, "long memories", "share
     # this till she's gone") are ones its posts use too.
     "heldout_blind6.jsonl": {"macro_f1": 0.70, "extremism": 0.75, "abuse": 0.56, "offtopic": 0.86},
+    # Written blind in everyday wording and NEVER studied: its failures must not be read to write
+    # rules, or no honest figure remains. Today's figure, below the targets: that is the truth.
+    "heldout_blind7.jsonl": {"macro_f1": 0.78, "extremism": 0.73, "abuse": 0.70, "offtopic": 1.0},
 }
 
 
