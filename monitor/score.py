@@ -660,11 +660,6 @@ _ALONE_AT = -3.0    # ... and alone after a copula ("she is vile", not "she is r
 _VOCATIVE_AT = -2.2  # ... and as what "you" is called ("you liar", not "you fool")
 
 
-# Words no one uses of people except to deny them their humanity.
-_DEHUMANISING = frozenset(("subhuman", "subhumans", "untermensch", "untermenschen", "vermin", "cockroaches",
-                           "infestation", "savages", "locusts", "mongrels"))
-
-
 class AimedRules:
     """Abuse and extremism from the SHAPE of a sentence, for wordings no lexicon entry holds.
 
@@ -699,6 +694,7 @@ class AimedRules:
         self._nouns_after = frozenset(_PEOPLE_INSULTED.split("|"))
         self._group_words = first("group")
         self._vermin_words = first("vermin")
+        self._dehumanising = frozenset(classes["dehumanising"])
         self._removal_words = first("eliminate", "eliminated")
         self._glory_words = first("glory") | {"did"}
         self._glory_of_words = frozenset(("hero", "heroes", "martyr", "martyrs", "legends", "lions"))
@@ -706,7 +702,7 @@ class AimedRules:
         self._cues = frozenset().union(
             self._harsh, self._wish_words, self._harm_words, self._deserve_words, self._violence_words,
             self._nouns_after, self._group_words, self._vermin_words, self._removal_words, self._glory_words,
-            self._glory_of_words, self._targets, {"who", "whoever", "you"})
+            self._glory_of_words, self._targets, self._dehumanising, {"who", "whoever", "you"})
         words = lambda name: _trie_regex(classes[name])
         person = rf"(?:(?:mrs|ms|mr|miss|dr)\.?\s+[a-z][\w'*-]*|(?:{words('person')}))"
         self._person = re.compile(rf"\b{person}\b")
@@ -829,7 +825,7 @@ class AimedRules:
             out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
         # A group named, and a word that denies people their humanity anywhere in the same post
         # ("the Roma families ... Subhuman thieves, every one of them").
-        if not words.isdisjoint(_DEHUMANISING) and self._group.search(low):
+        if not words.isdisjoint(self._dehumanising) and self._group.search(low):
             out.append(Hit("extremism", "aimed:dehumanised", 0, 0, False))
         return out
 
