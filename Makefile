@@ -6,12 +6,12 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= sources.toml
 SHARED ?= ../shared
 
-.PHONY: run scan test eval bench demo check clean
+.PHONY: run scan test lint format eval bench demo check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -25,6 +25,15 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check monitor tests benchmarks demo
+	$(BIN)/ruff format --check monitor tests benchmarks demo
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix monitor tests benchmarks demo
+	$(BIN)/ruff format monitor tests benchmarks demo
 
 eval: $(STAMP)
 	$(BIN)/python benchmarks/eval_scorer.py $(SHARED)/corpora/dev.jsonl

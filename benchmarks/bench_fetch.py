@@ -27,8 +27,9 @@ import urllib3
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import genweb  # noqa: E402
-from monitor import fetch  # noqa: E402
+import genweb
+
+from monitor import fetch
 
 
 def conditional_headers(etag: str | None, last_modified: str | None) -> dict:
@@ -46,6 +47,7 @@ def via_fetcher():
 
     def get(url, etag, last_modified):
         return fetcher.get(url, limits, etag=etag, last_modified=last_modified).status
+
     return get, fetcher.close
 
 
@@ -59,6 +61,7 @@ def via_adapter():
         resp.raw.read()
         resp.raw.release_conn()
         return resp.status_code
+
     return get, adapter.close
 
 
@@ -66,12 +69,19 @@ def via_urllib3():
     pool = urllib3.PoolManager(num_pools=16, maxsize=16)
 
     def get(url, etag, last_modified):
-        resp = pool.request("GET", url, headers=conditional_headers(etag, last_modified),
-                            preload_content=False, redirect=False, retries=False,
-                            timeout=urllib3.Timeout(connect=10, read=10))
+        resp = pool.request(
+            "GET",
+            url,
+            headers=conditional_headers(etag, last_modified),
+            preload_content=False,
+            redirect=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=10, read=10),
+        )
         resp.read()
         resp.release_conn()
         return resp.status
+
     return get, pool.clear
 
 
@@ -112,9 +122,11 @@ def main(argv=None) -> None:
             for name, (_, close) in clients.items():
                 close()
                 walls, cpus = [w for w, _ in runs[name]], [c for _, c in runs[name]]
-                print(f"{name:17} CPU ms/req: median {statistics.median(cpus) * 1000 / n:5.3f}, "
-                      f"best {min(cpus) * 1000 / n:5.3f}   wall ms/req: median "
-                      f"{statistics.median(walls) * 1000 / n:5.3f}, best {min(walls) * 1000 / n:5.3f}")
+                print(
+                    f"{name:17} CPU ms/req: median {statistics.median(cpus) * 1000 / n:5.3f}, "
+                    f"best {min(cpus) * 1000 / n:5.3f}   wall ms/req: median "
+                    f"{statistics.median(walls) * 1000 / n:5.3f}, best {min(walls) * 1000 / n:5.3f}"
+                )
 
 
 if __name__ == "__main__":

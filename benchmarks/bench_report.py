@@ -14,20 +14,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor import config, store  # noqa: E402
-from monitor.models import Item, Score  # noqa: E402
+from monitor import config, store
+from monitor.models import Item, Score
 
 SCHOOL = """[school]
 name = "Elm Park Primary School"
 aliases = ["Elm Park Primary", "EPPS"]
 """
-LABELS = [("neutral", "low", 50), ("praise", "low", 30), ("criticism", "medium", 15), ("abuse", "high", 4),
-          ("extremism", "high", 1)]
+LABELS = [
+    ("neutral", "low", 50),
+    ("praise", "low", 30),
+    ("criticism", "medium", 15),
+    ("abuse", "high", 4),
+    ("extremism", "high", 1),
+]
 
 
 def seed(cfg: config.Config, n: int, now: datetime) -> None:
@@ -37,9 +42,14 @@ def seed(cfg: config.Config, n: int, now: datetime) -> None:
     scored = []
     for i in range(n):
         label, severity = rnd.choices(kinds, weights)[0]
-        item = Item(source=f"source {i % 12}", key=f"guid:{i}", url=f"https://forum.example/t/{i}",
-                    title=f"Thread {i}", text=f"Post {i} about Elm Park Primary. " * 8,
-                    published=now - timedelta(days=rnd.random() * 400))
+        item = Item(
+            source=f"source {i % 12}",
+            key=f"guid:{i}",
+            url=f"https://forum.example/t/{i}",
+            title=f"Thread {i}",
+            text=f"Post {i} about Elm Park Primary. " * 8,
+            published=now - timedelta(days=rnd.random() * 400),
+        )
         scored.append(store.Scored(item, Score(True, label, severity, rnd.uniform(-1, 1), flags=("bench",))))
     store.save_items(store.connect(cfg.database_url), scored, now)
 
@@ -51,16 +61,19 @@ def main() -> int:
         path = Path(tmp) / "sources.toml"
         path.write_text(SCHOOL, encoding="utf-8")
         t0 = time.perf_counter()
-        seed(config.load(path), n, datetime.now(timezone.utc))
+        seed(config.load(path), n, datetime.now(UTC))
         print(f"seeded {n:,} mentions in {time.perf_counter() - t0:.1f}s")
         for fmt in ("html", "csv", "json"):
             t0 = time.perf_counter()
-            done = subprocess.run([str(cli), "--config", str(path), "report", "--format", fmt],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [str(cli), "--config", str(path), "report", "--format", fmt], capture_output=True, text=True, check=True
+            )
             seconds = time.perf_counter() - t0
             peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-            print(f"report --format {fmt:<4} {seconds:5.2f}s  (peak RSS of the children so far {peak:.0f} MB)"
-                  f"  {done.stdout.strip()}")
+            print(
+                f"report --format {fmt:<4} {seconds:5.2f}s  (peak RSS of the children so far {peak:.0f} MB)"
+                f"  {done.stdout.strip()}"
+            )
     return 0
 
 

@@ -133,8 +133,9 @@ def check(r: Run, what: str) -> Run:
 
 def bench_raw(tmp: Path, web: genweb.Web, server: genweb.Server, runs: int) -> list[Run]:
     sources = tmp / "raw-sources.txt"
-    sources.write_text("".join(f"feed {server.url(p)}\n" for p in web.feeds)
-                       + "".join(f"page {server.url(p)}\n" for p in web.pages))
+    sources.write_text(
+        "".join(f"feed {server.url(p)}\n" for p in web.feeds) + "".join(f"page {server.url(p)}\n" for p in web.pages)
+    )
     out = []
     for n in range(runs):
         db = tmp / f"raw-{n}.db"
@@ -183,8 +184,13 @@ def bench_report(tmp: Path, web: genweb.Web, server: genweb.Server, seeded: Path
     out = []
     for n in range(runs):
         html = config.parent / f"report-{n}.html"
-        r = check(run(monitor_command() + ["--config", str(config), "report", "--format", "html", "-o", str(html)],
-                      config.parent), f"report {n + 1}")
+        r = check(
+            run(
+                monitor_command() + ["--config", str(config), "report", "--format", "html", "-o", str(html)],
+                config.parent,
+            ),
+            f"report {n + 1}",
+        )
         out.append(r)
         if r.returncode != 0:
             break
@@ -226,28 +232,56 @@ def report_table(nproc: int, raw, scans, seeded, report, startup, empty, seed_se
     rescan_s, inc_s = median(scans["rescan"]), median(scans["increment"])
     mem_empty, mem_seeded = median(scans["scan"], "max_rss_mb"), median(seeded, "max_rss_mb")
     mem_all = max(mem_empty, median(scans["rescan"], "max_rss_mb"), median(scans["increment"], "max_rss_mb"))
-    lines = [row("figure (median of runs)", "measured", "target", "result"), "-" * 104,
-             row(f"raw pipeline ({nproc} processes)", f"{raw_s:.2f} s"),
-             row("school-monitor --help (start-up)", f"{median(startup):.2f} s"),
-             row("scan with no sources (every scan's floor)", f"{median(empty):.2f} s", "",
-                 f"      floor/scan = {median(empty) / scan_s:.0%}"),
-             row("scan, fresh database", f"{scan_s:.2f} s", f"<= 1.3 x raw = {1.3 * raw_s:.2f} s",
-                 f"{verdict(scan_s <= 1.3 * raw_s)}  scan/raw = {scan_s / raw_s:.2f}x"),
-             row("re-scan, nothing changed", f"{rescan_s:.2f} s", f"<= 10% of scan = {0.10 * scan_s:.2f} s",
-                 f"{verdict(rescan_s <= 0.10 * scan_s)}  rescan/scan = {rescan_s / scan_s:.0%}"),
-             row("re-scan, a tenth of the feeds changed", f"{inc_s:.2f} s", f"<= 25% of scan = {0.25 * scan_s:.2f} s",
-                 f"{verdict(inc_s <= 0.25 * scan_s)}  increment/scan = {inc_s / scan_s:.0%}"),
-             row("peak RSS, scan into empty database", f"{mem_empty:.0f} MB", "< 200 MB", verdict(mem_empty < 200)),
-             row("peak RSS, re-scans", f"{mem_all:.0f} MB", "< 200 MB", verdict(mem_all < 200)),
-             row(f"peak RSS, scan with {seed_items:,} stored", f"{mem_seeded:.0f} MB",
-                 "< 200 MB and <= empty + 10%",
-                 f"{verdict(mem_seeded < 200 and mem_seeded <= 1.1 * mem_empty)}  seeded/empty = "
-                 f"{mem_seeded / mem_empty:.2f}x"),
-             row("peak RSS, raw pipeline (largest process)", f"{median(raw, 'max_rss_mb'):.0f} MB")]
+    lines = [
+        row("figure (median of runs)", "measured", "target", "result"),
+        "-" * 104,
+        row(f"raw pipeline ({nproc} processes)", f"{raw_s:.2f} s"),
+        row("school-monitor --help (start-up)", f"{median(startup):.2f} s"),
+        row(
+            "scan with no sources (every scan's floor)",
+            f"{median(empty):.2f} s",
+            "",
+            f"      floor/scan = {median(empty) / scan_s:.0%}",
+        ),
+        row(
+            "scan, fresh database",
+            f"{scan_s:.2f} s",
+            f"<= 1.3 x raw = {1.3 * raw_s:.2f} s",
+            f"{verdict(scan_s <= 1.3 * raw_s)}  scan/raw = {scan_s / raw_s:.2f}x",
+        ),
+        row(
+            "re-scan, nothing changed",
+            f"{rescan_s:.2f} s",
+            f"<= 10% of scan = {0.10 * scan_s:.2f} s",
+            f"{verdict(rescan_s <= 0.10 * scan_s)}  rescan/scan = {rescan_s / scan_s:.0%}",
+        ),
+        row(
+            "re-scan, a tenth of the feeds changed",
+            f"{inc_s:.2f} s",
+            f"<= 25% of scan = {0.25 * scan_s:.2f} s",
+            f"{verdict(inc_s <= 0.25 * scan_s)}  increment/scan = {inc_s / scan_s:.0%}",
+        ),
+        row("peak RSS, scan into empty database", f"{mem_empty:.0f} MB", "< 200 MB", verdict(mem_empty < 200)),
+        row("peak RSS, re-scans", f"{mem_all:.0f} MB", "< 200 MB", verdict(mem_all < 200)),
+        row(
+            f"peak RSS, scan with {seed_items:,} stored",
+            f"{mem_seeded:.0f} MB",
+            "< 200 MB and <= empty + 10%",
+            f"{verdict(mem_seeded < 200 and mem_seeded <= 1.1 * mem_empty)}  seeded/empty = "
+            f"{mem_seeded / mem_empty:.2f}x",
+        ),
+        row("peak RSS, raw pipeline (largest process)", f"{median(raw, 'max_rss_mb'):.0f} MB"),
+    ]
     if report and all(r.returncode == 0 for r in report):
         rep = median(report)
-        lines.append(row(f"report --format html, {seed_items:,} mentions", f"{rep:.2f} s", "< 5 s",
-                         f"{verdict(rep < 5)}  peak RSS {median(report, 'max_rss_mb'):.0f} MB"))
+        lines.append(
+            row(
+                f"report --format html, {seed_items:,} mentions",
+                f"{rep:.2f} s",
+                "< 5 s",
+                f"{verdict(rep < 5)}  peak RSS {median(report, 'max_rss_mb'):.0f} MB",
+            )
+        )
     else:
         err = (report[-1].stderr.strip().splitlines() or ["?"])[-1] if report else "not run"
         lines.append(row(f"report --format html, {seed_items:,} mentions", "failed", "< 5 s", f"MISS  ({err})"))
@@ -268,8 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp_name:
         tmp = Path(tmp_name)
         web = genweb.generate(tmp / "web", args.feeds, args.pages, args.items)
-        say(f"generated {len(web.feeds)} feeds and {len(web.pages)} pages of {args.items} items in {tmp}; "
-            f"{nproc} cores; monitor: {' '.join(monitor_command())}")
+        say(
+            f"generated {len(web.feeds)} feeds and {len(web.pages)} pages of {args.items} items in {tmp}; "
+            f"{nproc} cores; monitor: {' '.join(monitor_command())}"
+        )
         with genweb.Server(web.dir) as server:
             startup = bench_startup(tmp, args.runs)
             empty = bench_empty(tmp, args.runs)
@@ -281,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
             seeded = bench_seeded(tmp, web, server, seeded_db, args.runs)
             report = bench_report(tmp, web, server, seeded_db, args.runs)
     print("\n".join(report_table(nproc, raw, scans, seeded, report, startup, empty, seed_seconds, args.seed_items)))
-    print(f"{args.feeds} feeds + {args.pages} pages x {args.items} items, {nproc} cores, "
-          f"median of {args.runs}; whole benchmark {time.perf_counter() - started:.0f} s")
+    print(
+        f"{args.feeds} feeds + {args.pages} pages x {args.items} items, {nproc} cores, "
+        f"median of {args.runs}; whole benchmark {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

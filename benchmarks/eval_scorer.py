@@ -31,10 +31,33 @@ ELM_PARK = School(
     name="Elm Park Primary School",
     aliases=("Elm Park Primary", "Elm Park School", "EPPS"),
     exclude=("Elm Park station", "Elm Park Road", "Elm Park Avenue", "Elm Park Gardens"),
-    context=("school", "pupils", "Ofsted", "Hornchurch", "Havering", "head", "headteacher",
-             "teacher", "teachers", "Reception", "SENCO", "PTA", "parents", "class", "Year 6"),
-    not_context=("Auckland", "New Zealand", "Pakuranga", "Dublin", "Worcester", "Massachusetts",
-                 "Winnipeg", "Reading FC"),
+    context=(
+        "school",
+        "pupils",
+        "Ofsted",
+        "Hornchurch",
+        "Havering",
+        "head",
+        "headteacher",
+        "teacher",
+        "teachers",
+        "Reception",
+        "SENCO",
+        "PTA",
+        "parents",
+        "class",
+        "Year 6",
+    ),
+    not_context=(
+        "Auckland",
+        "New Zealand",
+        "Pakuranga",
+        "Dublin",
+        "Worcester",
+        "Massachusetts",
+        "Winnipeg",
+        "Reading FC",
+    ),
     staff=("Mrs A Stevenson", "Mrs L Woods", "Mrs N Sale", "Ms V Morris"),
 )
 
@@ -66,7 +89,7 @@ def evaluate(path: str | Path = DEFAULT_CORPUS, config: Config | None = None) ->
         "macro_f1": sum(m["f1"] for m in metrics.values()) / len(metrics),
         "confusion": confusion(gold, predicted),
         "staff_accuracy": staff_accuracy(finder, rows),
-        "errors": [(r["id"], r["label"], p) for r, p in zip(rows, predicted) if p != r["label"]],
+        "errors": [(r["id"], r["label"], p) for r, p in zip(rows, predicted, strict=False) if p != r["label"]],
         "throughput": throughput(finder, scorer, rows),
     }
 
@@ -79,7 +102,7 @@ def predict(finder: MentionFinder, scorer: Scorer, row: dict) -> str:
 def per_label(gold: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
     out = {}
     for label in ALL_LABELS:
-        tp = sum(g == p == label for g, p in zip(gold, predicted))
+        tp = sum(g == p == label for g, p in zip(gold, predicted, strict=False))
         n_pred, n_gold = predicted.count(label), gold.count(label)
         precision = tp / n_pred if n_pred else 0.0
         recall = tp / n_gold if n_gold else 0.0
@@ -90,14 +113,17 @@ def per_label(gold: list[str], predicted: list[str]) -> dict[str, dict[str, floa
 
 def confusion(gold: list[str], predicted: list[str]) -> dict[str, dict[str, int]]:
     table = {g: {p: 0 for p in ALL_LABELS} for g in ALL_LABELS}
-    for g, p in zip(gold, predicted):
+    for g, p in zip(gold, predicted, strict=False):
         table[g][p] += 1
     return table
 
 
 def staff_accuracy(finder: MentionFinder, rows: list[dict]) -> float:
-    right = sum(finder.find(r["text"], r.get("title", "")).mentions_staff == r["mentions_staff"]
-                for r in rows if "mentions_staff" in r)
+    right = sum(
+        finder.find(r["text"], r.get("title", "")).mentions_staff == r["mentions_staff"]
+        for r in rows
+        if "mentions_staff" in r
+    )
     return right / len(rows) if rows else 0.0
 
 
@@ -113,7 +139,7 @@ def throughput(finder: MentionFinder, scorer: Scorer, rows: list[dict]) -> dict[
             scorer.score(text, title, finder.find(text, title))
 
     def scorer_only():
-        for (text, title), match in zip(texts, matches):
+        for (text, title), match in zip(texts, matches, strict=False):
             scorer.score(text, title, match)
 
     def plain():
@@ -123,8 +149,13 @@ def throughput(finder: MentionFinder, scorer: Scorer, rows: list[dict]) -> dict[
     # Rounds alternate, and the best of each counts: a busy machine slows all alike.
     rounds = [(_timed(pipeline), _timed(scorer_only), _timed(plain)) for _ in range(TIMING_ROUNDS)]
     pipeline_rate, scorer_rate, vader_rate = (len(texts) / min(r[i] for r in rounds) for i in range(3))
-    return {"pipeline": pipeline_rate, "scorer": scorer_rate, "vader": vader_rate,
-            "ratio": pipeline_rate / vader_rate, "scorer_ratio": scorer_rate / vader_rate}
+    return {
+        "pipeline": pipeline_rate,
+        "scorer": scorer_rate,
+        "vader": vader_rate,
+        "ratio": pipeline_rate / vader_rate,
+        "scorer_ratio": scorer_rate / vader_rate,
+    }
 
 
 def _timed(run) -> float:
@@ -137,22 +168,34 @@ def report(result: dict) -> str:
     lines = [f"{result['n']} texts", "", f"{'label':<10} {'P':>6} {'R':>6} {'F1':>6} {'n':>4}"]
     for label, m in result["labels"].items():
         lines.append(f"{label:<10} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:4d}")
-    lines += ["", f"macro-F1 {result['macro_f1']:.3f}", f"mentions_staff accuracy {result['staff_accuracy']:.3f}",
-              "", "confusion (rows gold, columns predicted)",
-              " " * 10 + "".join(f"{p[:6]:>7}" for p in ALL_LABELS)]
+    lines += [
+        "",
+        f"macro-F1 {result['macro_f1']:.3f}",
+        f"mentions_staff accuracy {result['staff_accuracy']:.3f}",
+        "",
+        "confusion (rows gold, columns predicted)",
+        " " * 10 + "".join(f"{p[:6]:>7}" for p in ALL_LABELS),
+    ]
     for gold, row in result["confusion"].items():
         lines.append(f"{gold:<10}" + "".join(f"{row[p]:7d}" for p in ALL_LABELS))
     t = result["throughput"]
-    lines += ["", f"throughput: plain VADER {t['vader']:.0f} texts/s; "
-                  f"mention finder + scorer {t['pipeline']:.0f} texts/s ({t['ratio']:.0%} of VADER); "
-                  f"scorer alone {t['scorer']:.0f} texts/s ({t['scorer_ratio']:.0%})"]
+    lines += [
+        "",
+        f"throughput: plain VADER {t['vader']:.0f} texts/s; "
+        f"mention finder + scorer {t['pipeline']:.0f} texts/s ({t['ratio']:.0%} of VADER); "
+        f"scorer alone {t['scorer']:.0f} texts/s ({t['scorer_ratio']:.0%})",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS),
-                        help="labelled JSONL (default: ../shared/corpora/dev.jsonl from the repo root)")
+    parser.add_argument(
+        "corpus",
+        nargs="?",
+        default=str(DEFAULT_CORPUS),
+        help="labelled JSONL (default: ../shared/corpora/dev.jsonl from the repo root)",
+    )
     parser.add_argument("--errors", action="store_true", help="also list the misclassified ids")
     args = parser.parse_args(argv)
     corpus = Path(args.corpus)

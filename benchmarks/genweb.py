@@ -17,15 +17,19 @@ import random
 import subprocess
 import sys
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ALIASES = ("Elm Park Primary", "EPPS", "Elm Park School")
 MENTION_RATE = 0.2
-CONTENT_TYPES = {".xml": "application/rss+xml; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
-                 ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+CONTENT_TYPES = {
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 PRAISE = [
     "The nativity at {s} was wonderful, the children sang beautifully and the staff clearly put so much work in.",
@@ -69,11 +73,27 @@ NEAR_MISSES = [
     "Police appeal for witnesses after a car was damaged overnight on Elm Park Avenue.",
 ]
 FILLER = [
-    "More details to follow.", "Thanks for reading.", "Share your views in the comments below.",
-    "Photos from the day are on our website.", "We will keep you updated.", "What do you think?",
+    "More details to follow.",
+    "Thanks for reading.",
+    "Share your views in the comments below.",
+    "Photos from the day are on our website.",
+    "We will keep you updated.",
+    "What do you think?",
 ]
-NAMES = ["Sarah K", "Dave P", "mum_of_three", "Priya S", "James O'Neill", "Hornchurch Dad", "Leanne W",
-         "Tom B", "anon_parent", "Grace T", "Mohammed A", "Claire R"]
+NAMES = [
+    "Sarah K",
+    "Dave P",
+    "mum_of_three",
+    "Priya S",
+    "James O'Neill",
+    "Hornchurch Dad",
+    "Leanne W",
+    "Tom B",
+    "anon_parent",
+    "Grace T",
+    "Mohammed A",
+    "Claire R",
+]
 
 
 @dataclass(frozen=True)
@@ -97,16 +117,18 @@ def _sentence_html(rng: random.Random, mention: bool) -> tuple[str, str]:
         main = rng.choice(OFFTOPIC + NEAR_MISSES)
         title = main.split(",")[0][:70]
     others = " ".join(html.escape(rng.choice(OFFTOPIC)) for _ in range(rng.randint(1, 3)))
-    body = (f"<p>{html.escape(main, quote=False)}</p>"
-            f"<p>{others} <em>{html.escape(rng.choice(FILLER))}</em></p>"
-            f'<p><a href="https://news.example.org/tag/local?utm_source=rss">More local news</a> &middot; '
-            f"<strong>{rng.randint(2, 80)}</strong> comments</p>")
+    body = (
+        f"<p>{html.escape(main, quote=False)}</p>"
+        f"<p>{others} <em>{html.escape(rng.choice(FILLER))}</em></p>"
+        f'<p><a href="https://news.example.org/tag/local?utm_source=rss">More local news</a> &middot; '
+        f"<strong>{rng.randint(2, 80)}</strong> comments</p>"
+    )
     return html.escape(title, quote=False), body
 
 
 def _posts(rng: random.Random, prefix: str, n: int, now: datetime, base_link: str) -> list[Post]:
     posts = []
-    for k in range(n):
+    for _k in range(n):
         title, body = _sentence_html(rng, rng.random() < MENTION_RATE)
         pid = f"{prefix}-{rng.getrandbits(48):012x}"
         when = now - timedelta(minutes=rng.randint(10, 60 * 24 * 30))
@@ -120,25 +142,33 @@ def rss(name: str, posts: list[Post], now: datetime) -> str:
         f"<item><title>{p.title}</title><link>{p.link}?utm_source=rss&amp;utm_medium=feed</link>"
         f'<guid isPermaLink="false">{p.id}</guid><pubDate>{email.utils.format_datetime(p.published)}</pubDate>'
         f"<dc:creator>{html.escape(p.author)}</dc:creator><category>Local</category>"
-        f"<description><![CDATA[{p.html}]]></description></item>\n" for p in posts)
-    return ('<?xml version="1.0" encoding="utf-8"?>\n'
-            '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
-            'xmlns:atom="http://www.w3.org/2005/Atom"><channel>\n'
-            f"<title>{html.escape(name)}</title><link>https://news.example.org/</link>"
-            f"<description>News and talk from Hornchurch and around</description><language>en-gb</language>"
-            f"<lastBuildDate>{email.utils.format_datetime(now)}</lastBuildDate>\n{items}</channel></rss>\n")
+        f"<description><![CDATA[{p.html}]]></description></item>\n"
+        for p in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:atom="http://www.w3.org/2005/Atom"><channel>\n'
+        f"<title>{html.escape(name)}</title><link>https://news.example.org/</link>"
+        f"<description>News and talk from Hornchurch and around</description><language>en-gb</language>"
+        f"<lastBuildDate>{email.utils.format_datetime(now)}</lastBuildDate>\n{items}</channel></rss>\n"
+    )
 
 
 def atom(name: str, posts: list[Post], now: datetime) -> str:
     entries = "".join(
-        f"<entry><id>tag:forum.example.org,2026:{p.id}</id><title type=\"html\">{html.escape(p.title)}</title>"
+        f'<entry><id>tag:forum.example.org,2026:{p.id}</id><title type="html">{html.escape(p.title)}</title>'
         f'<link rel="alternate" href="{p.link}"/><published>{p.published.isoformat()}</published>'
         f"<updated>{p.published.isoformat()}</updated><author><name>{html.escape(p.author)}</name></author>"
-        f'<content type="html">{html.escape(p.html)}</content></entry>\n' for p in posts)
-    return ('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
-            f"<id>tag:forum.example.org,2026:{html.escape(name)}</id><title>{html.escape(name)}</title>"
-            f'<updated>{now.isoformat()}</updated><link rel="self" href="https://forum.example.org/feed"/>\n'
-            f"{entries}</feed>\n")
+        f'<content type="html">{html.escape(p.html)}</content></entry>\n'
+        for p in posts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        f"<id>tag:forum.example.org,2026:{html.escape(name)}</id><title>{html.escape(name)}</title>"
+        f'<updated>{now.isoformat()}</updated><link rel="self" href="https://forum.example.org/feed"/>\n'
+        f"{entries}</feed>\n"
+    )
 
 
 def forum_page(name: str, posts: list[Post]) -> str:
@@ -147,34 +177,49 @@ def forum_page(name: str, posts: list[Post]) -> str:
         f'<time datetime="{p.published.isoformat()}">{p.published:%d %b %Y %H:%M}</time> '
         f'<a class="permalink" href="{p.link}">#</a></div><div class="body">{p.html}</div>'
         f'<div class="actions"><a href="/report?post={p.id}">Report</a> <a href="/reply">Reply</a></div></div>\n'
-        for p in posts)
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-            f"{html.escape(name)} - Local Parents Forum</title>"
-            "<link rel=\"stylesheet\" href=\"/style.css\"><script>window.dataLayer=[];</script></head>\n"
-            "<body><header><nav><a href=\"/\">Home</a> &rsaquo; <a href=\"/education\">Education</a></nav>"
-            f"</header><main><h1>{html.escape(name)}</h1>\n{body}</main>"
-            "<footer><p>&copy; 2026 Local Parents Forum</p></footer></body></html>\n")
+        for p in posts
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>'
+        f"{html.escape(name)} - Local Parents Forum</title>"
+        '<link rel="stylesheet" href="/style.css"><script>window.dataLayer=[];</script></head>\n'
+        '<body><header><nav><a href="/">Home</a> &rsaquo; <a href="/education">Education</a></nav>'
+        f"</header><main><h1>{html.escape(name)}</h1>\n{body}</main>"
+        "<footer><p>&copy; 2026 Local Parents Forum</p></footer></body></html>\n"
+    )
 
 
 @dataclass(frozen=True)
 class Web:
     dir: Path
-    feeds: tuple[str, ...]   # paths under dir, e.g. "feeds/f000.xml"
-    pages: tuple[str, ...]   # e.g. "forum/t000.html"
+    feeds: tuple[str, ...]  # paths under dir, e.g. "feeds/f000.xml"
+    pages: tuple[str, ...]  # e.g. "forum/t000.html"
     seed: int
     per_source: int
     now: datetime
 
 
-def generate(root: Path, n_feeds: int = 300, n_pages: int = 100, per_source: int = 30,
-             seed: int = 2026, now: datetime | None = None) -> Web:
+def generate(
+    root: Path,
+    n_feeds: int = 300,
+    n_pages: int = 100,
+    per_source: int = 30,
+    seed: int = 2026,
+    now: datetime | None = None,
+) -> Web:
     """Write the web under root: half the feeds RSS 2.0, half Atom, and the forum threads."""
-    now = now or datetime.now(timezone.utc).replace(microsecond=0)
+    now = now or datetime.now(UTC).replace(microsecond=0)
     (root / "feeds").mkdir(parents=True, exist_ok=True)
     (root / "forum").mkdir(parents=True, exist_ok=True)
     (root / "robots.txt").write_text("User-agent: *\nAllow: /\n")
-    web = Web(root, tuple(f"feeds/f{i:03d}.{'xml' if i % 2 == 0 else 'atom'}" for i in range(n_feeds)),
-              tuple(f"forum/t{i:03d}.html" for i in range(n_pages)), seed, per_source, now)
+    web = Web(
+        root,
+        tuple(f"feeds/f{i:03d}.{'xml' if i % 2 == 0 else 'atom'}" for i in range(n_feeds)),
+        tuple(f"forum/t{i:03d}.html" for i in range(n_pages)),
+        seed,
+        per_source,
+        now,
+    )
     for i in range(n_feeds):
         _write_feed(web, i, _feed_posts(web, i))
     for i, path in enumerate(web.pages):
@@ -200,7 +245,7 @@ def add_items(web: Web, fraction: float = 0.1, new: int = 3, seed: int = 7) -> i
     """Give every 1/fraction-th feed `new` fresh items at the top; as many of the oldest drop off,
     as real feeds do. Size and mtime change, hence ETag and Last-Modified. Returns how many changed."""
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     step = max(1, round(1 / fraction))
     changed = 0
     for i in range(0, len(web.feeds), step):
@@ -223,11 +268,11 @@ def restore(web: Web) -> None:
 class Handler(BaseHTTPRequestHandler):
     """Static files with conditional GET; If-None-Match wins over If-Modified-Since (RFC 9110)."""
 
-    protocol_version = "HTTP/1.1"   # keep-alive, as real servers do
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
     disable_nagle_algorithm = True  # headers and body go in two writes: Nagle + delayed ACK would add 40 ms
     root: Path = Path(".")
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         path = (self.root / self.path.split("?", 1)[0].lstrip("/")).resolve()
         if self.root not in path.parents or not path.is_file():
             return self._send(HTTPStatus.NOT_FOUND, b"not found\n", {})
@@ -286,9 +331,10 @@ class Server:
         self.proc = None
         self.base = ""
 
-    def __enter__(self) -> "Server":
-        self.proc = subprocess.Popen([sys.executable, __file__, "serve", str(self.root)],
-                                     stdout=subprocess.PIPE, text=True)
+    def __enter__(self) -> Server:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "serve", str(self.root)], stdout=subprocess.PIPE, text=True
+        )
         self.base = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
         return self
 

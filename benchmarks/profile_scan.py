@@ -70,7 +70,8 @@ class InlineExecutor:
 
 def profile_scan(config: Path, threads: bool) -> tuple[pstats.Stats, float]:
     """Run service.scan in this process; returns the merged profile and the wall time."""
-    from monitor import config as config_mod, service
+    from monitor import config as config_mod
+    from monitor import service
 
     workers: list[cProfile.Profile] = []
     lock = threading.Lock()
@@ -95,8 +96,10 @@ def profile_scan(config: Path, threads: bool) -> tuple[pstats.Stats, float]:
     main.disable()
     wall = time.perf_counter() - t0
     failed = len(summary.failed)
-    print(f"in-process scan: {len(summary.runs)} sources, {sum(r.new for r in summary.runs)} new mentions, "
-          f"{failed} failed, {wall:.2f} s wall ({'threads' if threads else 'inline, one thread'})")
+    print(
+        f"in-process scan: {len(summary.runs)} sources, {sum(r.new for r in summary.runs)} new mentions, "
+        f"{failed} failed, {wall:.2f} s wall ({'threads' if threads else 'inline, one thread'})"
+    )
     stats = pstats.Stats(main)
     for prof in workers:
         stats.add(prof)
@@ -109,7 +112,7 @@ def print_top(stats: pstats.Stats, key: str, top: int) -> None:
     stats.sort_stats(key).print_stats(top)
     text = out.getvalue()
     print(f"\n=== top {top} by {key} time ===")
-    print(text[text.find("   ncalls"):].rstrip())
+    print(text[text.find("   ncalls") :].rstrip())
 
 
 def print_stages(stats: pstats.Stats, wall: float) -> None:
@@ -124,16 +127,19 @@ def print_stages(stats: pstats.Stats, wall: float) -> None:
 def print_importtime(top: int = 15, depth: int = 3) -> None:
     """`python -X importtime -m monitor --help`: the slowest imports down to `depth` levels, and the wall time."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "monitor", "--help"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "monitor", "--help"], capture_output=True, text=True
+    )
     wall = time.perf_counter() - t0
     rows = []
     for line in done.stderr.splitlines():
         m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| ( *)(\S+)", line)
         if m and len(m.group(2)) // 2 <= depth:
             rows.append((int(m.group(1)), len(m.group(2)) // 2, m.group(3)))
-    print(f"\n=== start-up: python -X importtime -m monitor --help: {wall:.2f} s wall; "
-          f"slowest imports (cumulative, nesting shown) ===")
+    print(
+        f"\n=== start-up: python -X importtime -m monitor --help: {wall:.2f} s wall; "
+        f"slowest imports (cumulative, nesting shown) ==="
+    )
     for us, level, name in sorted(rows, reverse=True)[:top]:
         print(f"  {us / 1e6:6.3f} s  {'  ' * level}{name}")
 

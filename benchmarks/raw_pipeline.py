@@ -41,16 +41,27 @@ def _session() -> requests.Session:
 def _feed(body: bytes):
     for e in feedparser.parse(body).entries:
         raw = e.get("content", [{}])[0].get("value") or e.get("summary", "")
-        yield e.get("id") or e.get("link", ""), e.get("link", ""), e.get("title", ""), \
-            html.unescape(TAG.sub(" ", raw)), e.get("author", ""), e.get("published", "")
+        yield (
+            e.get("id") or e.get("link", ""),
+            e.get("link", ""),
+            e.get("title", ""),
+            html.unescape(TAG.sub(" ", raw)),
+            e.get("author", ""),
+            e.get("published", ""),
+        )
 
 
 def _page(body: bytes):
     for post in BeautifulSoup(body, "lxml").select("div.post"):
         link, author, when = post.select_one("a.permalink"), post.select_one(".author"), post.select_one("time")
-        yield (link["href"] if link else ""), (link["href"] if link else ""), "", \
-            post.select_one(".body").get_text(" ", strip=True), \
-            author.get_text(strip=True) if author else "", when.get("datetime", "") if when else ""
+        yield (
+            (link["href"] if link else ""),
+            (link["href"] if link else ""),
+            "",
+            post.select_one(".body").get_text(" ", strip=True),
+            author.get_text(strip=True) if author else "",
+            when.get("datetime", "") if when else "",
+        )
 
 
 def _one(kind: str, url: str, vader: SentimentIntensityAnalyzer) -> list[tuple]:
@@ -58,8 +69,9 @@ def _one(kind: str, url: str, vader: SentimentIntensityAnalyzer) -> list[tuple]:
     rows = []
     for key, link, title, text, author, published in (_feed if kind == "feed" else _page)(body):
         if ALIASES.search(title) or ALIASES.search(text):
-            rows.append((url, key, link, title, text, author, published,
-                         vader.polarity_scores(f"{title}. {text}")["compound"]))
+            rows.append(
+                (url, key, link, title, text, author, published, vader.polarity_scores(f"{title}. {text}")["compound"])
+            )
     return rows
 
 
@@ -70,14 +82,17 @@ def _chunk(sources: list[tuple[str, str]]) -> list[tuple]:
 
 
 def main(sources_file: str, db_path: str) -> None:
-    sources = [tuple(line.split(None, 1)) for line in open(sources_file).read().splitlines() if line.strip()]
+    with open(sources_file) as f:
+        sources = [tuple(line.split(None, 1)) for line in f.read().splitlines() if line.strip()]
     n = os.cpu_count() or 1
     with ProcessPoolExecutor(n) as procs:
         rows = [row for part in procs.map(_chunk, [sources[i::n] for i in range(n)]) for row in part]
     db = sqlite3.connect(db_path)
     with db:
-        db.execute("CREATE TABLE IF NOT EXISTS items (source TEXT, key TEXT, url TEXT, title TEXT, text TEXT,"
-                   " author TEXT, published TEXT, sentiment REAL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS items (source TEXT, key TEXT, url TEXT, title TEXT, text TEXT,"
+            " author TEXT, published TEXT, sentiment REAL)"
+        )
         db.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     db.close()
     print(f"{len(sources)} sources, {len(rows)} mentions")

@@ -12,15 +12,15 @@ import random
 import sqlite3
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import genweb
+
 from monitor import store
 from monitor.models import Item, Score
 
-LABELS = (("neutral", "low"), ("praise", "low"), ("criticism", "medium"), ("abuse", "high"),
-          ("extremism", "high"))
+LABELS = (("neutral", "low"), ("praise", "low"), ("criticism", "medium"), ("abuse", "high"), ("extremism", "high"))
 WEIGHTS = (50, 25, 20, 4, 1)
 
 
@@ -31,21 +31,31 @@ def mentions(count: int, now: datetime, seed: int = 42) -> list[store.Scored]:
     for n in range(count):
         label, severity = rng.choices(LABELS, WEIGHTS)[0]
         text = " ".join(rng.choice(sentences).format(s=rng.choice(genweb.ALIASES)) for _ in range(3))
-        item = Item(source=f"Archive feed {n % 200:03d}", key=f"guid:seed-{n}",
-                    url=f"https://news.example.org/archive/{n}", title=text[:70], text=text,
-                    author=rng.choice(genweb.NAMES),
-                    published=now - timedelta(minutes=rng.randint(0, 60 * 24 * 90)),
-                    raw=f"<item><guid>seed-{n}</guid><description>{text}</description></item>")
-        score = Score(True, label, severity, round(rng.uniform(-1, 1), 4),
-                      flags=(f"lexicon:{label}",) if label in ("abuse", "extremism") else (),
-                      mentions_staff=rng.random() < 0.05)
+        item = Item(
+            source=f"Archive feed {n % 200:03d}",
+            key=f"guid:seed-{n}",
+            url=f"https://news.example.org/archive/{n}",
+            title=text[:70],
+            text=text,
+            author=rng.choice(genweb.NAMES),
+            published=now - timedelta(minutes=rng.randint(0, 60 * 24 * 90)),
+            raw=f"<item><guid>seed-{n}</guid><description>{text}</description></item>",
+        )
+        score = Score(
+            True,
+            label,
+            severity,
+            round(rng.uniform(-1, 1), 4),
+            flags=(f"lexicon:{label}",) if label in ("abuse", "extremism") else (),
+            mentions_staff=rng.random() < 0.05,
+        )
         out.append(store.Scored(item, score))
     return out
 
 
 def seed(path: Path, count: int) -> float:
     """Store `count` mentions in one save_items call; returns the seconds it took."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     scored = mentions(count, now)
     t0 = time.perf_counter()
     engine = store.connect(f"sqlite:///{path}")

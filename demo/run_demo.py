@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,8 +26,12 @@ HERE = Path(__file__).resolve().parent
 SITE = HERE / "site"
 REPO = HERE.parent
 ABUSIVE = "#post-3"
-TYPES = {".xml": "application/rss+xml; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
-         ".html": "text/html; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
+TYPES = {
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
 
 SOURCES = """\
 # Written by demo/run_demo.py: the demo school, watching the sample web served on {base}.
@@ -88,12 +92,15 @@ class SampleWeb(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def fill(self, text: str) -> str:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         for post in self.deleted:
             text = re.sub(rf"<!-- {post} -->.*?<!-- /{post} -->", "", text, flags=re.S)
         text = text.replace("{{BASE}}", self.base)
-        text = re.sub(r"\{\{DATE:(\d+)\}\}",
-                      lambda m: email.utils.format_datetime(now - timedelta(days=int(m[1]), hours=1), usegmt=True), text)
+        text = re.sub(
+            r"\{\{DATE:(\d+)\}\}",
+            lambda m: email.utils.format_datetime(now - timedelta(days=int(m[1]), hours=1), usegmt=True),
+            text,
+        )
         return re.sub(r"\{\{ISO:(\d+)\}\}", lambda m: (now - timedelta(days=int(m[1]), hours=1)).isoformat(), text)
 
     def log_message(self, *args):  # quiet: the demo prints what matters
@@ -152,14 +159,37 @@ def main(argv: list[str] | None = None) -> int:
         run("scan")
         run("items")
         # Seen by a member of staff in a private group the monitor cannot read (here a page that is not public).
-        run("add", "--url", f"{base}/private/elm-park-parents/posts/1", "--seen-on", "Facebook",
-            "--text", "Posted in the private Elm Park Primary parents group: the new lunch menu is awful.",
-            "--note", "screenshot from a parent governor", "--by", "demo")
-        abusive = [i for i in map(json.loads, run("items", "--json", show=False).stdout.splitlines())
-                   if i["url"].endswith(ABUSIVE)]
+        run(
+            "add",
+            "--url",
+            f"{base}/private/elm-park-parents/posts/1",
+            "--seen-on",
+            "Facebook",
+            "--text",
+            "Posted in the private Elm Park Primary parents group: the new lunch menu is awful.",
+            "--note",
+            "screenshot from a parent governor",
+            "--by",
+            "demo",
+        )
+        abusive = [
+            i
+            for i in map(json.loads, run("items", "--json", show=False).stdout.splitlines())
+            if i["url"].endswith(ABUSIVE)
+        ]
         for item in abusive:
-            run("review", str(item["id"]), "--status", "actioned", "--action", "deletion-requested",
-                "--note", "asked the forum moderators to delete it", "--by", "demo")
+            run(
+                "review",
+                str(item["id"]),
+                "--status",
+                "actioned",
+                "--action",
+                "deletion-requested",
+                "--note",
+                "asked the forum moderators to delete it",
+                "--by",
+                "demo",
+            )
         print("\n(the sample forum now deletes the abusive post, as its moderators would)")
         deleted.add("post:3")
         run("scan")

@@ -28,19 +28,24 @@ def parse_when(text: str, tz: ZoneInfo) -> datetime:
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{text!r} is not a date; use ISO 8601, e.g. 2026-09-01 or 2026-09-01T08:00")
+        raise UsageError(f"{text!r} is not a date; use ISO 8601, e.g. 2026-09-01 or 2026-09-01T08:00") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     return when
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="school-monitor", description=(
-        "Watch what is said online about a school: collect mentions, score them, alert the managers."))
-    p.add_argument("--config", metavar="PATH",
-                   help="sources.toml to use (default: $MONITOR_CONFIG or ./sources.toml)")
-    p.add_argument("--log-level", default=os.environ.get("MONITOR_LOG_LEVEL", "warning"),
-                   choices=["debug", "info", "warning", "error"], help="what to log on stderr (default: warning)")
+    p = argparse.ArgumentParser(
+        prog="school-monitor",
+        description=("Watch what is said online about a school: collect mentions, score them, alert the managers."),
+    )
+    p.add_argument("--config", metavar="PATH", help="sources.toml to use (default: $MONITOR_CONFIG or ./sources.toml)")
+    p.add_argument(
+        "--log-level",
+        default=os.environ.get("MONITOR_LOG_LEVEL", "warning"),
+        choices=["debug", "info", "warning", "error"],
+        help="what to log on stderr (default: warning)",
+    )
     p.add_argument("--version", action="version", version=f"school-monitor {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -55,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--once", action="store_true", help="one scan of the sources that are due, then exit")
 
     s = sub.add_parser("status", help="health: each source's last success and error, unsent emails, the last digest")
-    s.add_argument("--quiet", "-q", action="store_true",
-                   help="print nothing; exit 1 when unhealthy (for a Docker HEALTHCHECK)")
+    s.add_argument(
+        "--quiet", "-q", action="store_true", help="print nothing; exit 1 when unhealthy (for a Docker HEALTHCHECK)"
+    )
 
     s = sub.add_parser("score", help="classify texts without storing them; one JSON object per text")
     s.add_argument("texts", nargs="*", metavar="TEXT")
@@ -64,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("items", help="list stored mentions, newest first")
     s.add_argument("--label", action="append", default=[], choices=LABELS, help="only this label (repeatable)")
-    s.add_argument("--status", action="append", default=[], choices=REVIEW_STATUSES,
-                   help="only this review status (repeatable)")
+    s.add_argument(
+        "--status", action="append", default=[], choices=REVIEW_STATUSES, help="only this review status (repeatable)"
+    )
     s.add_argument("--since", metavar="DATE", help="first seen since DATE")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
 
@@ -95,8 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--since", metavar="DATE", help="from DATE (default: 12 months before --until)")
     s.add_argument("--until", metavar="DATE", help="up to DATE, that day included (default: now)")
     s.add_argument("--format", default="html", choices=service.REPORT_FORMATS)
-    s.add_argument("-o", "--output", metavar="FILE",
-                   help="where to write it; '-' for stdout (default: data/reports/report-SINCE-to-UNTIL.FORMAT)")
+    s.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write it; '-' for stdout (default: data/reports/report-SINCE-to-UNTIL.FORMAT)",
+    )
 
     s = sub.add_parser("digest", help="print the digest of what is new since the last one, or send it")
     s.add_argument("--since", metavar="DATE", help="only mentions first seen since DATE")
@@ -122,8 +133,9 @@ def _user() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         cfg = config.load(args.config)
         return COMMANDS[args.command](cfg, args) or 0
@@ -135,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # a bug: say so plainly, keep the traceback for --log-level debug
         log.debug("internal error", exc_info=True)
-        print(f"school-monitor: internal error: {e.__class__.__name__}: {e} "
-              "(run with --log-level debug for details)", file=sys.stderr)
+        print(
+            f"school-monitor: internal error: {e.__class__.__name__}: {e} (run with --log-level debug for details)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -162,8 +176,7 @@ def _health(st) -> str:
     last = st.last_success.isoformat(timespec="minutes") if st.last_success else "never"
     health = f"last success {last}"
     if st.broken:
-        health = (f"BROKEN ({st.permanent_failures} permanent failures in a row; fix or disable it); "
-                  + health)
+        health = f"BROKEN ({st.permanent_failures} permanent failures in a row; fix or disable it); " + health
     if st.failures:
         health += f"; failing {st.failures}x: {st.last_error}"
     elif st.last_error and st.last_error_at:
@@ -176,8 +189,9 @@ def cmd_scan(cfg: config.Config, args) -> int:
     sources = service.select_sources(cfg, args.source)
     bar = _progress(len(sources))
     try:
-        summary = service.scan(cfg, names=args.source, since=since, progress=bar.step if bar else None,
-                               alerts=not args.no_alerts)
+        summary = service.scan(
+            cfg, names=args.source, since=since, progress=bar.step if bar else None, alerts=not args.no_alerts
+        )
     finally:
         if bar:
             bar.close()
@@ -239,7 +253,7 @@ def _score_inputs(args):
                 obj = json.loads(line)
                 text = obj["text"]
             except (json.JSONDecodeError, KeyError, TypeError) as e:
-                yield None, None, f"{args.jsonl}:{lineno}: skipped: not a JSON object with a \"text\" ({e})"
+                yield None, None, f'{args.jsonl}:{lineno}: skipped: not a JSON object with a "text" ({e})'
                 continue
             yield obj.get("id", lineno), "" if text is None else str(text), str(obj.get("title") or "")
 
@@ -248,7 +262,7 @@ def _open_text(path):
     try:
         return open(path, encoding="utf-8")
     except OSError as e:
-        raise UsageError(f"{path}: {e.strerror}")
+        raise UsageError(f"{path}: {e.strerror}") from None
 
 
 def cmd_items(cfg: config.Config, args) -> int:
@@ -305,8 +319,9 @@ def cmd_evidence(cfg: config.Config, args) -> int:
 
 def cmd_add(cfg: config.Config, args) -> int:
     engine = service.open_store(cfg)
-    it, new, error = service.add_mention(cfg, args.url, text=args.text, title=args.title, seen_on=args.seen_on,
-                                         note=args.note, by=args.by, engine=engine)
+    it, new, error = service.add_mention(
+        cfg, args.url, text=args.text, title=args.title, seen_on=args.seen_on, note=args.note, by=args.by, engine=engine
+    )
     if error:
         print(f"note: {args.url} could not be fetched ({error}); the pasted text is kept", file=sys.stderr)
     state = "added" if new else "already stored as"
@@ -336,7 +351,7 @@ def cmd_report(cfg: config.Config, args) -> int:
             n = service.write_report(cfg, out, fmt=args.format, since=since, until=until)
         os.replace(tmp, path)  # a half-written report never stands under the real name
     except OSError as e:
-        raise UsageError(f"cannot write the report to {path}: {e.strerror}")
+        raise UsageError(f"cannot write the report to {path}: {e.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
     print(f"{path} ({n} mention(s))")
@@ -355,8 +370,10 @@ def cmd_digest(cfg: config.Config, args) -> int:
     elif not result.queued:
         print("digest not sent: [alerts] recipients is empty")
     else:
-        print(f"digest of {result.items} new mention(s) queued for {', '.join(result.email.to)}"
-              + _waiting(result.flushed.waiting))
+        print(
+            f"digest of {result.items} new mention(s) queued for {', '.join(result.email.to)}"
+            + _waiting(result.flushed.waiting)
+        )
     return 0
 
 
@@ -385,8 +402,10 @@ def _waiting(n: int) -> str:
     """What the user needs to hear about unsent email: it is queued, not lost, and not a failure."""
     if not n:
         return ""
-    return (f"; {n} email(s) in the outbox not sent yet (held or the mail server failed): "
-            "they are kept and retried, see `school-monitor outbox`")
+    return (
+        f"; {n} email(s) in the outbox not sent yet (held or the mail server failed): "
+        "they are kept and retried, see `school-monitor outbox`"
+    )
 
 
 COMMANDS = {

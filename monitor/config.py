@@ -88,7 +88,7 @@ class School:
     context: tuple[str, ...] = ()
     not_context: tuple[str, ...] = ()
     staff: tuple[str, ...] = ()
-    short_name: str = ""          # for email subjects; default: the first alias
+    short_name: str = ""  # for email subjects; default: the first alias
 
     @property
     def label(self) -> str:
@@ -115,7 +115,7 @@ class Alerts:
     immediate_max_age: timedelta = timedelta(days=14)
     quiet_hours: tuple[time, time] | None = None
     digest_when_empty: bool = False
-    max_per_hour: int = 10        # past this, instant alerts are gathered into one pile-on email
+    max_per_hour: int = 10  # past this, instant alerts are gathered into one pile-on email
     failing_after: timedelta = timedelta(days=1)
     not_watched: tuple[str, ...] = DEFAULT_NOT_WATCHED
     routes: tuple[Route, ...] = ()
@@ -129,11 +129,11 @@ class Alerts:
 class Smtp:
     host: str
     port: int = 587
-    security: str = "starttls"    # starttls, tls, none
+    security: str = "starttls"  # starttls, tls, none
     username: str | None = None
     password_env: str | None = None
     timeout: timedelta = timedelta(seconds=30)
-    ca_file: str | None = None    # verify the server against this CA (PEM) instead of the system's
+    ca_file: str | None = None  # verify the server against this CA (PEM) instead of the system's
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,10 @@ class Source:
     timeout: timedelta = timedelta(seconds=20)
     max_bytes: int = 5 * 1024**2
     per_host: int = 4
-    robots: bool = False          # obey robots.txt; default off for feeds, on for pages
+    robots: bool = False  # obey robots.txt; default off for feeds, on for pages
     all_mentions: bool = False
     enabled: bool = True
-    item: str | None = None       # page sources: CSS selectors
+    item: str | None = None  # page sources: CSS selectors
     text: str | None = None
     title: str | None = None
     author: str | None = None
@@ -200,8 +200,7 @@ class Config:
 
     @property
     def database_url(self) -> str:
-        return resolve_database_url(os.environ.get("MONITOR_DATABASE_URL") or self.storage.database,
-                                    self.base_dir)
+        return resolve_database_url(os.environ.get("MONITOR_DATABASE_URL") or self.storage.database, self.base_dir)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -214,7 +213,7 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
     """Make a relative SQLite path relative to the directory of sources.toml."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and url != "sqlite:///:memory:":
-        path = url[len(prefix):]
+        path = url[len(prefix) :]
         if path and not path.startswith("/"):
             return prefix + str((base_dir / path).resolve())
     return url
@@ -230,15 +229,15 @@ def load(path: str | Path | None = None) -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(path, [(None, "file not found (pass --config PATH or set $MONITOR_CONFIG)")])
+        raise ConfigError(path, [(None, "file not found (pass --config PATH or set $MONITOR_CONFIG)")]) from None
     except OSError as e:
-        raise ConfigError(path, [(None, f"cannot read: {e.strerror}")])
+        raise ConfigError(path, [(None, f"cannot read: {e.strerror}")]) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise ConfigError(path, [(None, f"not UTF-8 text (byte {e.start})")])
+        raise ConfigError(path, [(None, f"not UTF-8 text (byte {e.start})")]) from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(path, [(None, f"invalid TOML: {e}")])
+        raise ConfigError(path, [(None, f"invalid TOML: {e}")]) from None
     return from_dict(data, path.resolve())
 
 
@@ -261,8 +260,16 @@ def from_dict(data: dict, path: Path) -> Config:
         warnings.append("no [[source]] configured: nothing will be collected")
     if not alerts.recipients:
         warnings.append("alerts.recipients is empty: nobody will be emailed")
-    return Config(path=path, school=school, alerts=alerts, smtp=smtp, storage=storage,
-                  scoring=scoring, sources=tuple(sources), warnings=tuple(warnings))
+    return Config(
+        path=path,
+        school=school,
+        alerts=alerts,
+        smtp=smtp,
+        storage=storage,
+        scoring=scoring,
+        sources=tuple(sources),
+        warnings=tuple(warnings),
+    )
 
 
 class _Validator:
@@ -365,7 +372,7 @@ def _timezone(text):
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a time zone; use e.g. Europe/London")
+        raise ValueError(f"{text!r} is not a time zone; use e.g. Europe/London") from None
     return text
 
 
@@ -375,15 +382,31 @@ def _quiet_hours(text):
         return None
     parts = text.split("-")
     if len(parts) != 2:
-        raise ValueError(f"{text!r} is not a range of hours; use e.g. 20:00-07:00, or \"\" for none")
+        raise ValueError(f'{text!r} is not a range of hours; use e.g. 20:00-07:00, or "" for none')
     return parse_hhmm(parts[0]), parse_hhmm(parts[1])
 
 
 def _alerts(v: _Validator, t: dict) -> Alerts:
     p = "alerts."
-    v.known(t, p, ("recipients", "sender", "immediate", "immediate_staff", "digest_at", "timezone",
-                   "immediate_max_age", "quiet_hours", "digest_when_empty", "max_per_hour",
-                   "failing_after", "not_watched", "route"))
+    v.known(
+        t,
+        p,
+        (
+            "recipients",
+            "sender",
+            "immediate",
+            "immediate_staff",
+            "digest_at",
+            "timezone",
+            "immediate_max_age",
+            "quiet_hours",
+            "digest_when_empty",
+            "max_per_hour",
+            "failing_after",
+            "not_watched",
+            "route",
+        ),
+    )
     d = Alerts()
     routes = []
     raw_routes = t.get("route", [])
@@ -396,11 +419,13 @@ def _alerts(v: _Validator, t: dict) -> Alerts:
             v.problem(rp[:-1], "must be a table")
             continue
         v.known(r, rp, ("name", "labels", "recipients"))
-        routes.append(Route(
-            name=v.get(r, rp, "name", str, default=f"route {i}"),
-            labels=v.get(r, rp, "labels", list, default=(), required=True, convert=_label_list),
-            recipients=v.get(r, rp, "recipients", list, default=(), required=True, convert=check_email),
-        ))
+        routes.append(
+            Route(
+                name=v.get(r, rp, "name", str, default=f"route {i}"),
+                labels=v.get(r, rp, "labels", list, default=(), required=True, convert=_label_list),
+                recipients=v.get(r, rp, "recipients", list, default=(), required=True, convert=check_email),
+            )
+        )
     max_per_hour = v.get(t, p, "max_per_hour", int, default=d.max_per_hour)
     if isinstance(max_per_hour, int) and max_per_hour < 1:
         v.problem("alerts.max_per_hour", "must be at least 1")
@@ -411,8 +436,7 @@ def _alerts(v: _Validator, t: dict) -> Alerts:
         immediate_staff=v.get(t, p, "immediate_staff", bool, default=d.immediate_staff),
         digest_at=v.get(t, p, "digest_at", str, default=d.digest_at, convert=parse_hhmm),
         timezone=v.get(t, p, "timezone", str, default=d.timezone, convert=_timezone),
-        immediate_max_age=v.get(t, p, "immediate_max_age", str, default=d.immediate_max_age,
-                                convert=parse_duration),
+        immediate_max_age=v.get(t, p, "immediate_max_age", str, default=d.immediate_max_age, convert=parse_duration),
         quiet_hours=v.get(t, p, "quiet_hours", str, default=None, convert=_quiet_hours),
         digest_when_empty=v.get(t, p, "digest_when_empty", bool, default=d.digest_when_empty),
         max_per_hour=max_per_hour,
@@ -434,8 +458,10 @@ def _smtp(v: _Validator, t: dict) -> Smtp:
         v.problem("smtp.port", f"{port} is not a TCP port")
     if "password" in t:
         v.problems = [x for x in v.problems if x[0] != "smtp.password"]
-        v.problem("smtp.password", "never put the password in sources.toml; name an environment "
-                                   "variable in password_env instead")
+        v.problem(
+            "smtp.password",
+            "never put the password in sources.toml; name an environment variable in password_env instead",
+        )
     return Smtp(
         host=v.get(t, p, "host", str, default="", required=True),
         port=port,
@@ -472,10 +498,18 @@ _DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "per_host", "robots")
 def _defaults(v: _Validator, t: dict) -> dict:
     p = "defaults."
     v.known(t, p, _DEFAULT_KEYS)
-    return _limits(v, t, p, {
-        "interval": timedelta(hours=1), "timeout": timedelta(seconds=20),
-        "max_bytes": 5 * 1024**2, "per_host": 4, "robots": None,
-    })
+    return _limits(
+        v,
+        t,
+        p,
+        {
+            "interval": timedelta(hours=1),
+            "timeout": timedelta(seconds=20),
+            "max_bytes": 5 * 1024**2,
+            "per_host": 4,
+            "robots": None,
+        },
+    )
 
 
 def _limits(v: _Validator, t: dict, p: str, base: dict) -> dict:
@@ -518,20 +552,25 @@ def _sources(v: _Validator, raw, defaults: dict) -> list[Source]:
             v.problem(f"{p}name", "must not be empty")
         kind = v.get(t, p, "type", str, default="feed", required=True)
         if kind not in SOURCE_TYPES:
-            v.problem(f"{p}type", f"unknown source type {kind!r}; use \"feed\" or \"page\"")
+            v.problem(f"{p}type", f'unknown source type {kind!r}; use "feed" or "page"')
         url = v.get(t, p, "url", str, default="", required=True, convert=check_http_url)
         if kind == "feed":
             for key in PAGE_KEYS:
                 if key in t:
-                    v.problem(f"{p}{key}", "CSS selectors are only for type = \"page\" sources")
+                    v.problem(f"{p}{key}", 'CSS selectors are only for type = "page" sources')
         limits = _limits(v, t, p, defaults)
         if limits["robots"] is None:
             limits["robots"] = kind == "page"
         page = {k: v.get(t, p, k, str, default=None) for k in PAGE_KEYS}
-        sources.append(Source(
-            name=name, type=kind, url=url or "",
-            all_mentions=v.get(t, p, "all_mentions", bool, default=False),
-            enabled=v.get(t, p, "enabled", bool, default=True),
-            **limits, **page,
-        ))
+        sources.append(
+            Source(
+                name=name,
+                type=kind,
+                url=url or "",
+                all_mentions=v.get(t, p, "all_mentions", bool, default=False),
+                enabled=v.get(t, p, "enabled", bool, default=True),
+                **limits,
+                **page,
+            )
+        )
     return sources

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,8 +34,8 @@ from monitor.errors import ConfigError
 
 log = logging.getLogger("monitor.daemon")
 
-WORKERS = 8                # sources fetched at once; a stuck one holds one worker until its timeout
-STOP_GRACE = 3.0           # seconds runs in flight get to finish on SIGTERM
+WORKERS = 8  # sources fetched at once; a stuck one holds one worker until its timeout
+STOP_GRACE = 3.0  # seconds runs in flight get to finish on SIGTERM
 OUTBOX_MINUTES = 5
 RETENTION_HOURS = 24
 
@@ -68,16 +68,18 @@ class Daemon:
         self.engine = service.open_store(cfg)
         self.runner = service.SourceRunner(cfg, self.engine)
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="source")
-        self.running: dict[str, Future] = {}   # source name -> its run in flight
-        self.lock = threading.Lock()           # guards cfg/runner swaps, `running` and `stopping`
+        self.running: dict[str, Future] = {}  # source name -> its run in flight
+        self.lock = threading.Lock()  # guards cfg/runner swaps, `running` and `stopping`
         self.stopping = False
-        self.wake = threading.Event()          # set by the signal handlers
+        self.wake = threading.Event()  # set by the signal handlers
         self.stop_requested = False
         self.reload_requested = False
         self.scheduler = BackgroundScheduler(
-            timezone=timezone.utc, executors={"default": JobExecutor(4)},
+            timezone=UTC,
+            executors={"default": JobExecutor(4)},
             # A job late for any reason (a suspended laptop) runs once, as soon as it can.
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
 
     # ---- lifecycle (main thread)
 
@@ -85,15 +87,20 @@ class Daemon:
         # APScheduler logs every run at INFO: once a second is noise next to our one line per source run.
         logging.getLogger("apscheduler").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
         now = service.now_utc()
-        self.scheduler.add_job(self._tick, "interval", seconds=service.tick_seconds(self.cfg), id="tick",
-                               next_run_time=now)
+        self.scheduler.add_job(
+            self._tick, "interval", seconds=service.tick_seconds(self.cfg), id="tick", next_run_time=now
+        )
         self.scheduler.add_job(self._outbox, "interval", minutes=OUTBOX_MINUTES, id="outbox", next_run_time=now)
-        self.scheduler.add_job(self._retention, "interval", hours=RETENTION_HOURS, id="retention",
-                               next_run_time=now)
+        self.scheduler.add_job(self._retention, "interval", hours=RETENTION_HOURS, id="retention", next_run_time=now)
         self._schedule_digest()
         self.scheduler.start()
-        log.info("daemon started: %d source(s), %d enabled, a tick every %gs, %d workers", len(self.cfg.sources),
-                 sum(s.enabled for s in self.cfg.sources), service.tick_seconds(self.cfg), WORKERS)
+        log.info(
+            "daemon started: %d source(s), %d enabled, a tick every %gs, %d workers",
+            len(self.cfg.sources),
+            sum(s.enabled for s in self.cfg.sources),
+            service.tick_seconds(self.cfg),
+            WORKERS,
+        )
 
     def serve(self) -> None:
         """Wait for signals: reload on SIGHUP, return on SIGTERM/SIGINT."""
@@ -146,8 +153,11 @@ class Daemon:
             # A fetch or an email waiting on a slow server would keep the process alive until its own
             # timeout. Each run writes in one transaction, so leaving now keeps the database consistent.
             unfinished = sorted(name for name, f in in_flight.items() if not f.done())
-            log.warning("abandoning what is still in flight after %gs (%s); an unfinished source runs "
-                        "again at the next start", STOP_GRACE, ", ".join(unfinished or stragglers))
+            log.warning(
+                "abandoning what is still in flight after %gs (%s); an unfinished source runs again at the next start",
+                STOP_GRACE,
+                ", ".join(unfinished or stragglers),
+            )
             logging.shutdown()
             os._exit(0)
         if unfinished:
@@ -206,9 +216,11 @@ def describe_changes(old: Config, new: Config) -> str:
     before = {s.name: s for s in old.sources}
     after = {s.name: s for s in new.sources}
     parts = [f"{len(after)} source(s)"]
-    for word, names in (("added", [n for n in after if n not in before]),
-                        ("removed", [n for n in before if n not in after]),
-                        ("changed", [n for n in after if n in before and after[n] != before[n]])):
+    for word, names in (
+        ("added", [n for n in after if n not in before]),
+        ("removed", [n for n in before if n not in after]),
+        ("changed", [n for n in after if n in before and after[n] != before[n]]),
+    ):
         if names:
             parts.append(f"{word}: {', '.join(names)}")
     return "; ".join(parts)

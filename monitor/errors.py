@@ -15,8 +15,9 @@ class ConfigError(MonitorError):
     def __init__(self, path, problems):
         self.path = str(path)
         self.problems = list(problems)  # [(key, problem)]
-        lines = [f"{self.path}: {key}: {problem}" if key else f"{self.path}: {problem}"
-                 for key, problem in self.problems]
+        lines = [
+            f"{self.path}: {key}: {problem}" if key else f"{self.path}: {problem}" for key, problem in self.problems
+        ]
         super().__init__("\n".join(lines))
 
 

@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import SplitResult, urljoin, urlsplit
 from urllib.request import getproxies
@@ -39,22 +39,24 @@ from monitor import __version__
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 
-USER_AGENT = (f"school-monitor/{__version__} (+https://github.com/school-monitor/school-monitor; "
-              "a school's reputation monitor; contact: see the school's website)")
+USER_AGENT = (
+    f"school-monitor/{__version__} (+https://github.com/school-monitor/school-monitor; "
+    "a school's reputation monitor; contact: see the school's website)"
+)
 ROBOTS_AGENT = "school-monitor"
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
-ROBOTS_LIMIT = 512 * 1024      # Google reads 500 KiB of a robots.txt; so do we
+ROBOTS_LIMIT = 512 * 1024  # Google reads 500 KiB of a robots.txt; so do we
 ROBOTS_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
 class Limits:
-    timeout: float = 20.0         # seconds for the whole fetch, not one socket read
+    timeout: float = 20.0  # seconds for the whole fetch, not one socket read
     max_bytes: int = 5 * 1024**2  # decoded body cap
-    per_host: int = 4             # requests in flight to one host at most
-    robots: bool = False          # obey robots.txt
+    per_host: int = 4  # requests in flight to one host at most
+    robots: bool = False  # obey robots.txt
 
 
 class Fetcher:
@@ -66,14 +68,18 @@ class Fetcher:
     """
 
     def __init__(self, user_agent: str = USER_AGENT, pool_size: int = 16):
-        self._local = threading.local()   # the guard of the fetch running on this thread
+        self._local = threading.local()  # the guard of the fetch running on this thread
         self._watchdog = _Watchdog()
         self._slots = _HostSlots()
         self._robots = _OncePerKey()
         self._addresses = _OncePerKey()
         # The headers a Session would send, with ours.
-        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
-                         "Accept": "*/*", "Connection": "keep-alive"}
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept-Encoding": "gzip, deflate",
+            "Accept": "*/*",
+            "Connection": "keep-alive",
+        }
         self._adapter = _WatchedAdapter(self._local, pool_connections=pool_size, pool_maxsize=pool_size)
         # The CA bundle as a Session reads it from the environment, read once.
         self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
@@ -91,8 +97,15 @@ class Fetcher:
     def __exit__(self, *exc):
         self.close()
 
-    def get(self, url: str, limits: Limits = Limits(), *, etag: str | None = None,
-            last_modified: str | None = None, accept: str | None = None) -> FetchResult:
+    def get(
+        self,
+        url: str,
+        limits: Limits = Limits(),
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
         """GET a URL. Returns a FetchResult (status 304 when unchanged); raises FetchError on failure."""
         parts = _split_http(url)
         headers = self._headers.copy()
@@ -106,8 +119,16 @@ class Fetcher:
             self._check_robots(url, parts, limits)
         return self._get(url, parts, headers, limits, etag, last_modified)
 
-    def _get(self, url: str, parts: SplitResult, headers: dict, limits: Limits, etag: str | None = None,
-             last_modified: str | None = None, slot_wait: float | None = None) -> FetchResult:
+    def _get(
+        self,
+        url: str,
+        parts: SplitResult,
+        headers: dict,
+        limits: Limits,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        slot_wait: float | None = None,
+    ) -> FetchResult:
         # The deadline starts once the host has a free slot: waiting politely is not the server's fault.
         slot = self._slots.acquire(parts.netloc.lower(), limits.per_host, slot_wait)
         try:
@@ -121,8 +142,16 @@ class Fetcher:
         finally:
             slot.release()
 
-    def _follow(self, url: str, parts: SplitResult, headers: dict, limits: Limits, guard: _Guard,
-                etag: str | None, last_modified: str | None) -> FetchResult:
+    def _follow(
+        self,
+        url: str,
+        parts: SplitResult,
+        headers: dict,
+        limits: Limits,
+        guard: _Guard,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> FetchResult:
         """Request, and follow redirects by hand so that every hop is checked."""
         seen = {url}
         current, current_parts = url, parts
@@ -140,8 +169,9 @@ class Fetcher:
             seen.add(target)
             current = target
 
-    def _check_redirect(self, origin: SplitResult, current: str, target: str, seen: set, hop: int,
-                        limits: Limits) -> SplitResult:
+    def _check_redirect(
+        self, origin: SplitResult, current: str, target: str, seen: set, hop: int, limits: Limits
+    ) -> SplitResult:
         """The target's parts, once it passed every check."""
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https"):
@@ -164,11 +194,11 @@ class Fetcher:
             return
         for ip in _resolve(parts.hostname):
             if not all(redirect_allowed(f, ip) for f in from_ips):
-                raise FetchError(f"refused a redirect from a public address to a private one "
-                                 f"({ip}): {target[:200]}", permanent=True)
+                raise FetchError(
+                    f"refused a redirect from a public address to a private one ({ip}): {target[:200]}", permanent=True
+                )
 
-    def _request(self, url: str, host: str | None, headers: dict, limits: Limits,
-                 guard: _Guard) -> requests.Response:
+    def _request(self, url: str, host: str | None, headers: dict, limits: Limits, guard: _Guard) -> requests.Response:
         socket_timeout = min(10.0, max(0.1, guard.remaining()))
         try:
             # As a Session would prepare it (the URL quoted and IDNA-encoded, a user:password in it
@@ -180,8 +210,7 @@ class Fetcher:
             if "@" in url:
                 req.prepare_auth(None, url)
             proxies = requests.utils.get_environ_proxies(url) if self._proxied else {}
-            resp = self._adapter.send(req, stream=True, timeout=socket_timeout, verify=self._verify,
-                                      proxies=proxies)
+            resp = self._adapter.send(req, stream=True, timeout=socket_timeout, verify=self._verify, proxies=proxies)
         except requests.exceptions.RequestException as e:
             raise _request_error(e, host, guard, limits) from None
         guard.attach(resp.raw)
@@ -193,17 +222,21 @@ class Fetcher:
                 raise
         return resp
 
-    def _result(self, resp: requests.Response, limits: Limits, guard: _Guard,
-                etag: str | None, last_modified: str | None) -> FetchResult:
+    def _result(
+        self, resp: requests.Response, limits: Limits, guard: _Guard, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
         if resp.status_code == 304:
-            return FetchResult(url=resp.url, status=304, etag=etag, last_modified=last_modified,
-                               fetched_at=_now())
+            return FetchResult(url=resp.url, status=304, etag=etag, last_modified=last_modified, fetched_at=_now())
         body = _read_capped(resp, limits, guard)
         content_type = resp.headers.get("Content-Type", "")
         return FetchResult(
-            url=resp.url, status=resp.status_code, body=body, content_type=content_type,
+            url=resp.url,
+            status=resp.status_code,
+            body=body,
+            content_type=content_type,
             encoding=_declared_charset(content_type),
-            etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+            etag=resp.headers.get("ETag"),
+            last_modified=resp.headers.get("Last-Modified"),
             fetched_at=_now(),
         )
 
@@ -213,8 +246,10 @@ class Fetcher:
         root = f"{parts.scheme}://{parts.netloc}"
         rules = self._robots.get(root, lambda: self._load_robots(root, limits))
         if not rules.can_fetch(ROBOTS_AGENT, url):
-            raise FetchError(f"disallowed by robots.txt ({root}/robots.txt); the site asks robots "
-                             "not to read this page", permanent=True)
+            raise FetchError(
+                f"disallowed by robots.txt ({root}/robots.txt); the site asks robots not to read this page",
+                permanent=True,
+            )
 
     def _load_robots(self, root: str, limits: Limits) -> RobotFileParser:
         """The host's robots.txt, as urllib.robotparser reads it: 401/403 forbid all, other errors allow all."""
@@ -391,8 +426,10 @@ def _watched_pool(base: type, local: threading.local) -> type:
 
 class _WatchedAdapter(requests.adapters.HTTPAdapter):
     def __init__(self, local: threading.local, **kw):
-        self._pool_classes = {"http": _watched_pool(urllib3.HTTPConnectionPool, local),
-                              "https": _watched_pool(urllib3.HTTPSConnectionPool, local)}
+        self._pool_classes = {
+            "http": _watched_pool(urllib3.HTTPConnectionPool, local),
+            "https": _watched_pool(urllib3.HTTPSConnectionPool, local),
+        }
         super().__init__(**kw)
 
     def init_poolmanager(self, *args, **kw):
@@ -492,7 +529,7 @@ class _OncePerKey:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _split_http(url: str) -> SplitResult:
@@ -513,13 +550,11 @@ def _redirect_target(resp: requests.Response, current: str) -> str | None:
     try:
         return urljoin(current, location.strip())
     except ValueError as e:  # a hostile Location such as "http://[::1" must end as this source's error
-        raise FetchError(f"refused a redirect to an invalid URL ({e}): {location[:200]}",
-                         permanent=True) from None
+        raise FetchError(f"refused a redirect to an invalid URL ({e}): {location[:200]}", permanent=True) from None
 
 
 def _too_slow(limits: Limits) -> FetchError:
-    return FetchError(f"too slow: not finished within {limits.timeout:g}s (the server sends too slowly "
-                      "or not at all)")
+    return FetchError(f"too slow: not finished within {limits.timeout:g}s (the server sends too slowly or not at all)")
 
 
 def _request_error(e: Exception, host: str | None, guard: _Guard, limits: Limits) -> FetchError:
@@ -549,11 +584,15 @@ def _raise_for_status(resp: requests.Response) -> None:
     if code in (404, 410):
         raise FetchError(f"HTTP {code}: the page is gone; check the source's URL", status=code, permanent=True)
     if code in (429, 503):
-        raise FetchError(f"HTTP {code}: the server asked us to slow down", status=code,
-                         retry_after=retry_after_seconds(resp.headers.get("Retry-After")))
+        raise FetchError(
+            f"HTTP {code}: the server asked us to slow down",
+            status=code,
+            retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
+        )
     if code in (401, 403):
-        raise FetchError(f"HTTP {code}: access refused (the site may block automated readers)",
-                         status=code, permanent=True)
+        raise FetchError(
+            f"HTTP {code}: access refused (the site may block automated readers)", status=code, permanent=True
+        )
     raise FetchError(f"HTTP {code}: {resp.reason or 'error'}", status=code)
 
 
@@ -569,7 +608,7 @@ def retry_after_seconds(value: str | None, cap: float = 24 * 3600) -> float | No
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, min((when - _now()).total_seconds(), cap))
 
 
@@ -587,15 +626,15 @@ def _read_capped(resp: requests.Response, limits: Limits, guard: _Guard) -> byte
         while chunk := resp.raw.read(CHUNK, decode_content=True):
             size += len(chunk)
             if size > limits.max_bytes:
-                raise FetchError(f"body too large: over the cap of {limits.max_bytes:,} bytes "
-                                 "(decoded)")
+                raise FetchError(f"body too large: over the cap of {limits.max_bytes:,} bytes (decoded)")
             chunks.append(chunk)
     except (urllib3.exceptions.HTTPError, OSError) as e:
         if guard.expired:
             raise _too_slow(limits) from None
         if isinstance(e, urllib3.exceptions.DecodeError):
-            raise FetchError(f"could not decode the body ({resp.headers.get('Content-Encoding')}): "
-                             f"{_reason(e)}") from None
+            raise FetchError(
+                f"could not decode the body ({resp.headers.get('Content-Encoding')}): {_reason(e)}"
+            ) from None
         raise FetchError(f"connection broken while reading: {_reason(e)}") from None
     if guard.expired:
         raise _too_slow(limits)

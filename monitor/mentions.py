@@ -36,27 +36,129 @@ TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr")
 # Words any text about a primary school is likely to use; they confirm an ambiguous alias
 # alongside the configured `context`.
 SCHOOL_CONTEXT = (
-    "school", "primary", "pupil", "teacher", "teaching assistant", "head", "headteacher",
-    "head teacher", "Ofsted", "class", "classroom", "reception", "nursery", "SENCO", "SEN", "EHCP",
-    "playground", "PTA", "governors", "uniform", "homework", "term", "parents", "kids", "children",
-    "my son", "my daughter", "school gate", "catchment", "admissions",
-    "my boy", "my girl", "my lad", "my kid", "my two", "my child", "family", "families", "staff",
-    "office", "letter", "newsletter", "policy", "trip", "club", "breakfast club", "after-school",
-    "wraparound", "maths", "phonics", "reading", "SATs", "KS1", "KS2", "jumper", "governor",
-    "parent", "parental", "lollipop", "secondary", "assembly", "nativity", "sports day", "lunch",
-    "exclude", "excluded", "gate",
+    "school",
+    "primary",
+    "pupil",
+    "teacher",
+    "teaching assistant",
+    "head",
+    "headteacher",
+    "head teacher",
+    "Ofsted",
+    "class",
+    "classroom",
+    "reception",
+    "nursery",
+    "SENCO",
+    "SEN",
+    "EHCP",
+    "playground",
+    "PTA",
+    "governors",
+    "uniform",
+    "homework",
+    "term",
+    "parents",
+    "kids",
+    "children",
+    "my son",
+    "my daughter",
+    "school gate",
+    "catchment",
+    "admissions",
+    "my boy",
+    "my girl",
+    "my lad",
+    "my kid",
+    "my two",
+    "my child",
+    "family",
+    "families",
+    "staff",
+    "office",
+    "letter",
+    "newsletter",
+    "policy",
+    "trip",
+    "club",
+    "breakfast club",
+    "after-school",
+    "wraparound",
+    "maths",
+    "phonics",
+    "reading",
+    "SATs",
+    "KS1",
+    "KS2",
+    "jumper",
+    "governor",
+    "parent",
+    "parental",
+    "lollipop",
+    "secondary",
+    "assembly",
+    "nativity",
+    "sports day",
+    "lunch",
+    "exclude",
+    "excluded",
+    "gate",
     # Roles and routines named without the word "school" ("the EPPS receptionist", "EPPS SLT").
-    "receptionist", "SLT", "deputy head", "caretaker", "dinner lady", "inset day", "half term",
-    "school run", "pick-up", "pick up", "drop-off", "walking bus", "non-uniform",
+    "receptionist",
+    "SLT",
+    "deputy head",
+    "caretaker",
+    "dinner lady",
+    "inset day",
+    "half term",
+    "school run",
+    "pick-up",
+    "pick up",
+    "drop-off",
+    "walking bus",
+    "non-uniform",
     *(f"year {n}" for n in range(1, 7)),
 )
 
 # A word right after an alias that turns it into the name of something else.
 OTHER_THINGS = (
-    "care", "surgery", "practice", "medical", "health", "dental", "pharmacy", "clinic",
-    "station", "road", "rd", "lane", "avenue", "street", "close", "gardens", "crescent", "drive",
-    "estate", "golf", "club", "fc", "afc", "rfc", "cc", "tennis", "cricket", "bowls", "hotel",
-    "tavern", "inn", "cemetery", "ltd", "limited", "plc", "symposium", "conference",
+    "care",
+    "surgery",
+    "practice",
+    "medical",
+    "health",
+    "dental",
+    "pharmacy",
+    "clinic",
+    "station",
+    "road",
+    "rd",
+    "lane",
+    "avenue",
+    "street",
+    "close",
+    "gardens",
+    "crescent",
+    "drive",
+    "estate",
+    "golf",
+    "club",
+    "fc",
+    "afc",
+    "rfc",
+    "cc",
+    "tennis",
+    "cricket",
+    "bowls",
+    "hotel",
+    "tavern",
+    "inn",
+    "cemetery",
+    "ltd",
+    "limited",
+    "plc",
+    "symposium",
+    "conference",
 )
 _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THINGS), re.IGNORECASE)
 
@@ -66,16 +168,74 @@ _WORDS = re.compile(r"\w+")
 # the next word is not capitalised too: title-case headlines say "Elm Park School in Special
 # Measures", while "Elm Park School in Limerick has..." names a town (dashes are left out:
 # "... - Open Evening").
-_PLACE_AFTER = re.compile(r"(?:\s*\(\s*|,\s*)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
-                          r"|\s+in\s+([A-Z][a-z]+)(?=[\s,.;:!?)]+(?:[a-z0-9(]|$)|[.!?]?$)")
-_NOT_A_PLACE = frozenset({
-    "london", "england", "britain", "uk", "east", "north", "south", "west", "the", "year", "mrs", "mr",
-    "ms", "miss", "dr", "reception", "nursery", "ofsted", "january", "february", "march", "april",
-    "may", "june", "july", "august", "september", "october", "november", "december", "monday",
-    "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "please", "thanks",
-    "christmas", "easter", "summer", "spring", "autumn", "winter", "open", "sports", "news",
-    "update", "closed", "closure", "special", "new", "our", "my", "we", "it", "i", "and", "but",
-})
+_PLACE_AFTER = re.compile(
+    r"(?:\s*\(\s*|,\s*)([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+    r"|\s+in\s+([A-Z][a-z]+)(?=[\s,.;:!?)]+(?:[a-z0-9(]|$)|[.!?]?$)"
+)
+_NOT_A_PLACE = frozenset(
+    {
+        "london",
+        "england",
+        "britain",
+        "uk",
+        "east",
+        "north",
+        "south",
+        "west",
+        "the",
+        "year",
+        "mrs",
+        "mr",
+        "ms",
+        "miss",
+        "dr",
+        "reception",
+        "nursery",
+        "ofsted",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "please",
+        "thanks",
+        "christmas",
+        "easter",
+        "summer",
+        "spring",
+        "autumn",
+        "winter",
+        "open",
+        "sports",
+        "news",
+        "update",
+        "closed",
+        "closure",
+        "special",
+        "new",
+        "our",
+        "my",
+        "we",
+        "it",
+        "i",
+        "and",
+        "but",
+    }
+)
 
 # Between the words of an alias: nothing (hashtags), spaces, hyphens, underscores, dots.
 _SEP = r"[\s\-_.]*"
@@ -167,13 +327,16 @@ class MentionFinder:
 
     def __init__(self, school: School):
         self.school = school
-        self._aliases = [(_Phrase(a, needle(a), (alias_pattern(a),)), is_ambiguous(a, school.name))
-                         for a in school.aliases]
+        self._aliases = [
+            (_Phrase(a, needle(a), (alias_pattern(a),)), is_ambiguous(a, school.name)) for a in school.aliases
+        ]
         self._acronyms = {a for a in school.aliases if is_acronym(a)}
         # Words that place a text here: a qualifier made of them is no other town.
-        self._known = {w.lower() for phrase in (*school.context, *SCHOOL_CONTEXT, *school.aliases,
-                                                school.name, *school.staff)
-                       for w in _WORDS.findall(phrase)}
+        self._known = {
+            w.lower()
+            for phrase in (*school.context, *SCHOOL_CONTEXT, *school.aliases, school.name, *school.staff)
+            for w in _WORDS.findall(phrase)
+        }
         self._exclude = [_Phrase(e, needle(e), (alias_pattern(e),)) for e in school.exclude]
         # Context phrases are looked up by their first word (and its plural) among the text's words.
         self._context: dict[str, list[_Phrase]] = {}
@@ -182,8 +345,9 @@ class MentionFinder:
             for key in (phrase.needle, phrase.needle + "s"):
                 self._context.setdefault(key, []).append(phrase)
         # Place names are proper nouns: "Reading" the town, not "reading" the subject.
-        self._not_context = [_Phrase(n, needle(n), (phrase_pattern(n, ignore_case=not n[:1].isupper()),))
-                             for n in school.not_context]
+        self._not_context = [
+            _Phrase(n, needle(n), (phrase_pattern(n, ignore_case=not n[:1].isupper()),)) for n in school.not_context
+        ]
         self._staff = [_Phrase(s, needle(s.split()[-1]), tuple(staff_patterns(s))) for s in school.staff]
 
     def find(self, text: str, title: str = "", all_mentions: bool = False) -> MentionMatch:

@@ -30,11 +30,11 @@ BROKEN_AFTER = 3  # consecutive permanent failures (404, 410, robots.txt...) bef
 class FetchResult:
     """What fetching a URL gave. A 304 is a value (`not_modified`), not an exception."""
 
-    url: str                      # the final URL, after redirects
+    url: str  # the final URL, after redirects
     status: int
     body: bytes = b""
     content_type: str = ""
-    encoding: str | None = None   # the charset the server declared, if any
+    encoding: str | None = None  # the charset the server declared, if any
     etag: str | None = None
     last_modified: str | None = None
     fetched_at: datetime | None = None
@@ -49,14 +49,14 @@ class Item:
     """One post, article or entry collected from a source, before it is scored."""
 
     source: str
-    key: str                      # identity within the source: guid, canonical link, or content hash
+    key: str  # identity within the source: guid, canonical link, or content hash
     url: str
     title: str
     text: str
     author: str = ""
     published: datetime | None = None
-    raw: str = ""                 # the XML/HTML fragment it came from (evidence)
-    notes: tuple[str, ...] = ()   # things the parser noticed, e.g. a future date clamped
+    raw: str = ""  # the XML/HTML fragment it came from (evidence)
+    notes: tuple[str, ...] = ()  # things the parser noticed, e.g. a future date clamped
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,9 @@ class Score:
     """What a text is. `flags` say why (lexicon entries and rules that fired)."""
 
     mention: bool
-    label: str                    # one of LABELS, or OFFTOPIC
-    severity: str                 # one of SEVERITIES
-    sentiment: float              # VADER compound, -1..1
+    label: str  # one of LABELS, or OFFTOPIC
+    severity: str  # one of SEVERITIES
+    sentiment: float  # VADER compound, -1..1
     flags: tuple[str, ...] = ()
     mentions_staff: bool = False
 
@@ -138,11 +138,11 @@ class SourceState:
     last_success: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
-    failures: int = 0             # consecutive failures since the last success
+    failures: int = 0  # consecutive failures since the last success
     next_check: datetime | None = None
-    content_hash: str | None = None   # of a watched page's text, to notice a change
-    permanent_failures: int = 0       # consecutive failures that retrying will not fix (404, 410...)
-    page_text: str | None = None      # a watched page's text, to score only what a change added
+    content_hash: str | None = None  # of a watched page's text, to notice a change
+    permanent_failures: int = 0  # consecutive failures that retrying will not fix (404, 410...)
+    page_text: str | None = None  # a watched page's text, to score only what a change added
 
     @property
     def broken(self) -> bool:
@@ -162,7 +162,7 @@ class SourceRun:
     error: str | None = None
     seconds: float = 0.0
     new_ids: tuple[int, ...] = ()
-    broken: bool = False          # the error is permanent and has repeated BROKEN_AFTER times
+    broken: bool = False  # the error is permanent and has repeated BROKEN_AFTER times
 
 
 @dataclass(frozen=True)
@@ -170,9 +170,9 @@ class ScanSummary:
     runs: tuple[SourceRun, ...] = ()
     started: datetime | None = None
     finished: datetime | None = None
-    removed: tuple[int, ...] = ()   # items found gone by the follow-up re-check
-    alerts_queued: int = 0        # instant alert emails this scan queued (pile-ons included)
-    emails_waiting: int = 0       # the outbox still unsent after the scan's send (retried later)
+    removed: tuple[int, ...] = ()  # items found gone by the follow-up re-check
+    alerts_queued: int = 0  # instant alert emails this scan queued (pile-ons included)
+    emails_waiting: int = 0  # the outbox still unsent after the scan's send (retried later)
 
     @property
     def failed(self) -> tuple[SourceRun, ...]:
@@ -200,7 +200,7 @@ class Email:
     subject: str
     text: str
     html: str = ""
-    kind: str = "alert"            # alert, digest, pileon
+    kind: str = "alert"  # alert, digest, pileon
     dedupe_key: str | None = None  # one email per key, ever (e.g. "alert:42:safeguarding")
     item_ids: tuple[int, ...] = field(default_factory=tuple)
 
@@ -210,13 +210,13 @@ class Evidence:
     """One stored version of a mention as it was collected: its fragment, its text, the whole body served."""
 
     item_id: int
-    version: int                  # 1 for the first collection, then one more per edit
+    version: int  # 1 for the first collection, then one more per edit
     fetched_at: datetime
     url: str
     text: str
-    raw: bytes                    # the item's own XML/HTML fragment
-    sha256: str                   # of raw
-    body: bytes | None = None     # the whole response it came in, byte for byte as served
+    raw: bytes  # the item's own XML/HTML fragment
+    sha256: str  # of raw
+    body: bytes | None = None  # the whole response it came in, byte for byte as served
     body_sha256: str | None = None
     body_url: str = ""
     body_content_type: str = ""
@@ -256,9 +256,9 @@ class ReportData:
     generated_at: datetime
     by_label: dict[str, int]
     by_source: dict[str, int]
-    previous_by_label: dict[str, int]   # the period of the same length just before `since`
+    previous_by_label: dict[str, int]  # the period of the same length just before `since`
     weeks: tuple[WeekCount, ...]
-    flagged: tuple[StoredItem, ...]     # the most severe and most recent first, at most a limit
+    flagged: tuple[StoredItem, ...]  # the most severe and most recent first, at most a limit
     flagged_total: int
     reviews: dict[int, tuple[Review, ...]]
     sources: tuple[SourceHealth, ...]

@@ -43,11 +43,17 @@ ADD_COMMAND = "school-monitor add --url URL --text TEXT --seen-on PLATFORM"
 
 def _environment(cfg: Config) -> jinja2.Environment:
     # The school's own alerts/ first, then the packaged defaults, file by file.
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(cfg.templates_dir)),
-                                  jinja2.PackageLoader("monitor.templates", ".")])
-    return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True)
+    loader = jinja2.ChoiceLoader(
+        [jinja2.FileSystemLoader(str(cfg.templates_dir)), jinja2.PackageLoader("monitor.templates", ".")]
+    )
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def check_templates(cfg: Config) -> list[str]:
@@ -77,11 +83,10 @@ def check_templates(cfg: Config) -> list[str]:
 def _render(env: jinja2.Environment, name: str, context: dict) -> tuple[str, str]:
     """The plain-text and HTML parts of one template pair."""
     try:
-        return (env.get_template(f"{name}.txt").render(context),
-                env.get_template(f"{name}.html").render(context))
+        return (env.get_template(f"{name}.txt").render(context), env.get_template(f"{name}.html").render(context))
     except jinja2.TemplateError as e:
         where = getattr(e, "filename", None) or name
-        raise NotifyError(f"template {where}: {e.__class__.__name__}: {e}")
+        raise NotifyError(f"template {where}: {e.__class__.__name__}: {e}") from None
 
 
 # ---------------------------------------------------------------- what the templates see
@@ -112,11 +117,20 @@ def _when(cfg: Config, when: datetime | None) -> str:
 def item_view(cfg: Config, it: StoredItem) -> dict:
     """One mention as the templates see it (plain values; the HTML templates escape them)."""
     return {
-        "id": it.id, "label": it.label, "severity": it.severity, "flags": list(it.flags),
-        "source": it.source, "author": it.author, "when": _when(cfg, it.published or it.first_seen),
-        "url": it.url, "link": http_link(it.url), "title": it.title, "text": it.text,
+        "id": it.id,
+        "label": it.label,
+        "severity": it.severity,
+        "flags": list(it.flags),
+        "source": it.source,
+        "author": it.author,
+        "when": _when(cfg, it.published or it.first_seen),
+        "url": it.url,
+        "link": http_link(it.url),
+        "title": it.title,
+        "text": it.text,
         "excerpt": excerpt(f"{it.title}: {it.text}" if it.title and it.text else it.title or it.text),
-        "mentions_staff": it.mentions_staff, "status": it.status,
+        "mentions_staff": it.mentions_staff,
+        "status": it.status,
     }
 
 
@@ -131,26 +145,47 @@ def _first_words(it: StoredItem) -> str:
 
 def render_alert(cfg: Config, item: StoredItem, recipients: tuple[str, ...], route: str) -> Email:
     """One instant alert for one mention and one route; its dedupe_key makes it one email ever."""
-    subject = clean_header(f"[{cfg.school.label}] {item.severity.upper()}: {item.label} on {item.source} "
-                           f"— \"{_first_words(item)}\"")
+    subject = clean_header(
+        f'[{cfg.school.label}] {item.severity.upper()}: {item.label} on {item.source} — "{_first_words(item)}"'
+    )
     context = {"school": cfg.school.label, "subject": subject, "item": item_view(cfg, item)}
     text, html = _render(_environment(cfg), "alert", context)
-    return Email(to=recipients, subject=subject, text=text, html=html, kind="alert",
-                 dedupe_key=f"alert:{item.id}:{route}", item_ids=(item.id,))
+    return Email(
+        to=recipients,
+        subject=subject,
+        text=text,
+        html=html,
+        kind="alert",
+        dedupe_key=f"alert:{item.id}:{route}",
+        item_ids=(item.id,),
+    )
 
 
 def render_pileon(cfg: Config, items: list[StoredItem], recipients: tuple[str, ...], route: str) -> Email:
     """One email listing the instant alerts past [alerts] max_per_hour (one per scan and route)."""
     worst = min(items, key=lambda i: LABELS.index(i.label) if i.label in LABELS else len(LABELS))
-    subject = clean_header(f"[{cfg.school.label}] {worst.severity.upper()}: pile-on, "
-                           f"{len(items)} more {'item' if len(items) == 1 else 'items'} "
-                           f"({', '.join(sorted({i.label for i in items}, key=LABELS.index))})")
-    context = {"school": cfg.school.label, "subject": subject,
-               "items": [item_view(cfg, i) for i in items], "max_per_hour": cfg.alerts.max_per_hour}
+    subject = clean_header(
+        f"[{cfg.school.label}] {worst.severity.upper()}: pile-on, "
+        f"{len(items)} more {'item' if len(items) == 1 else 'items'} "
+        f"({', '.join(sorted({i.label for i in items}, key=LABELS.index))})"
+    )
+    context = {
+        "school": cfg.school.label,
+        "subject": subject,
+        "items": [item_view(cfg, i) for i in items],
+        "max_per_hour": cfg.alerts.max_per_hour,
+    }
     text, html = _render(_environment(cfg), "pileon", context)
     ids = tuple(i.id for i in items)
-    return Email(to=recipients, subject=subject, text=text, html=html, kind="pileon",
-                 dedupe_key=f"pileon:{route}:{min(ids)}-{max(ids)}", item_ids=ids)
+    return Email(
+        to=recipients,
+        subject=subject,
+        text=text,
+        html=html,
+        kind="pileon",
+        dedupe_key=f"pileon:{route}:{min(ids)}-{max(ids)}",
+        item_ids=ids,
+    )
 
 
 @dataclass(frozen=True)
@@ -169,8 +204,8 @@ class DigestData:
 
     since: datetime | None
     until: datetime
-    items: tuple[StoredItem, ...]           # new since the last digest
-    awaiting: tuple[StoredItem, ...]        # earlier mentions still status new, severity high or medium
+    items: tuple[StoredItem, ...]  # new since the last digest
+    awaiting: tuple[StoredItem, ...]  # earlier mentions still status new, severity high or medium
     failing: tuple[SourceState, ...]
     removed: tuple[Removed, ...]
 
@@ -185,32 +220,55 @@ AWAITING_SHOWN = 30
 def render_digest(cfg: Config, data: DigestData) -> Email:
     groups = []
     for label in LABELS:
-        group = sorted((i for i in data.items if i.label == label),
-                       key=lambda i: (i.severity != "high", i.published or i.first_seen))
+        group = sorted(
+            (i for i in data.items if i.label == label),
+            key=lambda i: (i.severity != "high", i.published or i.first_seen),
+        )
         if group:
             groups.append({"label": label, "mentions": [item_view(cfg, i) for i in group]})
     counts = [{"label": g["label"], "count": len(g["mentions"])} for g in groups]
     high = sum(1 for i in data.items if i.severity == "high")
     day = data.until.astimezone(cfg.alerts.tz).strftime("%a %d %b %Y")
-    subject = clean_header(f"[{cfg.school.label}] Daily digest {day}: {len(data.items)} new"
-                           + (f", {high} high" if high else "")
-                           + (f", {len(data.failing)} failing source(s)" if data.failing else ""))
+    subject = clean_header(
+        f"[{cfg.school.label}] Daily digest {day}: {len(data.items)} new"
+        + (f", {high} high" if high else "")
+        + (f", {len(data.failing)} failing source(s)" if data.failing else "")
+    )
     context = {
-        "school": cfg.school.label, "subject": subject,
-        "since": _when(cfg, data.since) if data.since else None, "until": _when(cfg, data.until),
-        "total": len(data.items), "counts": counts, "groups": groups,
+        "school": cfg.school.label,
+        "subject": subject,
+        "since": _when(cfg, data.since) if data.since else None,
+        "until": _when(cfg, data.until),
+        "total": len(data.items),
+        "counts": counts,
+        "groups": groups,
         "awaiting": [item_view(cfg, i) for i in data.awaiting[:AWAITING_SHOWN]],
         "awaiting_more": max(0, len(data.awaiting) - AWAITING_SHOWN),
-        "failing": [{"name": s.name, "failures": s.failures, "last_error": s.last_error or "unknown",
-                     "last_success": _when(cfg, s.last_success) if s.last_success else None}
-                    for s in data.failing],
-        "removed": [{"item": item_view(cfg, r.item), "at": _when(cfg, r.at), "by": r.by, "note": r.note}
-                    for r in data.removed],
-        "not_watched": list(cfg.alerts.not_watched), "add_command": ADD_COMMAND,
+        "failing": [
+            {
+                "name": s.name,
+                "failures": s.failures,
+                "last_error": s.last_error or "unknown",
+                "last_success": _when(cfg, s.last_success) if s.last_success else None,
+            }
+            for s in data.failing
+        ],
+        "removed": [
+            {"item": item_view(cfg, r.item), "at": _when(cfg, r.at), "by": r.by, "note": r.note} for r in data.removed
+        ],
+        "not_watched": list(cfg.alerts.not_watched),
+        "add_command": ADD_COMMAND,
     }
     text, html = _render(_environment(cfg), "digest", context)
-    return Email(to=cfg.alerts.recipients, subject=subject, text=text, html=html, kind="digest",
-                 dedupe_key=f"digest:{data.until.isoformat()}", item_ids=tuple(i.id for i in data.items))
+    return Email(
+        to=cfg.alerts.recipients,
+        subject=subject,
+        text=text,
+        html=html,
+        kind="digest",
+        dedupe_key=f"digest:{data.until.isoformat()}",
+        item_ids=tuple(i.id for i in data.items),
+    )
 
 
 # ---------------------------------------------------------------- the message
@@ -230,7 +288,7 @@ def message_bytes(cfg: Config, email: Email, now: datetime) -> bytes:
     msg["Date"] = format_datetime(now)
     key = email.dedupe_key or f"{email.kind}:{now.isoformat()}:{email.subject}"
     msg["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
-    msg["Auto-Submitted"] = "auto-generated"   # no out-of-office replies to the monitor
+    msg["Auto-Submitted"] = "auto-generated"  # no out-of-office replies to the monitor
     msg["X-School-Monitor"] = email.kind
     msg.set_content(email.text)
     if email.html:
@@ -269,7 +327,7 @@ def write_eml(folder, message: bytes):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as e:
-        raise NotifyError(f"cannot write {path}: {e.strerror or e}")
+        raise NotifyError(f"cannot write {path}: {e.strerror or e}") from None
     return path
 
 
@@ -286,10 +344,9 @@ def _password(cfg: Config) -> str | None:
 def _send_smtp(cfg: Config, message: bytes, recipients: list[str]) -> None:
     smtp = cfg.smtp
     if smtp.security == "none" and smtp.username:
-        raise NotifyError("[smtp] security = \"none\" would send the password unencrypted; "
-                          "use starttls or tls")
+        raise NotifyError('[smtp] security = "none" would send the password unencrypted; use starttls or tls')
     cafile = str(cfg.base_dir / smtp.ca_file) if smtp.ca_file else None
-    context = ssl.create_default_context(cafile=cafile)   # certificates are always verified
+    context = ssl.create_default_context(cafile=cafile)  # certificates are always verified
     timeout = smtp.timeout.total_seconds()
     sender = parseaddr(cfg.alerts.sender)[1]
     password = _password(cfg) if smtp.username else None
@@ -305,11 +362,11 @@ def _send_smtp(cfg: Config, message: bytes, recipients: list[str]) -> None:
                 conn.login(smtp.username, password or "")
             refused = conn.sendmail(sender, recipients, message)
     except smtplib.SMTPAuthenticationError as e:
-        raise NotifyError(f"SMTP login to {smtp.host} as {smtp.username!r} refused: {e.smtp_code}")
+        raise NotifyError(f"SMTP login to {smtp.host} as {smtp.username!r} refused: {e.smtp_code}") from None
     except smtplib.SMTPRecipientsRefused as e:
-        raise NotifyError(f"SMTP server {smtp.host} refused every recipient: {_refused(e.recipients)}")
+        raise NotifyError(f"SMTP server {smtp.host} refused every recipient: {_refused(e.recipients)}") from None
     except (smtplib.SMTPException, OSError) as e:
-        raise NotifyError(f"cannot send by {smtp.host}:{smtp.port}: {e.__class__.__name__}: {_reason(e)}")
+        raise NotifyError(f"cannot send by {smtp.host}:{smtp.port}: {e.__class__.__name__}: {_reason(e)}") from None
     if refused:
         raise PartlyRefused(f"SMTP server {smtp.host} refused {_refused(refused)}")
 

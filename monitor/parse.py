@@ -12,7 +12,7 @@ import difflib
 import hashlib
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import bs4
@@ -27,8 +27,11 @@ from monitor.errors import ParseError
 from monitor.models import Item
 
 # Query parameters that only track the click; removed so one post has one identity.
-TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_hsenc|_hsmi|"
-                             r"yclid|ref_src|ref_url|cmpid|ocid)$", re.IGNORECASE)
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|_hsenc|_hsmi|"
+    r"yclid|ref_src|ref_url|cmpid|ocid)$",
+    re.IGNORECASE,
+)
 FUTURE_SLACK = timedelta(minutes=10)  # clocks differ a little; past this a date is "in the future"
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
@@ -47,8 +50,9 @@ def canonical_link(url: str) -> str:
     host = (parts.hostname or "").lower()
     port = parts.port if parts.port and parts.port != {"http": 80, "https": 443}[parts.scheme] else None
     netloc = f"{host}:{port}" if port else host
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not TRACKING_PARAMS.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
+    )
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, parts.fragment))
 
 
@@ -95,7 +99,7 @@ def _entry_date(entry) -> datetime | None:
         value = entry.get(key)
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
             except (OverflowError, ValueError, OSError):
                 continue
     return None
@@ -109,16 +113,18 @@ def _entry_html(entry) -> str:
     return entry.get("summary", "") or ""
 
 
-def parse_feed(body: bytes, *, source: str, url: str, now: datetime,
-               content_type: str = "") -> list[Item]:
+def parse_feed(body: bytes, *, source: str, url: str, now: datetime, content_type: str = "") -> list[Item]:
     """Parse an RSS/Atom body into items. Raises ParseError when it is not a feed at all."""
     check_doctype(body)
     try:
         # No HTML sanitising or URI rewriting: half of feedparser's time, and not needed, since
         # html_to_text keeps only the text (scripts and styles dropped) and every page escapes it.
-        parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False,
-                                  response_headers={"content-location": url,
-                                                    "content-type": content_type or "application/xml"})
+        parsed = feedparser.parse(
+            body,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+            response_headers={"content-location": url, "content-type": content_type or "application/xml"},
+        )
     except Exception as e:  # feedparser on hostile bytes: whatever it raises is this source's error
         raise ParseError(f"feed parser failed: {e.__class__.__name__}: {e}") from None
     entries = parsed.get("entries") or []
@@ -136,17 +142,19 @@ def parse_feed(body: bytes, *, source: str, url: str, now: datetime,
         if link and urlsplit(link).scheme not in ("http", "https"):
             link = ""  # a javascript: or data: link is never a post's address
         published, notes = clamp_date(_entry_date(entry), now)
-        out.append(Item(
-            source=source,
-            key=item_key(entry.get("id"), link, title, text),
-            url=canonical_link(link) if link else "",
-            title=title,
-            text=text,
-            author=html_to_text(entry.get("author", "") or ""),
-            published=published,
-            raw=raws[n] if raws else body_html,
-            notes=notes,
-        ))
+        out.append(
+            Item(
+                source=source,
+                key=item_key(entry.get("id"), link, title, text),
+                url=canonical_link(link) if link else "",
+                title=title,
+                text=text,
+                author=html_to_text(entry.get("author", "") or ""),
+                published=published,
+                raw=raws[n] if raws else body_html,
+                notes=notes,
+            )
+        )
     return out
 
 
@@ -170,15 +178,17 @@ def raw_fragments(body: bytes, expected: int) -> list[str]:
     if not expected:
         return []
     try:
-        parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True,
-                                      huge_tree=False, load_dtd=False)
+        parser = lxml.etree.XMLParser(
+            resolve_entities=False, no_network=True, recover=True, huge_tree=False, load_dtd=False
+        )
         root = lxml.etree.fromstring(body, parser)
     except (lxml.etree.XMLSyntaxError, ValueError):
         return []
     if root is None:
         return []
-    nodes = [el for el in root.iter() if isinstance(el.tag, str)
-             and lxml.etree.QName(el).localname in ("item", "entry")]
+    nodes = [
+        el for el in root.iter() if isinstance(el.tag, str) and lxml.etree.QName(el).localname in ("item", "entry")
+    ]
     if len(nodes) != expected:
         return []
     return [lxml.etree.tostring(el, encoding="unicode", with_tail=False) for el in nodes]
@@ -188,16 +198,19 @@ def raw_fragments(body: bytes, expected: int) -> list[str]:
 
 # Encodings in which "<!DOCTYPE" is not plain ASCII bytes (feedparser reads them all).
 _WIDE_ENCODINGS = (
-    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
-    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
-    (b"\x00<", "utf-16-be"), (b"<\x00", "utf-16-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
     (b"\x4c\x6f\xa7\x94", "cp037"),
 )
 _PROLOG_HEAD = 1024 * 1024
 _PROLOG_SKIP = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
-_DOCTYPE = re.compile(rb"""<!DOCTYPE\s+[^\s\[>]+(?:\s+(?:SYSTEM|PUBLIC)(?:\s*(?:"[^"]*"|'[^']*'))+)?\s*([\[>])""",
-                      re.I)
+_DOCTYPE = re.compile(rb"""<!DOCTYPE\s+[^\s\[>]+(?:\s+(?:SYSTEM|PUBLIC)(?:\s*(?:"[^"]*"|'[^']*'))+)?\s*([\[>])""", re.I)
 
 
 def check_doctype(body: bytes) -> None:
@@ -216,12 +229,14 @@ def check_doctype(body: bytes) -> None:
             head = head.decode(codec, "replace").encode("utf-8")
             break
     pos = _PROLOG_SKIP.match(head, 3 if head.startswith(b"\xef\xbb\xbf") else 0).end()
-    if head[pos:pos + 9].upper() != b"<!DOCTYPE":
+    if head[pos : pos + 9].upper() != b"<!DOCTYPE":
         return
     m = _DOCTYPE.match(head, pos)
     if m is None or m.group(1) == b"[":
-        raise ParseError("refused: the document's DOCTYPE declares an internal subset, where XML entities "
-                         "hide (an entity-expansion bomb or an external entity); it is not parsed")
+        raise ParseError(
+            "refused: the document's DOCTYPE declares an internal subset, where XML entities "
+            "hide (an entity-expansion bomb or an external entity); it is not parsed"
+        )
 
 
 # ---------------------------------------------------------------- pages
@@ -230,22 +245,57 @@ def check_doctype(body: bytes) -> None:
 _NEVER_TEXT = frozenset({"script", "style", "template", "noscript", "head", "iframe", "object", "svg"})
 # Around the main content of a watched page: menus, banners and sidebars change for other reasons.
 _OUTSIDE_MAIN = frozenset({"nav", "header", "footer", "aside"})
-_BLOCK = frozenset({
-    "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
-    "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
-})
+_BLOCK = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_RELATIVE = re.compile(r"^\s*(?:(\d+|an?|one)\s+(second|minute|min|hour|hr|day|week)s?\s+ago|(just now|now|today|"
-                       r"yesterday))\b", re.I)
-_RELATIVE_UNITS = {"second": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600, "day": 86400,
-                   "week": 7 * 86400}
+_RELATIVE = re.compile(
+    r"^\s*(?:(\d+|an?|one)\s+(second|minute|min|hour|hr|day|week)s?\s+ago|(just now|now|today|"
+    r"yesterday))\b",
+    re.I,
+)
+_RELATIVE_UNITS = {"second": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600, "day": 86400, "week": 7 * 86400}
 _UK_ZONES = {"GMT": 0, "UTC": 0, "Z": 0, "BST": 3600}
 _MAX_DATE_TEXT = 200
 
 
-def parse_page(body: bytes, *, source: Source, url: str, now: datetime,
-               encoding: str | None = None) -> list[Item]:
+def parse_page(body: bytes, *, source: Source, url: str, now: datetime, encoding: str | None = None) -> list[Item]:
     """Parse an HTML page into items: one per element matching `source.item` (a forum's posts),
     or, with no `item` selector, the page's main content as one item (a watched page).
 
@@ -342,8 +392,12 @@ def _page_item(el, source: Source, page_url: str, now: datetime) -> Item:
         # Without a link or anchor: a hash of author, date (as written) and text, the brief's ladder.
         key=item_key(None, link, title, text, extra=f"{author}\x00{date_text}"),
         url=canonical_link(link or page_url),
-        title=title, text=text, author=author, published=published,
-        raw=str(el), notes=notes,
+        title=title,
+        text=text,
+        author=author,
+        published=published,
+        raw=str(el),
+        notes=notes,
     )
 
 
@@ -354,8 +408,14 @@ def _watched_page(soup, source: str, url: str) -> Item:
     if not text:
         raise ParseError("the page has no visible text (is it built by JavaScript, or a login page?)")
     title = _tidy(soup.title.get_text()) if soup.title else ""
-    return Item(source=source, key=item_key(None, url, title, text), url=canonical_link(url),
-                title=title, text=text, raw=str(root))
+    return Item(
+        source=source,
+        key=item_key(None, url, title, text),
+        url=canonical_link(url),
+        title=title,
+        text=text,
+        raw=str(root),
+    )
 
 
 def _element_link(el, selector: str | None, page_url: str) -> str:
@@ -382,8 +442,9 @@ def _element_date(el, selector: str | None, now: datetime) -> tuple[str, datetim
     if not found:
         return "", None
     d = found[0]
-    value = next((d.get(a) for a in ("datetime", "content", "title") if isinstance(d.get(a), str)
-                  and d.get(a).strip()), None) or _text_of(d)
+    value = next(
+        (d.get(a) for a in ("datetime", "content", "title") if isinstance(d.get(a), str) and d.get(a).strip()), None
+    ) or _text_of(d)
     value = value.strip()[:_MAX_DATE_TEXT]
     when = _relative_date(value, now)
     if when is not None:
@@ -412,8 +473,9 @@ def parse_date_text(value: str, now: datetime) -> datetime | None:
         when = datetime.fromisoformat(value)
     except ValueError:
         try:
-            when = dateutil.parser.parse(value, dayfirst=True, fuzzy=True, tzinfos=_UK_ZONES,
-                                         default=datetime(now.year, now.month, now.day))
+            when = dateutil.parser.parse(
+                value, dayfirst=True, fuzzy=True, tzinfos=_UK_ZONES, default=datetime(now.year, now.month, now.day)
+            )
         except (ValueError, OverflowError):
             return None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

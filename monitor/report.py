@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -22,16 +22,40 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from monitor.models import LABELS, Evidence, Review, ReportData, StoredItem, WeekCount
+from monitor.models import LABELS, Evidence, ReportData, Review, StoredItem, WeekCount
 
 TEMPLATE = "report.html"
-FLAGGED_LIMIT = 500           # the HTML lists this many flagged items; the CSV/JSON have them all
+FLAGGED_LIMIT = 500  # the HTML lists this many flagged items; the CSV/JSON have them all
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-LABEL_COLOURS = {"extremism": "#5b2a86", "abuse": "#c0392b", "criticism": "#e67e22",
-                 "praise": "#27ae60", "neutral": "#95a5a6"}
-CSV_FIELDS = ("id", "source", "url", "title", "text", "author", "published", "first_seen", "updated_at",
-              "digested_at", "label", "severity", "sentiment", "flags", "mentions_staff", "status",
-              "last_action", "last_review_at", "last_review_by", "reviews")
+LABEL_COLOURS = {
+    "extremism": "#5b2a86",
+    "abuse": "#c0392b",
+    "criticism": "#e67e22",
+    "praise": "#27ae60",
+    "neutral": "#95a5a6",
+}
+CSV_FIELDS = (
+    "id",
+    "source",
+    "url",
+    "title",
+    "text",
+    "author",
+    "published",
+    "first_seen",
+    "updated_at",
+    "digested_at",
+    "label",
+    "severity",
+    "sentiment",
+    "flags",
+    "mentions_staff",
+    "status",
+    "last_action",
+    "last_review_at",
+    "last_review_by",
+    "reviews",
+)
 
 
 # ---------------------------------------------------------------- templates
@@ -52,8 +76,11 @@ def environment(templates_dir: Path) -> Environment:
     """cfg.templates_dir overrides the packaged templates file by file."""
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(templates_dir)), FileSystemLoader(str(packaged_templates()))]),
-        autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True)
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["http_url"] = http_url
     return env
 
@@ -69,15 +96,17 @@ def http_url(url: str | None) -> str:
 # ---------------------------------------------------------------- HTML
 
 
-def weeks_from_days(rows: Iterable[tuple[str, str, int, float]], since: datetime, until: datetime
-                    ) -> tuple[WeekCount, ...]:
+def weeks_from_days(
+    rows: Iterable[tuple[str, str, int, float]], since: datetime, until: datetime
+) -> tuple[WeekCount, ...]:
     """Daily (day, label, count, sentiment sum) rows -> one WeekCount per week of the period, empty ones too."""
+
     def monday(day) -> datetime:
-        return datetime.combine(day - timedelta(days=day.weekday()), datetime.min.time(), timezone.utc)
+        return datetime.combine(day - timedelta(days=day.weekday()), datetime.min.time(), UTC)
 
     counts: dict[datetime, dict[str, int]] = {}
     sentiment: dict[datetime, float] = {}
-    week = monday(since.astimezone(timezone.utc).date())
+    week = monday(since.astimezone(UTC).date())
     while week < until:
         counts[week], sentiment[week] = {}, 0.0
         week += timedelta(days=7)
@@ -86,8 +115,9 @@ def weeks_from_days(rows: Iterable[tuple[str, str, int, float]], since: datetime
         by_label = counts.setdefault(week, {})
         by_label[label] = by_label.get(label, 0) + n
         sentiment[week] = sentiment.get(week, 0.0) + total
-    return tuple(WeekCount(w, counts[w], sentiment[w] / sum(counts[w].values()) if counts[w] else None)
-                 for w in sorted(counts))
+    return tuple(
+        WeekCount(w, counts[w], sentiment[w] / sum(counts[w].values()) if counts[w] else None) for w in sorted(counts)
+    )
 
 
 def render_html(data: ReportData, templates_dir: Path) -> str:
@@ -95,8 +125,13 @@ def render_html(data: ReportData, templates_dir: Path) -> str:
     env = environment(templates_dir)
     env.filters["local"] = lambda d, fmt="%Y-%m-%d %H:%M": d.astimezone(tz).strftime(fmt) if d else ""
     return env.get_template(TEMPLATE).render(
-        r=data, labels=LABELS, colours=LABEL_COLOURS, charts=charts(data.weeks),
-        more=data.flagged_total - len(data.flagged), last_day=data.until - timedelta(microseconds=1))
+        r=data,
+        labels=LABELS,
+        colours=LABEL_COLOURS,
+        charts=charts(data.weeks),
+        more=data.flagged_total - len(data.flagged),
+        last_day=data.until - timedelta(microseconds=1),
+    )
 
 
 def charts(weeks: tuple[WeekCount, ...]) -> dict[str, Markup]:
@@ -108,8 +143,15 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, Markup]:
     from matplotlib.figure import Figure
 
     x = [w.week for w in weeks]
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "school-monitor",
-                                "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}):
+    with matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "school-monitor",
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
         fig = Figure(figsize=(7.2, 2.8))
         ax = fig.add_subplot()
         bottom = [0] * len(weeks)
@@ -117,7 +159,7 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, Markup]:
             values = [w.by_label.get(label, 0) for w in weeks]
             if any(values):
                 ax.bar(x, values, width=6, bottom=bottom, label=label, color=LABEL_COLOURS[label], align="edge")
-                bottom = [b + v for b, v in zip(bottom, values)]
+                bottom = [b + v for b, v in zip(bottom, values, strict=False)]
         ax.set_ylabel("mentions per week")
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=5, frameon=False, fontsize=8)
         fig.autofmt_xdate()
@@ -140,7 +182,7 @@ def _svg(canvas) -> Markup:
     canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     # Our own drawing (labels and dates, no text from the internet): embedded from <svg> on.
-    return Markup(text[text.index("<svg"):])
+    return Markup(text[text.index("<svg") :])
 
 
 # ---------------------------------------------------------------- CSV and JSON
@@ -158,9 +200,14 @@ def _iso(when: datetime | None) -> str | None:
 def _row(item: StoredItem, log: list[Review]) -> dict:
     last = log[-1] if log else None
     actions = [r.action for r in log if r.action]
-    return {**item.as_json(), "updated_at": _iso(item.updated_at), "digested_at": _iso(item.digested_at),
-            "last_action": actions[-1] if actions else None, "last_review_at": _iso(last.at) if last else None,
-            "last_review_by": last.by if last else None}
+    return {
+        **item.as_json(),
+        "updated_at": _iso(item.updated_at),
+        "digested_at": _iso(item.digested_at),
+        "last_action": actions[-1] if actions else None,
+        "last_review_at": _iso(last.at) if last else None,
+        "last_review_by": last.by if last else None,
+    }
 
 
 def paired(items: Iterator[StoredItem], logs: dict[int, list[Review]]) -> Iterator[tuple[StoredItem, list[Review]]]:
@@ -200,12 +247,19 @@ def write_json(out: TextIO, header: dict, rows: Iterable[tuple[StoredItem, list[
 
 
 def json_header(data: ReportData) -> dict:
-    return {"school": data.school, "since": _iso(data.since), "until": _iso(data.until),
-            "generated_at": _iso(data.generated_at), "mentions": data.total, "negative": data.negative,
-            "by_label": data.by_label, "by_source": data.by_source,
-            "previous_period": {"since": _iso(data.since - (data.until - data.since)),
-                                "by_label": data.previous_by_label},
-            "flagged": data.flagged_total, "not_watched": list(data.not_watched)}
+    return {
+        "school": data.school,
+        "since": _iso(data.since),
+        "until": _iso(data.until),
+        "generated_at": _iso(data.generated_at),
+        "mentions": data.total,
+        "negative": data.negative,
+        "by_label": data.by_label,
+        "by_source": data.by_source,
+        "previous_period": {"since": _iso(data.since - (data.until - data.since)), "by_label": data.previous_by_label},
+        "flagged": data.flagged_total,
+        "not_watched": list(data.not_watched),
+    }
 
 
 # ---------------------------------------------------------------- evidence
@@ -224,11 +278,17 @@ def write_evidence(out_dir: Path, versions: list[Evidence]) -> list[Path]:
         for name, content in files.items():
             (folder / name).write_bytes(content)
         manifest = {
-            "item_id": ev.item_id, "version": ev.version, "url": ev.url, "fetched_at": _iso(ev.fetched_at),
-            "body": {"url": ev.body_url, "fetched_at": _iso(ev.body_fetched_at),
-                     "content_type": ev.body_content_type} if ev.body is not None else None,
-            "files": {name: {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
-                      for name, content in files.items()},
+            "item_id": ev.item_id,
+            "version": ev.version,
+            "url": ev.url,
+            "fetched_at": _iso(ev.fetched_at),
+            "body": {"url": ev.body_url, "fetched_at": _iso(ev.body_fetched_at), "content_type": ev.body_content_type}
+            if ev.body is not None
+            else None,
+            "files": {
+                name: {"sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+                for name, content in files.items()
+            },
         }
         path = folder / "manifest.json"
         path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

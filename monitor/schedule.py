@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 MAX_BACKOFF = timedelta(days=1)
 MAX_RETRY_AFTER = timedelta(days=1)
@@ -15,8 +15,14 @@ def jitter(interval: timedelta, rng: random.Random | None = None) -> timedelta:
     return timedelta(seconds=rng.uniform(0, interval.total_seconds() / 10))
 
 
-def next_check(now: datetime, interval: timedelta, *, failures: int = 0,
-               retry_after: float | None = None, rng: random.Random | None = None) -> datetime:
+def next_check(
+    now: datetime,
+    interval: timedelta,
+    *,
+    failures: int = 0,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> datetime:
     """The next time to fetch a source.
 
     After a success: one interval (plus jitter). After failures: the interval doubled per
@@ -83,4 +89,4 @@ def next_digest(now: datetime, at: time, tz: tzinfo, last_digest: datetime | Non
 def _wall(day: date, at: time, tz: tzinfo) -> datetime:
     """`at` on `day` in `tz`, normalised through UTC (a skipped time moves forward by the gap;
     fold=0 picks the first of a repeated time)."""
-    return datetime.combine(day, at, tzinfo=tz).astimezone(timezone.utc)
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)

@@ -15,10 +15,10 @@ How a label is chosen, in precedence order:
 2. criticism / praise / neutral from a stance: VADER's compound, per sentence, with the domain
    words of vader_domain.txt, plus the criticism and praise phrases. A contrast ("But ...",
    "lovely, but ...") weighs what follows it over what precedes it, as VADER does inside a
-   sentence; a phrase after a negation flips ("can't fault", "not outstanding", "used to be lovely"), and so does praise in scare quotes
-   ("a 'nurturing' school"); a sarcasm cue
-   ("oh great", "🙄") makes praise words count as irony. Notices, questions and news items damp
-   VADER: their warmth ("pleased to announce") or dark words ("threats") are register, not stance.
+   sentence; a phrase after a negation flips ("can't fault", "not outstanding", "used to be
+   lovely"), and so does praise in scare quotes ("a 'nurturing' school"); a sarcasm cue ("oh great",
+   "🙄") makes praise words count as irony. Notices, questions and news items damp VADER: their
+   warmth ("pleased to announce") or dark words ("threats") are register, not stance.
 
 Severity follows the label (DESIGN.md); a named member of staff raises criticism to high.
 """
@@ -43,40 +43,89 @@ _WORD_PIECE = re.compile(r"\w+")
 _TOKEN = re.compile(r"\([^)]*\)\??|\S+")
 _PUNCTUATION = string.punctuation
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
-_CONTRAST_START = re.compile(r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
-                             r"unfortunately)\b", re.IGNORECASE)
+_CONTRAST_START = re.compile(
+    r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
+    r"unfortunately)\b",
+    re.IGNORECASE,
+)
 # "but" inside a sentence; not "nothing but", "all but", "but also".
 _CONTRAST_INSIDE = re.compile(r"(?<!nothing )(?<!all )\bbut\b(?! also)", re.IGNORECASE)
-_NEGATOR = (r"(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
-            r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|"
-            r"hasn'?t|ain'?t|nor|used to)\b")
+_NEGATOR = (
+    r"(?:not|no|never|without|hardly|barely|nothing|nobody|none|cannot|can'?t|couldn'?t|"
+    r"won'?t|wouldn'?t|don'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|aren'?t|weren'?t|haven'?t|"
+    r"hasn'?t|ain'?t|nor|used to)\b"
+)
 # A negation up to two words before a phrase, in the same clause.
 _NEGATION = re.compile(r"\b" + _NEGATOR + r"[^\w,.;:!?]+(?:[\w']+[^\w,.;:!?]+){0,2}$")
 _NEGATED_ALREADY = re.compile(_NEGATOR)
 # "nothing short of amazing", "not only kind": a negation word that does not negate.
-_NOT_NEGATION = re.compile(r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
-                           r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$")
+_NOT_NEGATION = re.compile(
+    r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
+    r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$"
+)
 _NEGATION_WINDOW = 40
 # The closing quote of a quoted phrase: within three words, before a sentence ends.
 _QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\"”](?!\w)")
 
-GROUP_NOUNS = ("movement", "guard", "front", "brigade", "division", "army", "legion", "battalion",
-               "resistance", "brotherhood", "circle", "shield", "patrol", "militia", "vanguard", "order",
-               "alliance", "league", "crusader", "soldiers", "warriors", "sons", "knights", "network",
-               "youth", "dawn", "standard", "sword", "lions", "banner", "union", "path", "fellowship",
-               "kinship", "kinsmen", "covenant", "clan", "folk", "fraternity", "society", "collective")
-_GROUP_NAME = re.compile(r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:%s)s?\b"
-                         % "|".join(GROUP_NOUNS))
+GROUP_NOUNS = (
+    "movement",
+    "guard",
+    "front",
+    "brigade",
+    "division",
+    "army",
+    "legion",
+    "battalion",
+    "resistance",
+    "brotherhood",
+    "circle",
+    "shield",
+    "patrol",
+    "militia",
+    "vanguard",
+    "order",
+    "alliance",
+    "league",
+    "crusader",
+    "soldiers",
+    "warriors",
+    "sons",
+    "knights",
+    "network",
+    "youth",
+    "dawn",
+    "standard",
+    "sword",
+    "lions",
+    "banner",
+    "union",
+    "path",
+    "fellowship",
+    "kinship",
+    "kinsmen",
+    "covenant",
+    "clan",
+    "folk",
+    "fraternity",
+    "society",
+    "collective",
+)
+_GROUP_NAME = re.compile(r"\b(?:[A-Z][\w'-]+\s+(?:(?:of|for)\s+(?:the\s+)?)?){1,4}(?i:%s)s?\b" % "|".join(GROUP_NOUNS))
 # "Sons of Saint Edmund": the group noun first, then whose it is.
-_GROUP_NAME_FIRST = re.compile(r"\b(?:%s)s?\s+of\s+(?:the\s+)?(?:[A-Z][\w'-]+\s*){1,3}"
-                               % "|".join(g.capitalize() for g in GROUP_NOUNS))
+_GROUP_NAME_FIRST = re.compile(
+    r"\b(?:%s)s?\s+of\s+(?:the\s+)?(?:[A-Z][\w'-]+\s*){1,3}" % "|".join(g.capitalize() for g in GROUP_NOUNS)
+)
 # Support for a named body ("proud supporter of the White Lantern Society"): its name may be any.
-_SUPPORTED = re.compile(r"\b(?i:join|joining|joined|support|supporting|supporter of|supporters of|member of|"
-                        r"members of|recruiting for|stand with|donate to|read the)\s+(?:(?i:the)\s+)?"
-                        r"(?:[A-Z][\w'-]+(?:\s+|$)){1,4}")
-_HARMLESS_GROUP = re.compile(r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
-                             r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
-                             r"Irish|Welsh|Scots|Chelsea|Elm)\b")
+_SUPPORTED = re.compile(
+    r"\b(?i:join|joining|joined|support|supporting|supporter of|supporters of|member of|"
+    r"members of|recruiting for|stand with|donate to|read the)\s+(?:(?i:the)\s+)?"
+    r"(?:[A-Z][\w'-]+(?:\s+|$)){1,4}"
+)
+_HARMLESS_GROUP = re.compile(
+    r"\b(?:Salvation|British|Royal|Territorial|Home|Fire|Boys'?|Girls'?|"
+    r"Premier|Football|Rugby|Scout|Guide|Ambulance|Coldstream|Grenadier|"
+    r"Irish|Welsh|Scots|Chelsea|Elm)\b"
+)
 
 # The stance is VADER_WEIGHT x compound (-1..1) + PHRASE_WEIGHT per phrase hit (a weak one counts
 # WEAK_WEIGHT of that); VADER alone reads war stories and lost matches as criticism, so the phrases
@@ -125,24 +174,27 @@ class Lexicons:
                 i = len(self._entries)
                 self._index(i, _TOKEN.findall(term), classes)
                 # An entry starting with a symbol is looked for anywhere, once its first one is seen.
-                needles = (frozenset([term.split()[0].split("/")[0]]) if i in self._anywhere
-                           else _needles(term, classes))
+                needles = frozenset([term.split()[0].split("/")[0]]) if i in self._anywhere else _needles(term, classes)
                 self._entries.append((name, _LazyRegex(_term_regex(term, classes)), weak, needles))
         # Where an entry may start: one trie-shaped regex finds those words or stems faster than a
         # loop over every word of the text ("don" is no word of "don't", nor "bullying" of
         # "anti-bullying", but "back" is one of "'watch your back'"). A key's entries include those
         # of the stems it begins with: one lookup per start finds them all.
-        self._starts = re.compile(r"(?<!\w)(?<!\w['-])(?:(?:%s)(?!\w|'\w)|%s)"
-                                  % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)"))
+        self._starts = re.compile(
+            r"(?<!\w)(?<!\w['-])(?:(?:%s)(?!\w|'\w)|%s)"
+            % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)")
+        )
         # A stem that is also a word shares its entry, which holds the stem's entries already.
-        self._at = {key: _gated([self._entries[i]
-                                 for i in dict.fromkeys(ids + self._stem_ids(key, exact))])
-                    for index, exact in ((self._by_stem, False), (self._by_word, True))
-                    for key, ids in index.items()}
+        self._at = {
+            key: _gated([self._entries[i] for i in dict.fromkeys(ids + self._stem_ids(key, exact))])
+            for index, exact in ((self._by_stem, False), (self._by_word, True))
+            for key, ids in index.items()
+        }
 
     def _stem_ids(self, key: str, exact: bool) -> list[int]:
-        return [i for stem, ids in self._by_stem.items()
-                if key.startswith(stem) and (exact or stem != key) for i in ids]
+        return [
+            i for stem, ids in self._by_stem.items() if key.startswith(stem) and (exact or stem != key) for i in ids
+        ]
 
     def _index(self, i: int, tokens: list[str], classes: dict[str, list[str]]) -> None:
         first = tokens[0]
@@ -187,7 +239,7 @@ class _LazyRegex:
     """An entry's regex, compiled when a text first starts it: most entries meet no such text in a
     run, and compiling all of them took a parsing process a quarter of a second."""
 
-    __slots__ = ("source", "match", "finditer")
+    __slots__ = ("finditer", "match", "source")
 
     def __init__(self, source: str):
         self.source = source
@@ -318,10 +370,44 @@ def _words_regex(words: str) -> str:
 
 # Swear words people mask with asterisks ("b***h", "f***ing"): read as the word they hide, which
 # has the same length, first and last letter.
-MASKABLE = ("fuck", "fucking", "fucked", "fucker", "bitch", "bitches", "cunt", "cunts", "shit", "shite",
-            "twat", "twats", "prick", "wanker", "bastard", "bastards", "arse", "arsehole", "dickhead",
-            "bloody", "slag", "slut", "whore", "piss", "pissed", "cow", "joke", "nonce", "nonces",
-            "retard", "retards", "paedo", "paedos", "tosser", "bellend", "dick")
+MASKABLE = (
+    "fuck",
+    "fucking",
+    "fucked",
+    "fucker",
+    "bitch",
+    "bitches",
+    "cunt",
+    "cunts",
+    "shit",
+    "shite",
+    "twat",
+    "twats",
+    "prick",
+    "wanker",
+    "bastard",
+    "bastards",
+    "arse",
+    "arsehole",
+    "dickhead",
+    "bloody",
+    "slag",
+    "slut",
+    "whore",
+    "piss",
+    "pissed",
+    "cow",
+    "joke",
+    "nonce",
+    "nonces",
+    "retard",
+    "retards",
+    "paedo",
+    "paedos",
+    "tosser",
+    "bellend",
+    "dick",
+)
 _MASKED = re.compile(r"(?<![\w*])[a-z][a-z*]*\*[a-z*]*(?![\w*])")
 # The same words with a symbol for a letter ("tw@t", "b1tch", "sh!t"): spelt out only when the
 # word they then make is one of them, so an email address or "1st" stays as it is.
@@ -334,17 +420,50 @@ _LEET_LETTERS = str.maketrans("@!$0134", "aisoiea")
 # Text-speak spelt out before anything reads the text ("u r a joke", "shud be lined up n slapped"),
 # so VADER and every lexicon entry see the words they know. Only forms that are no other word.
 _TXT_WORDS = {
-    "u": "you", "ur": "your", "r": "are", "n": "and", "shud": "should", "shld": "should", "wud": "would",
-    "cud": "could", "wiv": "with", "wif": "with", "em": "them", "coz": "because", "cuz": "because",
-    "ppl": "people", "sum1": "someone", "some1": "someone", "every1": "everyone", "any1": "anyone",
-    "no1": "no one", "wat": "what", "wot": "what", "skool": "school", "luv": "love", "b4": "before",
-    "gonna": "going to", "wanna": "want to", "gotta": "got to", "pls": "please", "plz": "please",
-    "bcos": "because", "bc": "because", "tho": "though", "thru": "through", "nuffin": "nothing",
-    "sumthin": "something", "summat": "something", "ya": "you", "yer": "your",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "n": "and",
+    "shud": "should",
+    "shld": "should",
+    "wud": "would",
+    "cud": "could",
+    "wiv": "with",
+    "wif": "with",
+    "em": "them",
+    "coz": "because",
+    "cuz": "because",
+    "ppl": "people",
+    "sum1": "someone",
+    "some1": "someone",
+    "every1": "everyone",
+    "any1": "anyone",
+    "no1": "no one",
+    "wat": "what",
+    "wot": "what",
+    "skool": "school",
+    "luv": "love",
+    "b4": "before",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "pls": "please",
+    "plz": "please",
+    "bcos": "because",
+    "bc": "because",
+    "tho": "though",
+    "thru": "through",
+    "nuffin": "nothing",
+    "sumthin": "something",
+    "summat": "something",
+    "ya": "you",
+    "yer": "your",
 }
 # Not part of a longer token: a word, an address, a hashtag, or a masked word ("n*nces", "sh!t").
-_TXT = re.compile(r"(?<![\w'@#&*!$])(?:%s)(?![\w'@&*]|[!$#]\w)" % "|".join(
-    sorted(map(re.escape, _TXT_WORDS), key=len, reverse=True)), re.IGNORECASE)
+_TXT = re.compile(
+    r"(?<![\w'@#&*!$])(?:%s)(?![\w'@&*]|[!$#]\w)" % "|".join(sorted(map(re.escape, _TXT_WORDS), key=len, reverse=True)),
+    re.IGNORECASE,
+)
 
 
 def spell_out(text: str) -> str:
@@ -368,7 +487,7 @@ def _unleet(m: re.Match) -> str:
 def _unmask(m: re.Match) -> str:
     masked = m.group()
     for word in MASKABLE:
-        if len(word) == len(masked) and all(c in ("*", w) for c, w in zip(masked, word)):
+        if len(word) == len(masked) and all(c in ("*", w) for c, w in zip(masked, word, strict=False)):
             return word
     return masked
 
@@ -415,6 +534,7 @@ class _AsciiVader(SentimentIntensityAnalyzer):
         """VADER 3.3.2's, word for word, less lower-casing the whole text on each of its three
         calls per sentiment word (a tenth of the scorer's time on long posts) and a list scan of
         its negations per word."""
+
         def low(k: int) -> str:
             return words_and_emoticons[k].lower()
 
@@ -434,7 +554,9 @@ class _AsciiVader(SentimentIntensityAnalyzer):
                 valence = valence * N_SCALAR
         elif start_i == 2:
             before3, before2, before1 = low(i - 3), low(i - 2), low(i - 1)
-            if before3 == "never" and (before2 == "so" or before2 == "this") or (before1 == "so" or before1 == "this"):
+            if (before3 == "never" and (before2 == "so" or before2 == "this")) or (
+                before1 == "so" or before1 == "this"
+            ):
                 valence = valence * 1.25
             elif before3 == "without" and (before2 == "doubt" or before1 == "doubt"):
                 pass
@@ -454,10 +576,13 @@ class Scorer:
 
     def __init__(self, scoring: Scoring | None = None):
         scoring = scoring or Scoring()
-        extra = {"criticism": scoring.extra_criticism, "praise": scoring.extra_praise,
-                 "abuse": scoring.extra_abuse, "extremism": scoring.extra_extremism}
-        self._lexicons = Lexicons({name: _read_lexicon(name) + list(extra.get(name, ()))
-                                   for name in LEXICONS})
+        extra = {
+            "criticism": scoring.extra_criticism,
+            "praise": scoring.extra_praise,
+            "abuse": scoring.extra_abuse,
+            "extremism": scoring.extra_extremism,
+        }
+        self._lexicons = Lexicons({name: _read_lexicon(name) + list(extra.get(name, ())) for name in LEXICONS})
         self._vader = _AsciiVader()
         self._vader.lexicon.update(_vader_domain())
         self._lexicon = self._vader.lexicon
@@ -484,15 +609,24 @@ class Scorer:
         if label is None:
             label, stance_flags = _stance(low, found, sentiment, turn)
             why += stance_flags
-        return Score(True, label, _severity(label, match), sentiment,
-                     flags=tuple(dict.fromkeys(why + flags)), mentions_staff=match.mentions_staff)
+        return Score(
+            True,
+            label,
+            _severity(label, match),
+            sentiment,
+            flags=tuple(dict.fromkeys(why + flags)),
+            mentions_staff=match.mentions_staff,
+        )
 
     def _compound(self, sentence: str) -> float:
         """VADER's compound; 0 at once for a sentence with no word of its lexicon and no emoji,
         which is what VADER would return after a much longer walk."""
         words = sentence.lower().split()
-        if sentence.isascii() and self._lexicon.keys().isdisjoint(words) \
-                and self._lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in words):
+        if (
+            sentence.isascii()
+            and self._lexicon.keys().isdisjoint(words)
+            and self._lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in words)
+        ):
             return 0.0
         return self._vader.polarity_scores(sentence)["compound"]
 
@@ -513,7 +647,7 @@ class Scorer:
                 flags.append("contrast:but")
                 turn = text.find(sentence) + _CONTRAST_INSIDE.search(sentence).start()
         scores = [self._compound(s) for s in sentences]
-        compound = round(sum(w * c for w, c in zip(weights, scores)) / sum(weights), 4)
+        compound = round(sum(w * c for w, c in zip(weights, scores, strict=False)) / sum(weights), 4)
         return compound, [f"vader:{compound:.2f}"] + list(dict.fromkeys(flags)), turn
 
 
@@ -522,8 +656,11 @@ def _group_names(text: str) -> list[Hit]:
     as weak extremism cues: recruitment posts name an invented group, so no list can hold them.
     Looked for only beside another weak cue of extremism.txt; well-known harmless bodies skipped."""
     names = [*_GROUP_NAME.finditer(text), *_GROUP_NAME_FIRST.finditer(text), *_SUPPORTED.finditer(text)]
-    return [Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
-            for m in names if not _HARMLESS_GROUP.search(m.group())]
+    return [
+        Hit("extremism", "group:" + m.group().strip(), m.start(), m.end(), True)
+        for m in names
+        if not _HARMLESS_GROUP.search(m.group())
+    ]
 
 
 def _grave(found: dict[str, list[Hit]], low: str) -> tuple[str | None, list[str]]:
@@ -554,7 +691,7 @@ def _quoted(low: str, hit: Hit) -> bool:
     close = _QUOTE_END.match(low, start)
     if not close or close.end() > hit.end + _QUOTE_SLACK:
         return False
-    return close.end() >= hit.end or len(low[start:close.end()].split()) >= 3
+    return close.end() >= hit.end or len(low[start : close.end()].split()) >= 3
 
 
 def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) -> tuple[str, list[str]]:
@@ -619,7 +756,7 @@ def _negated(low: str, hit: Hit) -> bool:
     its own ("no one answered", "nothing changes") is not turned by another ("no wonder ...")."""
     if _NEGATED_ALREADY.match(hit.text):
         return False
-    before = low[max(0, hit.start - _NEGATION_WINDOW):hit.start]
+    before = low[max(0, hit.start - _NEGATION_WINDOW) : hit.start]
     return bool(_NEGATION.search(before)) and not _NOT_NEGATION.search(before)
 
 
@@ -633,16 +770,93 @@ def _severity(label: str, match: MentionMatch) -> str:
 
 # Fillers between a copula and the words that judge ("is just an absolute ...").
 _CUT = re.compile(r"\s+[\w'*-]")  # more words follow those the copula regex took
-_FILLER = frozenset("just all such literally basically honestly really truly also one absolute total complete "
-                    "utter proper right nothing but the biggest".split())
-_NEGATOR_WORDS = frozenset("not no never n't don't doesn't didn't isn't wasn't won't ok okay safe well better "
-                           "soon recover recovers recovered out beat beats survive survives fine".split())
+_FILLER = frozenset(
+    [
+        "just",
+        "all",
+        "such",
+        "literally",
+        "basically",
+        "honestly",
+        "really",
+        "truly",
+        "also",
+        "one",
+        "absolute",
+        "total",
+        "complete",
+        "utter",
+        "proper",
+        "right",
+        "nothing",
+        "but",
+        "the",
+        "biggest",
+    ]
+)
+_NEGATOR_WORDS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "n't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "wasn't",
+        "won't",
+        "ok",
+        "okay",
+        "safe",
+        "well",
+        "better",
+        "soon",
+        "recover",
+        "recovers",
+        "recovered",
+        "out",
+        "beat",
+        "beats",
+        "survive",
+        "survives",
+        "fine",
+    ]
+)
 # Words after a copula that start no judgement of the person ("she's got a horrible cold").
-_NOT_JUDGED = frozenset("got had having going getting gone doing done made taken left given told sent put not "
-                        "never no off on in at out being".split())
+_NOT_JUDGED = frozenset(
+    [
+        "got",
+        "had",
+        "having",
+        "going",
+        "getting",
+        "gone",
+        "doing",
+        "done",
+        "made",
+        "taken",
+        "left",
+        "given",
+        "told",
+        "sent",
+        "put",
+        "not",
+        "never",
+        "no",
+        "off",
+        "on",
+        "in",
+        "at",
+        "out",
+        "being",
+    ]
+)
 # What a group adjective qualifies ("Muslim families", not "black mould").
-_PEOPLE = ("families|family|people|kids|children|pupils|parents|mums|dads|men|women|lads|boys|girls|teachers|"
-           "staff|community|communities|folk|lot|pupil|teacher|child|kid")
+_PEOPLE = (
+    "families|family|people|kids|children|pupils|parents|mums|dads|men|women|lads|boys|girls|teachers|"
+    "staff|community|communities|folk|lot|pupil|teacher|child|kid"
+)
 # Words that end a subject's qualifier ("staff in reception but the school is ...").
 _CLAUSE_BREAK = r"(?:but|and|or|the school|so|because|while|although|though|yet)\b"
 # Where a subject is: "the head at Elm Park Primary (is)", "Jewish parents in Year 2 (are)".
@@ -650,13 +864,31 @@ _QUALIFIER = rf"(?:\s+(?:at|from|of|in)(?:\s+(?!{_CLAUSE_BREAK})[\w'-]+){{1,4}}?
 # The person an adjective insults ("vile woman", "horrible lot").
 _PEOPLE_INSULTED = "woman|man|lady|bloke|person|individual|creature|specimen|human|cow|witch|hag|lot|people"
 # An insulted noun's companion ("horrible old cow"), and how far back a subject is looked for.
-_LITTLE = frozenset("old little fat silly stupid ugly".split())
+_LITTLE = frozenset(["old", "little", "fat", "silly", "stupid", "ugly"])
 _SUBJECT_SPAN = 60
 # Words that urge what follows them ("we should", "time to", "let's").
-_URGING = frozenset("should must need needs let lets time gonna will ll ought just want wanna d".split())
+_URGING = frozenset(
+    [
+        "should",
+        "must",
+        "need",
+        "needs",
+        "let",
+        "lets",
+        "time",
+        "gonna",
+        "will",
+        "ll",
+        "ought",
+        "just",
+        "want",
+        "wanna",
+        "d",
+    ]
+)
 _INSULT_AT = -2.0  # VADER valence at or below which a word insults when aimed at a person
-_HARSH_AT = -2.6   # ... and at which it insults even in a verdict on the work ("a vile teacher")
-_ALONE_AT = -3.0    # ... and alone after a copula ("she is vile", not "she is rude")
+_HARSH_AT = -2.6  # ... and at which it insults even in a verdict on the work ("a vile teacher")
+_ALONE_AT = -3.0  # ... and alone after a copula ("she is vile", not "she is rude")
 _VOCATIVE_AT = -2.2  # ... and as what "you" is called ("you liar", not "you fool")
 
 
@@ -683,8 +915,12 @@ class AimedRules:
         self._c = {name: frozenset(words) for name, words in classes.items()}
         self._negative = {w: v for w, v in lexicon.items() if v <= _INSULT_AT and w.isalpha()}
         self._negative.update({w: min(lexicon.get(w, 0.0), _HARSH_AT) for w in classes["insulting"]})
-        first = lambda *names: frozenset(next(w for w in _WORD_PIECE.findall(p) if w not in ("a", "an"))
-                                         for n in names for p in classes[n])
+
+        def first(*names):
+            return frozenset(
+                next(w for w in _WORD_PIECE.findall(p) if w not in ("a", "an")) for n in names for p in classes[n]
+            )
+
         self._harsh = frozenset(self._negative) | first("insult", "vermin")
         self._harsh |= {w + "s" for w in self._negative}
         self._wish_words = frozenset(("hope", "hoping", "pray", "praying"))
@@ -700,10 +936,25 @@ class AimedRules:
         self._glory_of_words = frozenset(("hero", "heroes", "martyr", "martyrs", "legends", "lions"))
         self._targets = first("person") | {"mrs", "ms", "mr", "miss", "dr"}
         self._cues = frozenset().union(
-            self._harsh, self._wish_words, self._harm_words, self._deserve_words, self._violence_words,
-            self._nouns_after, self._group_words, self._vermin_words, self._removal_words, self._glory_words,
-            self._glory_of_words, self._targets, self._dehumanising, {"who", "whoever", "you"})
-        words = lambda name: _trie_regex(classes[name])
+            self._harsh,
+            self._wish_words,
+            self._harm_words,
+            self._deserve_words,
+            self._violence_words,
+            self._nouns_after,
+            self._group_words,
+            self._vermin_words,
+            self._removal_words,
+            self._glory_words,
+            self._glory_of_words,
+            self._targets,
+            self._dehumanising,
+            {"who", "whoever", "you"},
+        )
+
+        def words(name):
+            return _trie_regex(classes[name])
+
         person = rf"(?:(?:mrs|ms|mr|miss|dr)\.?\s+[a-z][\w'*-]*|(?:{words('person')}))"
         self._person = re.compile(rf"\b{person}\b")
         # The copula is looked for first and its subject only where what follows insults: a regex
@@ -711,24 +962,30 @@ class AimedRules:
         self._copula = re.compile(
             r"(?:(?:\s+(?:is|are|was|were|has been|have been|has always been|r)|'s|'re)\s+|\s*=\s*)"
             r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
-            r"([\w'*-]+(?:,?\s+[\w'*-]+){0,4})")  # "a rude, lazy, snivelling parasite"
+            r"([\w'*-]+(?:,?\s+[\w'*-]+){0,4})"
+        )  # "a rude, lazy, snivelling parasite"
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
         self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
         self._subject = re.compile(rf"\b{person}{_QUALIFIER}$")
-        self._wish = re.compile(rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?"
-                                rf"(?:[\w'-]+\s+){{0,4}}?{person}\b"
-                                r"([^.!?\n]{0,70})")
+        self._wish = re.compile(
+            rf"\b(?:hope|hoping|pray|praying)\s+(?:that\s+)?(?:the\s+)?"
+            rf"(?:[\w'-]+\s+){{0,4}}?{person}\b"
+            r"([^.!?\n]{0,70})"
+        )
         self._harm = re.compile(rf"\b(?:{words('harm')})\b")
         # "should be lined up and shot": up to three words before the act.
-        self._deserve = re.compile(r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+){0,3}?"
-                                   rf"(?:{words('violence')})\b")
+        self._deserve = re.compile(
+            r"\b(?:should|must|ought to|deserves? to|needs? to)\s+(?:be\s+)?(?:[\w'-]+\s+){0,3}?"
+            rf"(?:{words('violence')})\b"
+        )
         group, them = words("group"), words("them")
         self._group = re.compile(rf"\b(?:{group})\b")
         vermin = words("vermin")
         self._dehumanised = re.compile(
             rf"\b(?:(?:{group})(?:\s+(?:{_PEOPLE}))?{_QUALIFIER}|{them})(?:\s+(?:is|are|were|have become)|'re)?"
             rf"(?:\s+(?:all|just|nothing but|like|a|an|no better than|basically))*(?:\s+[\w'-]+)?\s+(?:{vermin})\b"
-            rf"|\blike\s+(?:[\w'-]+\s+)?(?:{vermin})\b")
+            rf"|\blike\s+(?:[\w'-]+\s+)?(?:{vermin})\b"
+        )
         self._vermin = re.compile(rf"\b(?:{vermin})\b")
         eliminate = words("eliminate")
         self._removal = re.compile(
@@ -736,15 +993,19 @@ class AimedRules:
             rf"(?:[\w'-]+\s+){{0,3}}?(?:{group}|{them}|kind)\b"
             rf"|\b(?:{group}|{them}|kind)(?:\s+[\w'-]+){{0,6}}?\s+"
             rf"(?:should|must|need to|needs to|ought to|will|deserve to|"
-            rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b")
+            rf"have to|has to)\s+be\s+(?:{eliminate})\b|\b(?:{words('eliminated')})\b"
+        )
         self._attacker = re.compile(
             rf"\b(?:(?:man|lad|men|lads|woman|guy|bloke|brothers|boys|those|he|they|brother|soldiers)\s+who|whoever)\s+"
             rf"(?:{words('attacked')})\b[^.!?\n]{{0,80}}?"
             rf"(?:\b(?:is|was|are|were|died as|remains?|will always be)\s+"
-            rf"(?:(?:a|an|our|the|true|real|national|absolute|proper)\s+)*(?:{words('glory')})\b|\bdid what\b)")
-        self._glory_of = re.compile(rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+"
-                                    rf"(?:[\w'-]+\s+){{0,2}}"
-                                    rf"(?:{words('assault')})\b")
+            rf"(?:(?:a|an|our|the|true|real|national|absolute|proper)\s+)*(?:{words('glory')})\b|\bdid what\b)"
+        )
+        self._glory_of = re.compile(
+            rf"\b(?:heroes|hero|martyrs|martyr|legends|lions)\s+of\s+the\s+"
+            rf"(?:[\w'-]+\s+){{0,2}}"
+            rf"(?:{words('assault')})\b"
+        )
 
     def hits(self, low: str, words: set[str]) -> dict[str, list[Hit]]:
         """Each rule runs only where the text (whose `words` are given) has the words it needs:
@@ -759,13 +1020,18 @@ class AimedRules:
         if (not present.isdisjoint(self._harsh) or "*" in low) and not present.isdisjoint(self._targets):
             found["abuse"] += self._insults_aimed(low, present)
         if not present.isdisjoint(self._wish_words) and not present.isdisjoint(self._harm_words):
-            found["abuse"] += [_hit("abuse", "wish", m) for m in self._wish.finditer(low)
-                               if self._harm.search(m.group(1))
-                               and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(m.group(1)))]
+            found["abuse"] += [
+                _hit("abuse", "wish", m)
+                for m in self._wish.finditer(low)
+                if self._harm.search(m.group(1)) and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(m.group(1)))
+            ]
         if not present.isdisjoint(self._deserve_words) and not present.isdisjoint(self._violence_words):
-            found["abuse"] += [_hit("abuse", "deserve", m) for m in self._deserve.finditer(low)
-                               if self._person.search(_clause_before(low, m.start()))
-                               and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(_clause_before(low, m.end())))]
+            found["abuse"] += [
+                _hit("abuse", "deserve", m)
+                for m in self._deserve.finditer(low)
+                if self._person.search(_clause_before(low, m.start()))
+                and _NEGATOR_WORDS.isdisjoint(_WORD_PIECE.findall(_clause_before(low, m.end())))
+            ]
         if not present.isdisjoint(self._group_words):
             found["extremism"] += self._extremism(low, present)
         if ("who" in present or "whoever" in present) and not present.isdisjoint(self._glory_words):
@@ -788,19 +1054,23 @@ class AimedRules:
             if self._insults(phrase.split(), article, cut):
                 subject = self._subject.search(low, max(0, m.start() - _SUBJECT_SPAN), m.start())
                 if subject:
-                    out.append(Hit("abuse", "aimed:" + low[subject.start():m.end()].strip(),
-                                   subject.start(), m.end(), False))
+                    out.append(
+                        Hit("abuse", "aimed:" + low[subject.start() : m.end()].strip(), subject.start(), m.end(), False)
+                    )
                 m = self._copula.search(low, m.end())
             else:  # "the school's head is a ...": a possessive took the copula the words hold
                 m = self._copula.search(low, m.start(3))
         if "you" in words:
-            out += [_hit("abuse", "you", m) for m in self._vocative.finditer(low)
-                    if self._vocative_insult(m.group(1).split())]
+            out += [
+                _hit("abuse", "you", m)
+                for m in self._vocative.finditer(low)
+                if self._vocative_insult(m.group(1).split())
+            ]
         if not words.isdisjoint(self._nouns_after):
             for m in self._insulted.finditer(low):
                 start = self._insulting_word_before(low, m)
                 if start >= 0:
-                    out.append(Hit("abuse", "aimed:" + low[start:m.end()], start, m.end(), False))
+                    out.append(Hit("abuse", "aimed:" + low[start : m.end()], start, m.end(), False))
         return out
 
     def _insulting_word_before(self, low: str, m: re.Match) -> int:
@@ -816,11 +1086,17 @@ class AimedRules:
     def _extremism(self, low: str, words: set[str]) -> list[Hit]:
         out = []
         if not words.isdisjoint(self._vermin_words):
-            out += [_hit("extremism", "dehumanised", m) for m in self._dehumanised.finditer(low)
-                    if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))]
+            out += [
+                _hit("extremism", "dehumanised", m)
+                for m in self._dehumanised.finditer(low)
+                if not m.group().startswith("like") or self._group.search(_sentence_of(low, m.start()))
+            ]
         if not words.isdisjoint(self._removal_words):
-            out += [_hit("extremism", "removal", m) for m in self._removal.finditer(low)
-                    if not m.group("act") or _urged(_clause_before(low, m.start()))]
+            out += [
+                _hit("extremism", "removal", m)
+                for m in self._removal.finditer(low)
+                if not m.group("act") or _urged(_clause_before(low, m.start()))
+            ]
         if len(set(self._vermin.findall(low))) >= 2:  # "Parasitic, thieving, diseased."
             out.append(Hit("extremism", "aimed:vermin", 0, 0, False))
         # A group named, and a word that denies people their humanity anywhere in the same post
@@ -884,8 +1160,9 @@ class AimedRules:
             return False
         if words[-1] in self._c["role"]:
             return harshest <= _HARSH_AT
-        if article or (len(words) > 1 and self._valence(words[-2]) <= _INSULT_AT
-                       and self._valence(words[-1]) > _INSULT_AT):  # "are vile people"
+        if article or (
+            len(words) > 1 and self._valence(words[-2]) <= _INSULT_AT and self._valence(words[-1]) > _INSULT_AT
+        ):  # "are vile people"
             return True
         if len(words) == 1 and words[0].endswith("ed"):  # a state: "parents are devastated"
             return False
@@ -893,7 +1170,7 @@ class AimedRules:
         return plural_noun or harshest <= _ALONE_AT
 
     def _vocative_insult(self, words: list[str]) -> bool:
-        """"you pathetic little worm," — an address that ends the clause on a word for a person:
+        """ "you pathetic little worm," — an address that ends the clause on a word for a person:
         no verb ("you ruined everything", "you lied") and no object ("you hurt him")."""
         if any(w in self._c["stop"] or w in self._c["person"] for w in words):
             return False
@@ -916,10 +1193,10 @@ def _urged(before: str) -> bool:
 
 def _clause_before(low: str, end: int) -> str:
     start = max(low.rfind(c, 0, end) for c in ".!?\n;")
-    return low[start + 1:end]
+    return low[start + 1 : end]
 
 
 def _sentence_of(low: str, at: int) -> str:
     start = max(low.rfind(c, 0, at) for c in ".!?\n")
     ends = [i for i in (low.find(c, at) for c in ".!?\n") if i >= 0]
-    return low[start + 1:min(ends, default=len(low))]
+    return low[start + 1 : min(ends, default=len(low))]

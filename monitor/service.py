@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -41,9 +41,22 @@ from monitor import schedule
 from monitor.config import Config, Source, check_http_url
 from monitor.errors import FetchError, NotifyError, ParseError, StoreError, UsageError
 from monitor.models import (
-    ACTIONS, LABEL_RANK, REVIEW_STATUSES, SEVERITY_RANK, Email, Evidence, FetchResult, Item, ReportData,
-    Review, ScanSummary, Score, SourceHealth,
-    SourceRun, SourceState, StoredItem,
+    ACTIONS,
+    LABEL_RANK,
+    REVIEW_STATUSES,
+    SEVERITY_RANK,
+    Email,
+    Evidence,
+    FetchResult,
+    Item,
+    ReportData,
+    Review,
+    ScanSummary,
+    Score,
+    SourceHealth,
+    SourceRun,
+    SourceState,
+    StoredItem,
 )
 
 log = logging.getLogger("monitor")
@@ -62,16 +75,16 @@ class _Lazy:
         return getattr(importlib.import_module(self._name), attr)
 
 
-fetch = _Lazy("monitor.fetch")          # requests: not needed by `score`, `check`, `items`...
+fetch = _Lazy("monitor.fetch")  # requests: not needed by `score`, `check`, `items`...
 mentions = _Lazy("monitor.mentions")
 notify = _Lazy("monitor.notify")
 parse = _Lazy("monitor.parse")
 report = _Lazy("monitor.report")
 score = _Lazy("monitor.score")
-store = _Lazy("monitor.store")          # SQLAlchemy: a fifth of a second, not needed by `score` or `check`
+store = _Lazy("monitor.store")  # SQLAlchemy: a fifth of a second, not needed by `score` or `check`
 
 SCAN_WORKERS = 8
-SAVE_EVERY = 0.25   # seconds: how long a scan lets finished sources gather before saving them
+SAVE_EVERY = 0.25  # seconds: how long a scan lets finished sources gather before saving them
 ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
     "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
@@ -79,7 +92,7 @@ ACCEPT = {
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Classifier:
@@ -135,9 +148,15 @@ def check_templates(cfg: Config) -> list[str]:
 
 def score_json(result: Score, id_=None) -> dict:
     """The object `school-monitor score` prints for one text."""
-    return {"id": id_, "mention": result.mention, "label": result.label, "severity": result.severity,
-            "sentiment": round(result.sentiment, 4), "flags": list(result.flags),
-            "mentions_staff": result.mentions_staff}
+    return {
+        "id": id_,
+        "mention": result.mention,
+        "label": result.label,
+        "severity": result.severity,
+        "sentiment": round(result.sentiment, 4),
+        "flags": list(result.flags),
+        "mentions_staff": result.mentions_staff,
+    }
 
 
 # ---------------------------------------------------------------- scan
@@ -153,7 +172,7 @@ class Collected:
     seen: int
     error: FetchError | ParseError | None
     seconds: float
-    page_text: str | None = None   # a watched page's text now, kept to diff the next fetch against
+    page_text: str | None = None  # a watched page's text now, kept to diff the next fetch against
 
 
 def open_store(cfg: Config):
@@ -166,14 +185,22 @@ def select_sources(cfg: Config, names: Sequence[str] = ()) -> list[Source]:
     known = {s.name: s for s in cfg.sources}
     missing = [n for n in names if n not in known]
     if missing:
-        raise UsageError(f"no source named {', '.join(map(repr, missing))} in {cfg.path}; "
-                         f"`school-monitor check` lists them")
+        raise UsageError(
+            f"no source named {', '.join(map(repr, missing))} in {cfg.path}; `school-monitor check` lists them"
+        )
     return [known[n] for n in names]
 
 
-def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = None,
-         engine=None, progress: Callable[[SourceRun], None] | None = None,
-         now: datetime | None = None, alerts: bool = True) -> ScanSummary:
+def scan(
+    cfg: Config,
+    *,
+    names: Sequence[str] = (),
+    since: datetime | None = None,
+    engine=None,
+    progress: Callable[[SourceRun], None] | None = None,
+    now: datetime | None = None,
+    alerts: bool = True,
+) -> ScanSummary:
     """One pass over the sources now. A failing source is recorded and skipped, never fatal.
 
     `since`: an ad-hoc scan that re-reads every source in full (no conditional GET) and keeps
@@ -189,10 +216,17 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
     keep_from = since or started - timedelta(days=cfg.storage.keep_days)
     runs = []
     # The process pool starts before any thread of ours, so its workers fork a quiet process.
-    with _analysis_pool(classifier, len(sources)) as procs, fetch.Fetcher() as fetcher, \
-            ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
-        waiting = {pool.submit(_collect, fetcher, classifier, src, states.get(src.name),
-                               keep_from, since is not None, started, procs) for src in sources}
+    with (
+        _analysis_pool(classifier, len(sources)) as procs,
+        fetch.Fetcher() as fetcher,
+        ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool,
+    ):
+        waiting = {
+            pool.submit(
+                _collect, fetcher, classifier, src, states.get(src.name), keep_from, since is not None, started, procs
+            )
+            for src in sources
+        }
         try:
             while waiting:
                 # What finished in the last moment is saved in one transaction while the rest goes on:
@@ -213,8 +247,9 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
         removed = follow_up(cfg, engine=engine, fetcher=fetcher, now=started)
     order = {s.name: i for i, s in enumerate(sources)}
     runs.sort(key=lambda r: order[r.source])
-    summary = ScanSummary(runs=tuple(runs), started=started, finished=now_utc(),
-                          removed=tuple(r.item_id for r in removed))
+    summary = ScanSummary(
+        runs=tuple(runs), started=started, finished=now_utc(), removed=tuple(r.item_id for r in removed)
+    )
     if not alerts:
         store.clear_pending(engine, [i for r in runs for i in r.new_ids])
         return summary
@@ -227,7 +262,7 @@ def scan(cfg: Config, *, names: Sequence[str] = (), since: datetime | None = Non
 # (Fetching in those processes too was measured slower: the fetching threads there take turns at
 # the GIL with the parsing, and a fixed share of the sources per process finishes unevenly.)
 PROCESS_POOL_MIN_SOURCES = 16
-_worker_classifier: Classifier | None = None   # set once in each analysis worker process
+_worker_classifier: Classifier | None = None  # set once in each analysis worker process
 
 
 def _analysis_pool(classifier: Classifier, n_sources: int):
@@ -249,8 +284,12 @@ class _ParsingProcesses:
         self._pool = self._start("fork")
 
     def _start(self, method: str) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self._cores, mp_context=mp.get_context(method),
-                                   initializer=_init_worker, initargs=(self._classifier,))
+        return ProcessPoolExecutor(
+            max_workers=self._cores,
+            mp_context=mp.get_context(method),
+            initializer=_init_worker,
+            initargs=(self._classifier,),
+        )
 
     def analyse(self, *args) -> Analysed:
         pool = self._pool
@@ -262,8 +301,12 @@ class _ParsingProcesses:
                     pool.shutdown(wait=False)
                     # spawn, not fork: threads run here now, and a fork would copy a lock one holds
                     self._pool = self._start("spawn")
-            return Analysed(error=ParseError("a parsing process died (this source's body or another's "
-                                             "crashed it); the source is read again on the next run"))
+            return Analysed(
+                error=ParseError(
+                    "a parsing process died (this source's body or another's "
+                    "crashed it); the source is read again on the next run"
+                )
+            )
 
     def __enter__(self):
         return self
@@ -283,8 +326,9 @@ def _init_worker(classifier: Classifier) -> None:
     gc.freeze()
 
 
-def _analyse_in_worker(src: Source, fetched: FetchResult, previous_page: str | None,
-                       keep_from: datetime, now: datetime) -> Analysed:
+def _analyse_in_worker(
+    src: Source, fetched: FetchResult, previous_page: str | None, keep_from: datetime, now: datetime
+) -> Analysed:
     return _analyse(_worker_classifier, src, fetched, previous_page, keep_from, now)
 
 
@@ -298,18 +342,29 @@ class Analysed:
     error: ParseError | None = None
 
 
-def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state: SourceState | None,
-             keep_from: datetime, full: bool, now: datetime, procs=None) -> Collected:
+def _collect(
+    fetcher: fetch.Fetcher,
+    classifier: Classifier,
+    src: Source,
+    state: SourceState | None,
+    keep_from: datetime,
+    full: bool,
+    now: datetime,
+    procs=None,
+) -> Collected:
     """Fetch one source, then parse it, find mentions and score them (in `procs` when given).
     Runs in a worker thread; touches no database."""
     t0 = time.monotonic()
     try:
         fetched = fetcher.get(
-            src.url, fetch.Limits(timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes,
-                                  per_host=src.per_host, robots=src.robots),
+            src.url,
+            fetch.Limits(
+                timeout=src.timeout.total_seconds(), max_bytes=src.max_bytes, per_host=src.per_host, robots=src.robots
+            ),
             etag=None if full or not state else state.etag,
             last_modified=None if full or not state else state.last_modified,
-            accept=ACCEPT[src.type])
+            accept=ACCEPT[src.type],
+        )
     except FetchError as e:
         return Collected(src, None, (), 0, e, time.monotonic() - t0)
     if fetched.not_modified:
@@ -324,8 +379,14 @@ def _collect(fetcher: fetch.Fetcher, classifier: Classifier, src: Source, state:
     return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
 
 
-def _analyse(classifier: Classifier, src: Source, fetched: FetchResult, previous_page: str | None,
-             keep_from: datetime, now: datetime) -> Analysed:
+def _analyse(
+    classifier: Classifier,
+    src: Source,
+    fetched: FetchResult,
+    previous_page: str | None,
+    keep_from: datetime,
+    now: datetime,
+) -> Analysed:
     """Parse a body, keep the mentions and score them. Never raises: a parser's failure on hostile
     input is this source's error, not the scan's."""
     page_text = None
@@ -353,8 +414,7 @@ def _analyse(classifier: Classifier, src: Source, fetched: FetchResult, previous
 def _parse(src: Source, fetched: FetchResult, now: datetime) -> list:
     if src.type == "page":
         return parse.parse_page(fetched.body, source=src, url=fetched.url, now=now, encoding=fetched.encoding)
-    return parse.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now,
-                            content_type=fetched.content_type)
+    return parse.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now, content_type=fetched.content_type)
 
 
 def _watched_change(page, previous: str | None) -> tuple[list, str]:
@@ -373,17 +433,26 @@ def _save(engine, c: Collected, old: SourceState | None, now: datetime) -> Sourc
 def _save_all(engine, batch: Sequence[Collected], states: dict[str, SourceState], now: datetime) -> list[SourceRun]:
     """Store what several sources gave, with their new states, in one transaction."""
     new_states = [_next_state(c, states.get(c.source.name), now) for c in batch]
-    saved = store.save_batch(engine, [(c.scored, None if c.error else c.fetched, st)
-                                      for c, st in zip(batch, new_states)], now)
+    saved = store.save_batch(
+        engine, [(c.scored, None if c.error else c.fetched, st) for c, st in zip(batch, new_states, strict=False)], now
+    )
     runs = []
-    for c, st, result in zip(batch, new_states, saved):
+    for c, st, result in zip(batch, new_states, saved, strict=False):
         if c.error is not None:
             runs.append(SourceRun(c.source.name, error=str(c.error), seconds=c.seconds, broken=st.broken))
             continue
-        runs.append(SourceRun(
-            c.source.name, seen=c.seen, new=len(result.new_ids), updated=len(result.updated_ids),
-            mentions=len(c.scored), not_modified=bool(c.fetched and c.fetched.not_modified),
-            seconds=c.seconds, new_ids=result.new_ids))
+        runs.append(
+            SourceRun(
+                c.source.name,
+                seen=c.seen,
+                new=len(result.new_ids),
+                updated=len(result.updated_ids),
+                mentions=len(c.scored),
+                not_modified=bool(c.fetched and c.fetched.not_modified),
+                seconds=c.seconds,
+                new_ids=result.new_ids,
+            )
+        )
     return runs
 
 
@@ -394,12 +463,25 @@ def _next_state(c: Collected, old: SourceState | None, now: datetime) -> SourceS
     if c.error is not None:
         failures = old.failures + 1
         permanent = old.permanent_failures + 1 if getattr(c.error, "permanent", False) else 0
-        return replace(old, last_checked=now, last_error=str(c.error), last_error_at=now,
-                       failures=failures, permanent_failures=permanent,
-                       next_check=schedule.next_check(now, interval, failures=failures,
-                                                      retry_after=getattr(c.error, "retry_after", None)))
-    state = replace(old, last_checked=now, last_success=now, failures=0, permanent_failures=0,
-                    next_check=schedule.next_check(now, interval))
+        return replace(
+            old,
+            last_checked=now,
+            last_error=str(c.error),
+            last_error_at=now,
+            failures=failures,
+            permanent_failures=permanent,
+            next_check=schedule.next_check(
+                now, interval, failures=failures, retry_after=getattr(c.error, "retry_after", None)
+            ),
+        )
+    state = replace(
+        old,
+        last_checked=now,
+        last_success=now,
+        failures=0,
+        permanent_failures=0,
+        next_check=schedule.next_check(now, interval),
+    )
     if c.fetched is not None and not c.fetched.not_modified:
         state = replace(state, etag=c.fetched.etag, last_modified=c.fetched.last_modified)
     if c.page_text is not None:
@@ -411,8 +493,16 @@ def _log_run(run: SourceRun) -> None:
     if run.error:
         log.warning("source %r: error: %s (%.1fs)", run.source, run.error, run.seconds)
     else:
-        log.info("source %r: %d items, %d new, %d updated, %d mentions%s (%.1fs)", run.source, run.seen,
-                 run.new, run.updated, run.mentions, ", not modified" if run.not_modified else "", run.seconds)
+        log.info(
+            "source %r: %d items, %d new, %d updated, %d mentions%s (%.1fs)",
+            run.source,
+            run.seen,
+            run.new,
+            run.updated,
+            run.mentions,
+            ", not modified" if run.not_modified else "",
+            run.seconds,
+        )
 
 
 # ---------------------------------------------------------------- items, sources and reviews
@@ -428,16 +518,26 @@ def source_states(cfg: Config, engine=None) -> dict[str, SourceState]:
 def _no_database(cfg: Config) -> bool:
     """A SQLite file not created yet (reading commands must not create one)."""
     url = cfg.database_url
-    return url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):])
+    return url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///") :])
 
 
-def list_items(cfg: Config, *, since: datetime | None = None, labels: Iterable[str] = (),
-               statuses: Iterable[str] = (), engine=None) -> list[StoredItem]:
+def list_items(
+    cfg: Config, *, since: datetime | None = None, labels: Iterable[str] = (), statuses: Iterable[str] = (), engine=None
+) -> list[StoredItem]:
     return store.list_items(engine or open_store(cfg), since=since, labels=labels, statuses=statuses)
 
 
-def review(cfg: Config, item_id: int, *, status: str, action: str | None = None, note: str = "",
-           by: str, engine=None, now: datetime | None = None) -> Review:
+def review(
+    cfg: Config,
+    item_id: int,
+    *,
+    status: str,
+    action: str | None = None,
+    note: str = "",
+    by: str,
+    engine=None,
+    now: datetime | None = None,
+) -> Review:
     """Append one step to an item's review log."""
     if status not in REVIEW_STATUSES[1:]:
         raise UsageError(f"status {status!r}: use one of {', '.join(REVIEW_STATUSES[1:])}")
@@ -446,8 +546,9 @@ def review(cfg: Config, item_id: int, *, status: str, action: str | None = None,
     engine = engine or open_store(cfg)
     if store.get_item(engine, item_id) is None:
         raise UsageError(f"no item with id {item_id}; `school-monitor items` lists them")
-    return store.add_review(engine, Review(item_id=item_id, at=now or now_utc(), by=by, status=status,
-                                           action=action, note=note))
+    return store.add_review(
+        engine, Review(item_id=item_id, at=now or now_utc(), by=by, status=status, action=action, note=note)
+    )
 
 
 def item_with_log(cfg: Config, item_id: int, *, engine=None) -> tuple[StoredItem, list[Review], list[Evidence]]:
@@ -470,7 +571,7 @@ def export_evidence(cfg: Config, item_id: int, out_dir: Path, *, engine=None) ->
     try:
         return report.write_evidence(out_dir, versions)
     except OSError as e:
-        raise UsageError(f"cannot write evidence to {out_dir}: {e.strerror}")
+        raise UsageError(f"cannot write evidence to {out_dir}: {e.strerror}") from None
 
 
 # ---------------------------------------------------------------- report
@@ -478,8 +579,9 @@ def export_evidence(cfg: Config, item_id: int, out_dir: Path, *, engine=None) ->
 REPORT_FORMATS = ("html", "csv", "json")
 
 
-def report_period(since: datetime | None, until: datetime | None, now: datetime | None = None
-                  ) -> tuple[datetime, datetime]:
+def report_period(
+    since: datetime | None, until: datetime | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
     """The report's [since, until): by default the last 12 months up to now."""
     until = until or now or now_utc()
     since = since or until - timedelta(days=365)
@@ -488,35 +590,54 @@ def report_period(since: datetime | None, until: datetime | None, now: datetime 
     return since, until
 
 
-def report_data(cfg: Config, since: datetime, until: datetime, *, engine=None, now: datetime | None = None,
-                flagged_limit: int | None = None) -> ReportData:
+def report_data(
+    cfg: Config,
+    since: datetime,
+    until: datetime,
+    *,
+    engine=None,
+    now: datetime | None = None,
+    flagged_limit: int | None = None,
+) -> ReportData:
     """Counts in SQL, the most severe flagged items with their review logs, the sources' health."""
     engine = engine or open_store(cfg)
     previous = since - (until - since)
-    flagged = store.flagged_items(engine, since, until,
-                                  report.FLAGGED_LIMIT if flagged_limit is None else flagged_limit)
+    flagged = store.flagged_items(
+        engine, since, until, report.FLAGGED_LIMIT if flagged_limit is None else flagged_limit
+    )
     logs = store.list_reviews(engine, [i.id for i in flagged]) if flagged else []
     reviews: dict[int, tuple[Review, ...]] = {}
     for r in logs:
         reviews[r.item_id] = reviews.get(r.item_id, ()) + (r,)
     states = store.load_states(engine)
-    sources = tuple(SourceHealth(s.name, s.type, s.url, s.enabled, **_health(states.get(s.name)))
-                    for s in cfg.sources)
+    sources = tuple(SourceHealth(s.name, s.type, s.url, s.enabled, **_health(states.get(s.name))) for s in cfg.sources)
     return ReportData(
-        school=cfg.school.name, since=since, until=until, generated_at=now or now_utc(),
+        school=cfg.school.name,
+        since=since,
+        until=until,
+        generated_at=now or now_utc(),
         by_label=store.count_by(engine, "label", since, until),
         by_source=store.count_by(engine, "source", since, until),
         previous_by_label=store.count_by(engine, "label", previous, since),
         weeks=report.weeks_from_days(store.daily_counts(engine, since, until), since, until),
-        flagged=tuple(flagged), flagged_total=store.count_flagged(engine, since, until),
-        reviews=reviews, sources=sources, not_watched=cfg.alerts.not_watched, timezone=cfg.alerts.timezone)
+        flagged=tuple(flagged),
+        flagged_total=store.count_flagged(engine, since, until),
+        reviews=reviews,
+        sources=sources,
+        not_watched=cfg.alerts.not_watched,
+        timezone=cfg.alerts.timezone,
+    )
 
 
 def _health(state: SourceState | None) -> dict:
     if state is None:
         return {}
-    return {"last_success": state.last_success, "last_error": state.last_error,
-            "last_error_at": state.last_error_at, "failures": state.failures}
+    return {
+        "last_success": state.last_success,
+        "last_error": state.last_error,
+        "last_error_at": state.last_error_at,
+        "failures": state.failures,
+    }
 
 
 def default_report_path(cfg: Config, since: datetime, until: datetime, fmt: str) -> Path:
@@ -525,8 +646,16 @@ def default_report_path(cfg: Config, since: datetime, until: datetime, fmt: str)
     return cfg.data_dir / "reports" / f"report-{since.astimezone(tz):%Y-%m-%d}-to-{last:%Y-%m-%d}.{fmt}"
 
 
-def write_report(cfg: Config, out: TextIO, *, fmt: str = "html", since: datetime | None = None,
-                 until: datetime | None = None, engine=None, now: datetime | None = None) -> int:
+def write_report(
+    cfg: Config,
+    out: TextIO,
+    *,
+    fmt: str = "html",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    engine=None,
+    now: datetime | None = None,
+) -> int:
     """Write the report in one format to a text stream; returns the number of mentions in the period."""
     if fmt not in REPORT_FORMATS:
         raise UsageError(f"format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
@@ -546,7 +675,7 @@ def write_report(cfg: Config, out: TextIO, *, fmt: str = "html", since: datetime
 # ---------------------------------------------------------------- follow-up of take-down requests
 
 FOLLOW_UP_EVERY = timedelta(hours=6)
-FOLLOW_UP_WORDS = 12   # the post counts as present while the page still has its first words
+FOLLOW_UP_WORDS = 12  # the post counts as present while the page still has its first words
 
 
 def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> list[Review]:
@@ -561,9 +690,19 @@ def follow_up(cfg: Config, *, engine, fetcher: fetch.Fetcher, now: datetime) -> 
         seen = bool(last_result and last_result.endswith(STILL_THERE)) or _in_own_evidence(engine, item)
         gone, result = _recheck(fetcher, item, seen)
         if gone:
-            added.append(store.add_review(engine, Review(
-                item_id=item.id, at=now, by="school-monitor", status="actioned", action="removed",
-                note=f"re-checked {item.url} on {now:%Y-%m-%d %H:%M} UTC: {result}")))
+            added.append(
+                store.add_review(
+                    engine,
+                    Review(
+                        item_id=item.id,
+                        at=now,
+                        by="school-monitor",
+                        status="actioned",
+                        action="removed",
+                        note=f"re-checked {item.url} on {now:%Y-%m-%d %H:%M} UTC: {result}",
+                    ),
+                )
+            )
             log.info("item #%d: removed (%s)", item.id, result)
         else:
             store.set_follow_up(engine, item.id, checked=now, next_check=now + FOLLOW_UP_EVERY, result=result)
@@ -588,8 +727,9 @@ def _recheck(fetcher: fetch.Fetcher, item: StoredItem, seen: bool) -> tuple[bool
         return False, f"HTTP {page.status}: {STILL_THERE}"
     if seen:
         return True, f"HTTP {page.status}, but the page no longer contains the post's text"
-    return False, (f"HTTP {page.status}: the post's text was never seen on this page, so only "
-                   "a 404 or 410 will show it has gone")
+    return False, (
+        f"HTTP {page.status}: the post's text was never seen on this page, so only a 404 or 410 will show it has gone"
+    )
 
 
 def _contains_post(body: bytes, encoding: str | None, item: StoredItem) -> bool:
@@ -601,8 +741,13 @@ def _contains_post(body: bytes, encoding: str | None, item: StoredItem) -> bool:
 
 def _in_own_evidence(engine, item: StoredItem) -> bool:
     """The post was collected from its own page (a page source, or added by hand from its URL)."""
-    return any(ev.body is not None and "html" in ev.body_content_type and ev.body_url == item.url.split("#")[0]
-               and _contains_post(ev.body, None, item) for ev in store.list_evidence(engine, item.id))
+    return any(
+        ev.body is not None
+        and "html" in ev.body_content_type
+        and ev.body_url == item.url.split("#")[0]
+        and _contains_post(ev.body, None, item)
+        for ev in store.list_evidence(engine, item.id)
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -612,9 +757,19 @@ def _words(text: str) -> list[str]:
 # ---------------------------------------------------------------- mentions added by hand
 
 
-def add_mention(cfg: Config, url: str, *, text: str = "", title: str = "", seen_on: str = "", note: str = "",
-                by: str, engine=None, fetcher: fetch.Fetcher | None = None, now: datetime | None = None
-                ) -> tuple[StoredItem, bool, str | None]:
+def add_mention(
+    cfg: Config,
+    url: str,
+    *,
+    text: str = "",
+    title: str = "",
+    seen_on: str = "",
+    note: str = "",
+    by: str,
+    engine=None,
+    fetcher: fetch.Fetcher | None = None,
+    now: datetime | None = None,
+) -> tuple[StoredItem, bool, str | None]:
     """Store a mention staff saw themselves (a private group, TikTok...), scored like any other.
 
     The URL is fetched for evidence when it is public; a failed fetch is only an error when no
@@ -624,7 +779,7 @@ def add_mention(cfg: Config, url: str, *, text: str = "", title: str = "", seen_
     try:
         url = check_http_url(url)
     except ValueError as e:
-        raise UsageError(f"--url: {e}")
+        raise UsageError(f"--url: {e}") from None
     now = now or now_utc()
     engine = engine or open_store(cfg)
     fetched, error = None, None
@@ -638,46 +793,64 @@ def add_mention(cfg: Config, url: str, *, text: str = "", title: str = "", seen_
             raise UsageError(f"could not fetch {url} ({error}); paste what it says with --text")
         text = parse.html_to_text(fetched.body.decode(fetched.encoding or "utf-8", errors="replace"))
     platform = seen_on.strip() or urlsplit(url).hostname or "web"
-    item = Item(source=f"added by hand: {platform}", key=parse.item_key(None, url, title, text), url=url,
-                title=title.strip(), text=text.strip(), published=now, raw=text.strip())
-    saved = store.save_items(engine, [store.Scored(item, Classifier(cfg).classify_confirmed(item.text, item.title))],
-                             now, fetched)
+    item = Item(
+        source=f"added by hand: {platform}",
+        key=parse.item_key(None, url, title, text),
+        url=url,
+        title=title.strip(),
+        text=text.strip(),
+        published=now,
+        raw=text.strip(),
+    )
+    saved = store.save_items(
+        engine, [store.Scored(item, Classifier(cfg).classify_confirmed(item.text, item.title))], now, fetched
+    )
     item_id = (saved.new_ids or saved.updated_ids or (store.find_item_id(engine, item.source, item.key),))[0]
     if saved.new_ids:
-        store.add_review(engine, Review(item_id=item_id, at=now, by=by, status="new",
-                                        note=f"added by hand (seen on {platform})" + (f": {note}" if note else "")))
+        store.add_review(
+            engine,
+            Review(
+                item_id=item_id,
+                at=now,
+                by=by,
+                status="new",
+                note=f"added by hand (seen on {platform})" + (f": {note}" if note else ""),
+            ),
+        )
     return store.get_item(engine, item_id), bool(saved.new_ids), error
+
+
 # ---------------------------------------------------------------- alerts, digest and outbox
 #
 # Every email is rendered (notify), queued (store.outbox) and only then sent, so a dead mail
 # server or a crash loses nothing. Lanes: "main" is [alerts] recipients; each [[alerts.route]]
 # is its own lane ("route:NAME"); one email per (item, lane), ever, by the outbox dedupe_key.
 
-URGENT = ("extremism", "abuse")      # never held by quiet hours
+URGENT = ("extremism", "abuse")  # never held by quiet hours
 MAIN_LANE = "main"
-SEND_LEASE = timedelta(minutes=10)   # a sender that dies mid-send leaves its email to be retried after this
+SEND_LEASE = timedelta(minutes=10)  # a sender that dies mid-send leaves its email to be retried after this
 MAX_SEND_BACKOFF = timedelta(hours=1)
-FAILING_RUNS = 3                     # a source failing this many runs in a row is named in the digest
+FAILING_RUNS = 3  # a source failing this many runs in a row is named in the digest
 
 
 @dataclass(frozen=True)
 class FlushResult:
     sent: int = 0
     failed: int = 0
-    waiting: int = 0                 # still unsent afterwards: held by quiet hours, or retried later
+    waiting: int = 0  # still unsent afterwards: held by quiet hours, or retried later
     errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class AlertResult:
-    queued: int = 0                  # emails queued (pile-ons included)
-    piled: int = 0                   # items gathered into pile-on emails rather than one email each
+    queued: int = 0  # emails queued (pile-ons included)
+    piled: int = 0  # items gathered into pile-on emails rather than one email each
     flushed: FlushResult = FlushResult()
 
 
 @dataclass(frozen=True)
 class DigestResult:
-    email: Email | None              # None: nothing new, so no digest
+    email: Email | None  # None: nothing new, so no digest
     items: int = 0
     queued: bool = False
     flushed: FlushResult | None = None
@@ -695,7 +868,7 @@ def quiet_until(cfg: Config, now: datetime) -> datetime | None:
     if not inside or start == end:
         return None
     day = local.date() + timedelta(days=1) if overnight and t >= start else local.date()
-    return datetime.combine(day, end, tzinfo=cfg.alerts.tz).astimezone(timezone.utc)
+    return datetime.combine(day, end, tzinfo=cfg.alerts.tz).astimezone(UTC)
 
 
 def _hold(cfg: Config, items: Sequence[StoredItem], now: datetime) -> datetime | None:
@@ -707,8 +880,9 @@ def _lanes(cfg: Config, item: StoredItem) -> list[tuple[str, tuple[str, ...]]]:
     criticism naming staff), and every route whose labels include it."""
     a = cfg.alerts
     lanes = []
-    if a.recipients and (item.label in a.immediate
-                         or (a.immediate_staff and item.label == "criticism" and item.mentions_staff)):
+    if a.recipients and (
+        item.label in a.immediate or (a.immediate_staff and item.label == "criticism" and item.mentions_staff)
+    ):
         lanes.append((MAIN_LANE, a.recipients))
     lanes += [(f"route:{r.name}", r.recipients) for r in a.routes if item.label in r.labels]
     return lanes
@@ -730,8 +904,11 @@ def alert_new(cfg: Config, engine, now: datetime | None = None) -> AlertResult:
     if not new_ids:
         return AlertResult(flushed=flush_outbox(cfg, engine=engine, now=now))
     a = cfg.alerts
-    alertable = {*a.immediate, *(("criticism",) if a.immediate_staff else ()),
-                 *(label for route in a.routes for label in route.labels)}
+    alertable = {
+        *a.immediate,
+        *(("criticism",) if a.immediate_staff else ()),
+        *(label for route in a.routes for label in route.labels),
+    }
     fresh = sorted(store.pending_candidates(engine, alertable, now - a.immediate_max_age), key=_severity_order)
     by_lane: dict[tuple[str, tuple[str, ...]], list[StoredItem]] = {}
     for item in fresh:
@@ -752,9 +929,15 @@ def alert_new(cfg: Config, engine, now: datetime | None = None) -> AlertResult:
 
 
 def _outgoing(cfg: Config, email: Email, items: Sequence[StoredItem], now: datetime) -> store.Outgoing:
-    return store.Outgoing(kind=email.kind, dedupe_key=email.dedupe_key, recipients=email.to,
-                          subject=email.subject, message=notify.message_bytes(cfg, email, now),
-                          item_ids=email.item_ids, not_before=_hold(cfg, items, now))
+    return store.Outgoing(
+        kind=email.kind,
+        dedupe_key=email.dedupe_key,
+        recipients=email.to,
+        subject=email.subject,
+        message=notify.message_bytes(cfg, email, now),
+        item_ids=email.item_ids,
+        not_before=_hold(cfg, items, now),
+    )
 
 
 def flush_outbox(cfg: Config, *, engine=None, now: datetime | None = None) -> FlushResult:
@@ -765,10 +948,10 @@ def flush_outbox(cfg: Config, *, engine=None, now: datetime | None = None) -> Fl
     sent, errors = 0, []
     for entry in store.due_emails(engine, now):
         if not store.claim_email(engine, entry.id, now, now + SEND_LEASE):
-            continue   # another sender has it
+            continue  # another sender has it
         try:
             notify.deliver(cfg, entry.message, entry.recipients)
-        except notify.PartlyRefused as e:   # taken for the others: sending again would repeat it
+        except notify.PartlyRefused as e:  # taken for the others: sending again would repeat it
             log.warning("email %d (%s): %s", entry.id, entry.kind, e)
             store.mark_sent(engine, entry.id, now, note=str(e))
             sent += 1
@@ -776,15 +959,20 @@ def flush_outbox(cfg: Config, *, engine=None, now: datetime | None = None) -> Fl
             attempts = entry.attempts + 1
             retry = now + min(timedelta(minutes=1) * 2 ** min(attempts - 1, 10), MAX_SEND_BACKOFF)
             store.mark_failed(engine, entry.id, str(e), retry)
-            log.warning("email %d (%s) not sent (attempt %d), queued for %s: %s",
-                        entry.id, entry.kind, attempts, retry.isoformat(timespec="minutes"), e)
+            log.warning(
+                "email %d (%s) not sent (attempt %d), queued for %s: %s",
+                entry.id,
+                entry.kind,
+                attempts,
+                retry.isoformat(timespec="minutes"),
+                e,
+            )
             errors.append(str(e))
             break
         else:
             store.mark_sent(engine, entry.id, now)
             sent += 1
-    return FlushResult(sent=sent, failed=len(errors), waiting=len(store.unsent_emails(engine)),
-                       errors=tuple(errors))
+    return FlushResult(sent=sent, failed=len(errors), waiting=len(store.unsent_emails(engine)), errors=tuple(errors))
 
 
 def outbox(cfg: Config, *, engine=None) -> list[store.OutboxEntry]:
@@ -810,16 +998,28 @@ def _digest_data(cfg: Config, engine, since: datetime | None, now: datetime) -> 
     window = since or store.last_digest_at(engine)
     new = store.undigested_items(engine, since=since)
     listed = {i.id for i in new}
-    awaiting = sorted((i for i in store.list_items(engine, statuses=["new"])
-                       if i.severity in ("high", "medium") and i.id not in listed), key=_severity_order)
+    awaiting = sorted(
+        (
+            i
+            for i in store.list_items(engine, statuses=["new"])
+            if i.severity in ("high", "medium") and i.id not in listed
+        ),
+        key=_severity_order,
+    )
     removed = store.reviews_with_action(engine, "removed", window or now - timedelta(days=1))
     return notify.DigestData(
-        since=window, until=now, items=tuple(new), awaiting=tuple(awaiting), failing=_failing(cfg, engine, now),
-        removed=tuple(notify.Removed(item=it, at=r.at, by=r.by, note=r.note) for r, it in removed))
+        since=window,
+        until=now,
+        items=tuple(new),
+        awaiting=tuple(awaiting),
+        failing=_failing(cfg, engine, now),
+        removed=tuple(notify.Removed(item=it, at=r.at, by=r.by, note=r.note) for r, it in removed),
+    )
 
 
-def render_digest(cfg: Config, *, engine=None, since: datetime | None = None,
-                  now: datetime | None = None) -> Email | None:
+def render_digest(
+    cfg: Config, *, engine=None, since: datetime | None = None, now: datetime | None = None
+) -> Email | None:
     """The digest as it would be sent now, or None when there is nothing new (and
     [alerts] digest_when_empty is false). Marks nothing."""
     now = now or now_utc()
@@ -829,8 +1029,9 @@ def render_digest(cfg: Config, *, engine=None, since: datetime | None = None,
     return notify.render_digest(cfg, data)
 
 
-def send_digest(cfg: Config, *, engine=None, since: datetime | None = None, send: bool = True,
-                now: datetime | None = None) -> DigestResult:
+def send_digest(
+    cfg: Config, *, engine=None, since: datetime | None = None, send: bool = True, now: datetime | None = None
+) -> DigestResult:
     """The daily digest: every mention not yet digested, what awaits review, failing sources and
     posts confirmed gone. Queued and its items marked digested in one transaction, then sent."""
     now = now or now_utc()
@@ -841,12 +1042,19 @@ def send_digest(cfg: Config, *, engine=None, since: datetime | None = None, send
     if not email.to:
         log.warning("digest not sent: [alerts] recipients is empty")
         return DigestResult(email=email, items=len(email.item_ids))
-    outgoing = store.Outgoing(kind=email.kind, dedupe_key=email.dedupe_key, recipients=email.to,
-                              subject=email.subject, message=notify.message_bytes(cfg, email, now),
-                              item_ids=email.item_ids, not_before=quiet_until(cfg, now))
+    outgoing = store.Outgoing(
+        kind=email.kind,
+        dedupe_key=email.dedupe_key,
+        recipients=email.to,
+        subject=email.subject,
+        message=notify.message_bytes(cfg, email, now),
+        item_ids=email.item_ids,
+        not_before=quiet_until(cfg, now),
+    )
     queued = store.queue_digest(engine, outgoing, email.item_ids, now) is not None
-    return DigestResult(email=email, items=len(email.item_ids), queued=queued,
-                        flushed=flush_outbox(cfg, engine=engine, now=now))
+    return DigestResult(
+        email=email, items=len(email.item_ids), queued=queued, flushed=flush_outbox(cfg, engine=engine, now=now)
+    )
 
 
 # ---------------------------------------------------------------- the daemon: single sources, retention, health
@@ -923,8 +1131,12 @@ def apply_retention(cfg: Config, *, engine=None, now: datetime | None = None) ->
     deleted = store.delete_old_items(engine, before)
     emails = store.delete_sent_emails(engine, before)
     if deleted or emails:
-        log.info("retention: deleted %d unflagged mention(s) first seen and %d email(s) sent before %s",
-                 deleted, emails, before.date().isoformat())
+        log.info(
+            "retention: deleted %d unflagged mention(s) first seen and %d email(s) sent before %s",
+            deleted,
+            emails,
+            before.date().isoformat(),
+        )
     return deleted
 
 
@@ -933,10 +1145,10 @@ class Status:
     """The monitor's health, for `school-monitor status`. Healthy when `problems` is empty."""
 
     checked_at: datetime
-    database: str                          # the URL, without a password
+    database: str  # the URL, without a password
     problems: tuple[str, ...] = ()
     database_bytes: int | None = None
-    heartbeat: datetime | None = None      # None: no daemon running (never started, or stopped cleanly)
+    heartbeat: datetime | None = None  # None: no daemon running (never started, or stopped cleanly)
     sources: tuple[SourceState, ...] = ()  # in config order; a source never run has an empty state
     unsent: int = 0
     last_digest: datetime | None = None
@@ -961,11 +1173,17 @@ def status(cfg: Config, *, engine=None, now: datetime | None = None) -> Status:
     heartbeat = store.get_heartbeat(engine)
     problems = ()
     if heartbeat is not None and now - heartbeat > HEARTBEAT_STALE:
-        problems = (f"the daemon's last heartbeat is {int((now - heartbeat).total_seconds())}s old: "
-                    "it has stopped or hung",)
+        problems = (
+            f"the daemon's last heartbeat is {int((now - heartbeat).total_seconds())}s old: it has stopped or hung",
+        )
     states = store.load_states(engine)
     return Status(
-        now, shown, problems, database_bytes=store.database_size(engine), heartbeat=heartbeat,
+        now,
+        shown,
+        problems,
+        database_bytes=store.database_size(engine),
+        heartbeat=heartbeat,
         sources=tuple(states.get(s.name) or SourceState(name=s.name) for s in cfg.sources),
-        unsent=store.count_unsent(engine), last_digest=store.last_digest(engine))
-
+        unsent=store.count_unsent(engine),
+        last_digest=store.last_digest(engine),
+    )

@@ -12,20 +12,51 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
-    Table, Text, TypeDecorator, UniqueConstraint, and_, bindparam, case, create_engine, delete, event, func, insert,
-    or_, select, text, update,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.models import (
-    FOLLOW_UP_ACTIONS, NEGATIVE_LABELS, Evidence, FetchResult, Item, Review, Score, SourceState, StoredItem,
+    FOLLOW_UP_ACTIONS,
+    NEGATIVE_LABELS,
+    Evidence,
+    FetchResult,
+    Item,
+    Review,
+    Score,
+    SourceState,
+    StoredItem,
 )
 
 SCHEMA_VERSION = 2
@@ -42,22 +73,24 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; pass an aware one")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 metadata = MetaData()
 
 meta = Table(
-    "meta", metadata,
+    "meta",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 sources = Table(
-    "sources", metadata,
+    "sources",
+    metadata,
     Column("name", String(200), primary_key=True),
     Column("etag", Text),
     Column("last_modified", Text),
@@ -73,7 +106,8 @@ sources = Table(
 )
 
 items = Table(
-    "items", metadata,
+    "items",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(200), nullable=False),
     Column("key", Text, nullable=False),
@@ -108,7 +142,8 @@ Index("ix_items_alert_pending", items.c.alert_pending)
 
 # Each fetched body that yielded a new or edited mention, byte for byte as served (content-addressed).
 bodies = Table(
-    "bodies", metadata,
+    "bodies",
+    metadata,
     Column("sha256", String(64), primary_key=True),
     Column("url", Text, nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
@@ -117,20 +152,22 @@ bodies = Table(
 )
 
 evidence = Table(
-    "evidence", metadata,
+    "evidence",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("url", Text, nullable=False),
     Column("text", Text, nullable=False),
-    Column("raw", LargeBinary, nullable=False),       # the item's own XML/HTML fragment
-    Column("sha256", String(64), nullable=False),     # of raw
-    Column("body_sha256", String(64)),                # the whole response it came in (bodies)
+    Column("raw", LargeBinary, nullable=False),  # the item's own XML/HTML fragment
+    Column("sha256", String(64), nullable=False),  # of raw
+    Column("body_sha256", String(64)),  # the whole response it came in (bodies)
 )
 Index("ix_evidence_item", evidence.c.item_id)
 
 reviews = Table(
-    "reviews", metadata,
+    "reviews",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("at", UTCDateTime, nullable=False),
@@ -143,7 +180,8 @@ Index("ix_reviews_item", reviews.c.item_id)
 
 # Posts the school asked to be taken down, re-checked by the scan until they have gone.
 follow_ups = Table(
-    "follow_ups", metadata,
+    "follow_ups",
+    metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("next_check", UTCDateTime, nullable=False),
     Column("last_checked", UTCDateTime),
@@ -152,16 +190,17 @@ follow_ups = Table(
 Index("ix_follow_ups_next_check", follow_ups.c.next_check)
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("dedupe_key", String(200), unique=True),
     Column("recipients", Text, nullable=False),
     Column("subject", Text, nullable=False),
-    Column("message", LargeBinary, nullable=False),   # the whole RFC 5322 message, as sent
+    Column("message", LargeBinary, nullable=False),  # the whole RFC 5322 message, as sent
     Column("item_ids", Text, nullable=False, default="[]"),
-    Column("not_before", UTCDateTime),                # quiet hours hold an email until then
+    Column("not_before", UTCDateTime),  # quiet hours hold an email until then
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("last_attempt", UTCDateTime),
@@ -171,7 +210,8 @@ outbox = Table(
 Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.next_attempt)
 
 digests = Table(
-    "digests", metadata,
+    "digests",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
     Column("items", Integer, nullable=False),
@@ -196,14 +236,16 @@ def _sqlite_pragmas(dbapi_conn, _record):
 def connect(url: str) -> Engine:
     """Open (and on first use create) the database at a SQLAlchemy URL."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(url, future=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         _migrate(engine)
     except SQLAlchemyError as e:
-        raise StoreError(f"cannot open database {safe_url(url)}: {e.__class__.__name__}: {e.args[0] if e.args else e}")
+        raise StoreError(
+            f"cannot open database {safe_url(url)}: {e.__class__.__name__}: {e.args[0] if e.args else e}"
+        ) from None
     return engine
 
 
@@ -266,13 +308,17 @@ MIGRATIONS = {
 def load_states(engine: Engine) -> dict[str, SourceState]:
     with engine.connect() as conn:
         rows = conn.execute(select(sources)).mappings().all()
-    return {r["name"]: SourceState(**{k: r[k] for k in r.keys()}) for r in rows}
+    return {r["name"]: SourceState(**{k: r[k] for k in r}) for r in rows}
 
 
 def save_state(engine: Engine, state: SourceState) -> None:
-    values = {k: getattr(state, k) for k in sources.c.keys()}
+    values = _state_row(state)
     with engine.begin() as conn:
         _upsert_state(conn, values)
+
+
+def _state_row(state: SourceState) -> dict:
+    return {c.name: getattr(state, c.name) for c in sources.c}
 
 
 def _upsert_state(conn, values: dict) -> None:
@@ -280,8 +326,11 @@ def _upsert_state(conn, values: dict) -> None:
 
 
 # One statement for many rows (executemany): a scan's 400 states cost one round of SQL, not 400.
-_UPDATE_STATE = update(sources).where(sources.c.name == bindparam("old_name")).values(
-    {c.name: bindparam(c.name) for c in sources.c if c.name != "name"})
+_UPDATE_STATE = (
+    update(sources)
+    .where(sources.c.name == bindparam("old_name"))
+    .values({c.name: bindparam(c.name) for c in sources.c if c.name != "name"})
+)
 
 
 def _upsert_states(conn, rows: Sequence[dict]) -> None:
@@ -290,7 +339,7 @@ def _upsert_states(conn, rows: Sequence[dict]) -> None:
     names = [r["name"] for r in rows]
     known = set()
     for i in range(0, len(names), 500):  # stay under SQLite's bound-parameter limit
-        known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(names[i:i + 500]))).scalars())
+        known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(names[i : i + 500]))).scalars())
     updates = [{**r, "old_name": r["name"]} for r in rows if r["name"] in known]
     if updates:
         conn.execute(_UPDATE_STATE, updates)
@@ -315,8 +364,13 @@ class SaveResult:
     updated_ids: tuple[int, ...]
 
 
-def save_items(engine: Engine, scored: Sequence[Scored], now: datetime,
-               fetched: FetchResult | None = None, state: SourceState | None = None) -> SaveResult:
+def save_items(
+    engine: Engine,
+    scored: Sequence[Scored],
+    now: datetime,
+    fetched: FetchResult | None = None,
+    state: SourceState | None = None,
+) -> SaveResult:
     """Insert new mentions, update edited ones, keep evidence; one transaction (with the source state).
 
     An item already stored with the same content is left alone. An edited one (same key, other
@@ -325,13 +379,14 @@ def save_items(engine: Engine, scored: Sequence[Scored], now: datetime,
     return save_batch(engine, [(scored, fetched, state)], now)[0]
 
 
-def save_batch(engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]],
-               now: datetime) -> list[SaveResult]:
+def save_batch(
+    engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]], now: datetime
+) -> list[SaveResult]:
     """save_items for several sources in one transaction (a scan's results as they arrive):
     one commit instead of one per source, and each source's items and state still land together."""
     with engine.begin() as conn:
         results = [_save_source(conn, scored, now, fetched) for scored, fetched, _ in batch]
-        _upsert_states(conn, [{k: getattr(st, k) for k in sources.c.keys()} for _, _, st in batch if st is not None])
+        _upsert_states(conn, [_state_row(st) for _, _, st in batch if st is not None])
         return results
 
 
@@ -345,73 +400,134 @@ def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchRe
         existing = _existing(conn, source, list(group))
         fresh = [s for key, s in group.items() if key not in existing]
         if fresh:  # one multi-row INSERT ... RETURNING, ids in the order given
-            rows = conn.execute(insert(items).returning(items.c.id, sort_by_parameter_order=True), [
-                dict(source=source, key=s.item.key, first_seen=now, updated_at=None, digested_at=None,
-                     status="new", alert_pending=True,
-                     content_hash=content_hash(s.item.title, s.item.text), **_item_values(s))
-                for s in fresh]).all()
+            rows = conn.execute(
+                insert(items).returning(items.c.id, sort_by_parameter_order=True),
+                [
+                    dict(
+                        source=source,
+                        key=s.item.key,
+                        first_seen=now,
+                        updated_at=None,
+                        digested_at=None,
+                        status="new",
+                        alert_pending=True,
+                        content_hash=content_hash(s.item.title, s.item.text),
+                        **_item_values(s),
+                    )
+                    for s in fresh
+                ],
+            ).all()
             new_ids += [r.id for r in rows]
-            kept += [(r.id, s.item) for r, s in zip(rows, fresh)]
+            kept += [(r.id, s.item) for r, s in zip(rows, fresh, strict=False)]
         for key, s in group.items():
             old = existing.get(key)
             chash = content_hash(s.item.title, s.item.text)
             if old is None or old[1] == chash:
                 continue
             relabelled = {"alert_pending": True} if old[2] != s.score.label else {}
-            conn.execute(update(items).where(items.c.id == old[0]).values(
-                content_hash=chash, updated_at=now, **relabelled, **_item_values(s)))
+            conn.execute(
+                update(items)
+                .where(items.c.id == old[0])
+                .values(content_hash=chash, updated_at=now, **relabelled, **_item_values(s))
+            )
             updated_ids.append(old[0])
             kept.append((old[0], s.item))
     if kept:
         body_sha = _save_body(conn, fetched, now) if fetched is not None else None
         fetched_url = fetched.url if fetched else ""
-        conn.execute(insert(evidence), [dict(body_sha256=body_sha, **_evidence_values(i, item, now, fetched_url))
-                                        for i, item in kept])
+        conn.execute(
+            insert(evidence),
+            [dict(body_sha256=body_sha, **_evidence_values(i, item, now, fetched_url)) for i, item in kept],
+        )
     return SaveResult(tuple(new_ids), tuple(updated_ids))
 
 
 def _save_body(conn, fetched: FetchResult, now: datetime) -> str:
     sha = hashlib.sha256(fetched.body).hexdigest()
     if conn.execute(select(bodies.c.sha256).where(bodies.c.sha256 == sha)).first() is None:
-        conn.execute(insert(bodies).values(sha256=sha, url=fetched.url, fetched_at=fetched.fetched_at or now,
-                                           content_type=fetched.content_type, content=fetched.body))
+        conn.execute(
+            insert(bodies).values(
+                sha256=sha,
+                url=fetched.url,
+                fetched_at=fetched.fetched_at or now,
+                content_type=fetched.content_type,
+                content=fetched.body,
+            )
+        )
     return sha
 
 
 def _existing(conn, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
     out = {}
     for i in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
-        rows = conn.execute(select(items.c.key, items.c.id, items.c.content_hash, items.c.label).where(
-            items.c.source == source, items.c.key.in_(keys[i:i + 500])))
+        rows = conn.execute(
+            select(items.c.key, items.c.id, items.c.content_hash, items.c.label).where(
+                items.c.source == source, items.c.key.in_(keys[i : i + 500])
+            )
+        )
         out.update({r.key: (r.id, r.content_hash, r.label) for r in rows})
     return out
 
 
 def _item_values(s: Scored) -> dict:
     i, sc = s.item, s.score
-    return dict(url=i.url, title=i.title, text=i.text, author=i.author, published=i.published,
-                label=sc.label, severity=sc.severity, sentiment=sc.sentiment,
-                flags=json.dumps(list(sc.flags)), mentions_staff=sc.mentions_staff)
+    return dict(
+        url=i.url,
+        title=i.title,
+        text=i.text,
+        author=i.author,
+        published=i.published,
+        label=sc.label,
+        severity=sc.severity,
+        sentiment=sc.sentiment,
+        flags=json.dumps(list(sc.flags)),
+        mentions_staff=sc.mentions_staff,
+    )
 
 
 def _evidence_values(item_id: int, item: Item, now: datetime, fetched_url: str) -> dict:
     raw = (item.raw or item.text).encode("utf-8", "surrogateescape")
-    return dict(item_id=item_id, fetched_at=now, url=item.url or fetched_url, text=item.text,
-                raw=raw, sha256=hashlib.sha256(raw).hexdigest())
+    return dict(
+        item_id=item_id,
+        fetched_at=now,
+        url=item.url or fetched_url,
+        text=item.text,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
 
 
 def _stored(r) -> StoredItem:
     return StoredItem(
-        id=r.id, source=r.source, url=r.url, title=r.title, text=r.text, author=r.author,
-        published=r.published, first_seen=r.first_seen, label=r.label, severity=r.severity,
-        sentiment=r.sentiment, flags=tuple(json.loads(r.flags)), mentions_staff=bool(r.mentions_staff),
-        status=r.status, updated_at=r.updated_at, digested_at=r.digested_at,
+        id=r.id,
+        source=r.source,
+        url=r.url,
+        title=r.title,
+        text=r.text,
+        author=r.author,
+        published=r.published,
+        first_seen=r.first_seen,
+        label=r.label,
+        severity=r.severity,
+        sentiment=r.sentiment,
+        flags=tuple(json.loads(r.flags)),
+        mentions_staff=bool(r.mentions_staff),
+        status=r.status,
+        updated_at=r.updated_at,
+        digested_at=r.digested_at,
     )
 
 
-def list_items(engine: Engine, *, since: datetime | None = None, until: datetime | None = None,
-               labels: Iterable[str] = (), statuses: Iterable[str] = (), ids: Iterable[int] = (),
-               limit: int | None = None) -> list[StoredItem]:
+def list_items(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    labels: Iterable[str] = (),
+    statuses: Iterable[str] = (),
+    ids: Iterable[int] = (),
+    limit: int | None = None,
+) -> list[StoredItem]:
     """Stored mentions, newest first (by first_seen)."""
     q = select(items).order_by(items.c.first_seen.desc(), items.c.id.desc())
     if since is not None:
@@ -450,13 +566,21 @@ def add_review(engine: Engine, review: Review) -> Review:
     once); any other action, or a dismissal, takes it off: the latest action is what counts.
     """
     with engine.begin() as conn:
-        rid = conn.execute(insert(reviews).values(
-            item_id=review.item_id, at=review.at, by=review.by, status=review.status,
-            action=review.action, note=review.note)).inserted_primary_key[0]
+        rid = conn.execute(
+            insert(reviews).values(
+                item_id=review.item_id,
+                at=review.at,
+                by=review.by,
+                status=review.status,
+                action=review.action,
+                note=review.note,
+            )
+        ).inserted_primary_key[0]
         conn.execute(update(items).where(items.c.id == review.item_id).values(status=review.status))
         if review.action in FOLLOW_UP_ACTIONS:
-            done = conn.execute(update(follow_ups).where(follow_ups.c.item_id == review.item_id)
-                                .values(next_check=review.at))
+            done = conn.execute(
+                update(follow_ups).where(follow_ups.c.item_id == review.item_id).values(next_check=review.at)
+            )
             if done.rowcount == 0:
                 conn.execute(insert(follow_ups).values(item_id=review.item_id, next_check=review.at))
         elif review.action is not None or review.status == "dismissed":
@@ -487,16 +611,23 @@ def find_item_id(engine: Engine, source: str, key: str) -> int | None:
 def due_follow_ups(engine: Engine, now: datetime) -> list[tuple[StoredItem, str | None]]:
     """The posts whose take-down re-check is due, each with its last result; one indexed query
     (none due: an empty index range)."""
-    q = (select(items, follow_ups.c.last_result).join(follow_ups, follow_ups.c.item_id == items.c.id)
-         .where(follow_ups.c.next_check <= now).order_by(follow_ups.c.next_check))
+    q = (
+        select(items, follow_ups.c.last_result)
+        .join(follow_ups, follow_ups.c.item_id == items.c.id)
+        .where(follow_ups.c.next_check <= now)
+        .order_by(follow_ups.c.next_check)
+    )
     with engine.connect() as conn:
         return [(_stored(r), r.last_result) for r in conn.execute(q)]
 
 
 def set_follow_up(engine: Engine, item_id: int, *, checked: datetime, next_check: datetime, result: str) -> None:
     with engine.begin() as conn:
-        conn.execute(update(follow_ups).where(follow_ups.c.item_id == item_id).values(
-            last_checked=checked, next_check=next_check, last_result=result))
+        conn.execute(
+            update(follow_ups)
+            .where(follow_ups.c.item_id == item_id)
+            .values(last_checked=checked, next_check=next_check, last_result=result)
+        )
 
 
 # ---------------------------------------------------------------- evidence
@@ -504,16 +635,36 @@ def set_follow_up(engine: Engine, item_id: int, *, checked: datetime, next_check
 
 def list_evidence(engine: Engine, item_id: int) -> list[Evidence]:
     """Every stored version of an item, oldest first, each with the whole body it came in."""
-    q = (select(evidence, bodies.c.content, bodies.c.url.label("body_url"),
-                bodies.c.content_type, bodies.c.fetched_at.label("body_fetched_at"))
-         .outerjoin(bodies, bodies.c.sha256 == evidence.c.body_sha256)
-         .where(evidence.c.item_id == item_id).order_by(evidence.c.id))
+    q = (
+        select(
+            evidence,
+            bodies.c.content,
+            bodies.c.url.label("body_url"),
+            bodies.c.content_type,
+            bodies.c.fetched_at.label("body_fetched_at"),
+        )
+        .outerjoin(bodies, bodies.c.sha256 == evidence.c.body_sha256)
+        .where(evidence.c.item_id == item_id)
+        .order_by(evidence.c.id)
+    )
     with engine.connect() as conn:
-        return [Evidence(item_id=r.item_id, version=n, fetched_at=r.fetched_at, url=r.url, text=r.text,
-                         raw=r.raw, sha256=r.sha256, body=r.content, body_sha256=r.body_sha256,
-                         body_url=r.body_url or "", body_content_type=r.content_type or "",
-                         body_fetched_at=r.body_fetched_at)
-                for n, r in enumerate(conn.execute(q), 1)]
+        return [
+            Evidence(
+                item_id=r.item_id,
+                version=n,
+                fetched_at=r.fetched_at,
+                url=r.url,
+                text=r.text,
+                raw=r.raw,
+                sha256=r.sha256,
+                body=r.content,
+                body_sha256=r.body_sha256,
+                body_url=r.body_url or "",
+                body_content_type=r.content_type or "",
+                body_fetched_at=r.body_fetched_at,
+            )
+            for n, r in enumerate(conn.execute(q), 1)
+        ]
 
 
 # ---------------------------------------------------------------- report queries
@@ -540,8 +691,11 @@ def count_by(engine: Engine, column: str, since: datetime, until: datetime) -> d
 def daily_counts(engine: Engine, since: datetime, until: datetime) -> list[tuple[str, str, int, float]]:
     """(UTC day 'YYYY-MM-DD', label, mentions, sum of sentiment) per day and label, in SQL."""
     day = func.date(_when)
-    q = (select(day, items.c.label, func.count(), func.sum(items.c.sentiment))
-         .where(_in_period(since, until)).group_by(day, items.c.label))
+    q = (
+        select(day, items.c.label, func.count(), func.sum(items.c.sentiment))
+        .where(_in_period(since, until))
+        .group_by(day, items.c.label)
+    )
     with engine.connect() as conn:
         return [(str(d), label, n, float(total or 0.0)) for d, label, n, total in conn.execute(q)]
 
@@ -554,12 +708,14 @@ def count_flagged(engine: Engine, since: datetime, until: datetime) -> int:
 
 def flagged_items(engine: Engine, since: datetime, until: datetime, limit: int) -> list[StoredItem]:
     """Flagged mentions (a negative label, or medium/high severity): most severe, then most recent first."""
-    q = (select(items).where(_in_period(since, until), _FLAGGED)
-         .order_by(_SEVERITY_ORDER, _LABEL_ORDER, _when.desc(), items.c.id.desc()).limit(limit))
+    q = (
+        select(items)
+        .where(_in_period(since, until), _FLAGGED)
+        .order_by(_SEVERITY_ORDER, _LABEL_ORDER, _when.desc(), items.c.id.desc())
+        .limit(limit)
+    )
     with engine.connect() as conn:
         return [_stored(r) for r in conn.execute(q)]
-
-
 
 
 # ---------------------------------------------------------------- outbox and digests
@@ -579,7 +735,7 @@ class Outgoing:
     subject: str
     message: bytes
     item_ids: tuple[int, ...] = ()
-    not_before: datetime | None = None    # quiet hours hold it until then
+    not_before: datetime | None = None  # quiet hours hold it until then
 
 
 @dataclass(frozen=True)
@@ -602,10 +758,21 @@ class OutboxEntry:
 
 def _outbox_entry(r) -> OutboxEntry:
     return OutboxEntry(
-        id=r.id, created_at=r.created_at, kind=r.kind, dedupe_key=r.dedupe_key,
-        recipients=tuple(json.loads(r.recipients)), subject=r.subject, message=r.message,
-        item_ids=tuple(json.loads(r.item_ids)), not_before=r.not_before, attempts=r.attempts,
-        last_error=r.last_error, last_attempt=r.last_attempt, next_attempt=r.next_attempt, sent_at=r.sent_at)
+        id=r.id,
+        created_at=r.created_at,
+        kind=r.kind,
+        dedupe_key=r.dedupe_key,
+        recipients=tuple(json.loads(r.recipients)),
+        subject=r.subject,
+        message=r.message,
+        item_ids=tuple(json.loads(r.item_ids)),
+        not_before=r.not_before,
+        attempts=r.attempts,
+        last_error=r.last_error,
+        last_attempt=r.last_attempt,
+        next_attempt=r.next_attempt,
+        sent_at=r.sent_at,
+    )
 
 
 def _queue(conn, email: Outgoing, now: datetime) -> int | None:
@@ -618,17 +785,24 @@ def _queue(conn, email: Outgoing, now: datetime) -> int | None:
         return None
     try:
         with conn.begin_nested():
-            return conn.execute(insert(outbox).values(
-                created_at=now, kind=email.kind, dedupe_key=email.dedupe_key,
-                recipients=json.dumps(list(email.recipients)), subject=email.subject, message=email.message,
-                item_ids=json.dumps(list(email.item_ids)), not_before=email.not_before,
-                attempts=0)).inserted_primary_key[0]
+            return conn.execute(
+                insert(outbox).values(
+                    created_at=now,
+                    kind=email.kind,
+                    dedupe_key=email.dedupe_key,
+                    recipients=json.dumps(list(email.recipients)),
+                    subject=email.subject,
+                    message=email.message,
+                    item_ids=json.dumps(list(email.item_ids)),
+                    not_before=email.not_before,
+                    attempts=0,
+                )
+            ).inserted_primary_key[0]
     except IntegrityError:
         return None
 
 
-def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime,
-                 alerted: Sequence[int] = ()) -> list[int]:
+def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime, alerted: Sequence[int] = ()) -> list[int]:
     """Queue emails in one transaction; those whose dedupe_key is known are skipped (one email per key, ever).
 
     `alerted`: the items these alerts were decided for; their alert_pending flag is cleared in the
@@ -643,15 +817,19 @@ def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime,
 def pending_alerts(engine: Engine) -> list[int]:
     """Items stored (or re-labelled) whose instant alerts have not been decided yet."""
     with engine.connect() as conn:
-        return list(conn.execute(select(items.c.id).where(items.c.alert_pending.is_(True))
-                                 .order_by(items.c.id)).scalars())
+        return list(
+            conn.execute(select(items.c.id).where(items.c.alert_pending.is_(True)).order_by(items.c.id)).scalars()
+        )
 
 
 def pending_candidates(engine: Engine, labels: Iterable[str], fresh_since: datetime) -> list[StoredItem]:
     """The pending items that may need an alert: one of these labels, published (or first seen)
     since `fresh_since`. Selected in SQL, so a large backlog of pending items costs no memory."""
-    q = select(items).where(items.c.alert_pending.is_(True), items.c.label.in_(list(labels)),
-                            _when >= fresh_since).order_by(items.c.id)
+    q = (
+        select(items)
+        .where(items.c.alert_pending.is_(True), items.c.label.in_(list(labels)), _when >= fresh_since)
+        .order_by(items.c.id)
+    )
     with engine.connect() as conn:
         return [_stored(r) for r in conn.execute(q)]
 
@@ -664,7 +842,7 @@ def clear_pending(engine: Engine, item_ids: Sequence[int]) -> None:
 def _clear_pending(conn, item_ids: Sequence[int]) -> None:
     ids = list(item_ids)
     for i in range(0, len(ids), 500):
-        conn.execute(update(items).where(items.c.id.in_(ids[i:i + 500])).values(alert_pending=False))
+        conn.execute(update(items).where(items.c.id.in_(ids[i : i + 500])).values(alert_pending=False))
 
 
 def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: datetime) -> int | None:
@@ -675,8 +853,11 @@ def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: 
         if outbox_id is None:
             return None
         for i in range(0, len(item_ids), 500):
-            conn.execute(update(items).where(items.c.id.in_(list(item_ids[i:i + 500])),
-                                             items.c.digested_at.is_(None)).values(digested_at=now))
+            conn.execute(
+                update(items)
+                .where(items.c.id.in_(list(item_ids[i : i + 500])), items.c.digested_at.is_(None))
+                .values(digested_at=now)
+            )
         conn.execute(insert(digests).values(at=now, items=len(item_ids), outbox_id=outbox_id))
     return outbox_id
 
@@ -686,9 +867,11 @@ def _unsent():
 
 
 def _due(now: datetime):
-    return (_unsent()
-            & (outbox.c.next_attempt.is_(None) | (outbox.c.next_attempt <= now))
-            & (outbox.c.not_before.is_(None) | (outbox.c.not_before <= now)))
+    return (
+        _unsent()
+        & (outbox.c.next_attempt.is_(None) | (outbox.c.next_attempt <= now))
+        & (outbox.c.not_before.is_(None) | (outbox.c.not_before <= now))
+    )
 
 
 def due_emails(engine: Engine, now: datetime) -> list[OutboxEntry]:
@@ -705,29 +888,38 @@ def unsent_emails(engine: Engine) -> list[OutboxEntry]:
 def claim_email(engine: Engine, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
     """Take one due email for sending (counts the attempt); False when another sender has it or it is sent."""
     with engine.begin() as conn:
-        done = conn.execute(update(outbox).where(outbox.c.id == outbox_id, _due(now)).values(
-            attempts=outbox.c.attempts + 1, last_attempt=now, next_attempt=lease_until))
+        done = conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id, _due(now))
+            .values(attempts=outbox.c.attempts + 1, last_attempt=now, next_attempt=lease_until)
+        )
     return done.rowcount == 1
 
 
 def mark_sent(engine: Engine, outbox_id: int, now: datetime, note: str | None = None) -> None:
     with engine.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-            sent_at=now, last_error=note, next_attempt=None))
+        conn.execute(
+            update(outbox).where(outbox.c.id == outbox_id).values(sent_at=now, last_error=note, next_attempt=None)
+        )
 
 
 def mark_failed(engine: Engine, outbox_id: int, error: str, next_attempt: datetime) -> None:
     with engine.begin() as conn:
-        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(
-            last_error=error, next_attempt=next_attempt))
+        conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(last_error=error, next_attempt=next_attempt))
 
 
 def count_alerts_since(engine: Engine, since: datetime, route: str) -> int:
     """Instant alerts queued for one route since a time (sent or not): the pile-on cap counts these."""
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(outbox).where(
-            outbox.c.kind == "alert", outbox.c.created_at >= since,
-            outbox.c.dedupe_key.endswith(f":{route}", autoescape=True))).scalar_one()
+        return conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.kind == "alert",
+                outbox.c.created_at >= since,
+                outbox.c.dedupe_key.endswith(f":{route}", autoescape=True),
+            )
+        ).scalar_one()
 
 
 def last_digest_at(engine: Engine) -> datetime | None:
@@ -746,8 +938,12 @@ def undigested_items(engine: Engine, since: datetime | None = None) -> list[Stor
 
 def iter_items(engine: Engine, since: datetime, until: datetime, batch: int = 2000) -> Iterator[StoredItem]:
     """Every mention in the period, newest first, streamed in batches rather than loaded at once."""
-    q = (select(items).where(_in_period(since, until)).order_by(_when.desc(), items.c.id.desc())
-         .execution_options(yield_per=batch))
+    q = (
+        select(items)
+        .where(_in_period(since, until))
+        .order_by(_when.desc(), items.c.id.desc())
+        .execution_options(yield_per=batch)
+    )
     with engine.connect() as conn:
         for r in conn.execute(q):
             yield _stored(r)
@@ -755,8 +951,12 @@ def iter_items(engine: Engine, since: datetime, until: datetime, batch: int = 20
 
 def reviews_in_period(engine: Engine, since: datetime, until: datetime) -> dict[int, list[Review]]:
     """The review log of every mention in the period, by item, oldest entry first."""
-    q = (select(reviews).join(items, items.c.id == reviews.c.item_id).where(_in_period(since, until))
-         .order_by(reviews.c.item_id, reviews.c.at, reviews.c.id))
+    q = (
+        select(reviews)
+        .join(items, items.c.id == reviews.c.item_id)
+        .where(_in_period(since, until))
+        .order_by(reviews.c.item_id, reviews.c.at, reviews.c.id)
+    )
     out: dict[int, list[Review]] = {}
     with engine.connect() as conn:
         for r in conn.execute(q):
@@ -766,15 +966,36 @@ def reviews_in_period(engine: Engine, since: datetime, until: datetime) -> dict[
 
 def reviews_with_action(engine: Engine, action: str, since: datetime) -> list[tuple[Review, StoredItem]]:
     """Review-log entries with this action since a time, each with its mention (e.g. "removed")."""
-    q = (select(reviews.c.id.label("review_id"), reviews.c.at.label("review_at"), reviews.c.by,
-                reviews.c.status.label("review_status"), reviews.c.action, reviews.c.note, items)
-         .join(items, items.c.id == reviews.c.item_id)
-         .where(reviews.c.action == action, reviews.c.at >= since).order_by(reviews.c.at))
+    q = (
+        select(
+            reviews.c.id.label("review_id"),
+            reviews.c.at.label("review_at"),
+            reviews.c.by,
+            reviews.c.status.label("review_status"),
+            reviews.c.action,
+            reviews.c.note,
+            items,
+        )
+        .join(items, items.c.id == reviews.c.item_id)
+        .where(reviews.c.action == action, reviews.c.at >= since)
+        .order_by(reviews.c.at)
+    )
     with engine.connect() as conn:
-        return [(Review(item_id=r.id, at=r.review_at, by=r.by, status=r.review_status, action=r.action,
-                        note=r.note, id=r.review_id), _stored(r)) for r in conn.execute(q)]
-
-
+        return [
+            (
+                Review(
+                    item_id=r.id,
+                    at=r.review_at,
+                    by=r.by,
+                    status=r.review_status,
+                    action=r.action,
+                    note=r.note,
+                    id=r.review_id,
+                ),
+                _stored(r),
+            )
+            for r in conn.execute(q)
+        ]
 
 
 # ---------------------------------------------------------------- the daemon: schedule, retention, health
@@ -798,12 +1019,14 @@ def delete_old_items(engine: Engine, before: datetime) -> int:
     Stored response bodies no remaining evidence points to go as well.
     """
     unflagged = select(items.c.id).where(
-        items.c.first_seen < before, items.c.severity != "high",
-        ~select(reviews.c.id).where(reviews.c.item_id == items.c.id).exists())
+        items.c.first_seen < before,
+        items.c.severity != "high",
+        ~select(reviews.c.id).where(reviews.c.item_id == items.c.id).exists(),
+    )
     with engine.begin() as conn:
         ids = [r.id for r in conn.execute(unflagged)]
         for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             conn.execute(delete(evidence).where(evidence.c.item_id.in_(chunk)))
             conn.execute(delete(items).where(items.c.id.in_(chunk)))
         if ids:
@@ -816,8 +1039,7 @@ def delete_sent_emails(engine: Engine, before: datetime) -> int:
     """Delete emails sent before `before` (they quote the mentions); unsent ones stay, whatever
     their age. An alert's dedupe key goes with it: the item's alert was sent long ago."""
     with engine.begin() as conn:
-        return conn.execute(delete(outbox).where(outbox.c.sent_at.is_not(None),
-                                                 outbox.c.sent_at < before)).rowcount
+        return conn.execute(delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < before)).rowcount
 
 
 def set_heartbeat(engine: Engine, at: datetime | None) -> None:
@@ -825,7 +1047,7 @@ def set_heartbeat(engine: Engine, at: datetime | None) -> None:
     with engine.begin() as conn:
         conn.execute(delete(meta).where(meta.c.key == HEARTBEAT_KEY))
         if at is not None:
-            conn.execute(insert(meta).values(key=HEARTBEAT_KEY, value=at.astimezone(timezone.utc).isoformat()))
+            conn.execute(insert(meta).values(key=HEARTBEAT_KEY, value=at.astimezone(UTC).isoformat()))
 
 
 def get_heartbeat(engine: Engine) -> datetime | None:

@@ -37,7 +37,7 @@ def write_config(tmp_path: Path, sources: str = "", extra: str = "") -> Path:
 
 
 def feed_source(name: str, url: str, **keys) -> str:
-    lines = [f"[[source]]", f"name = {name!r}", 'type = "feed"', f"url = {url!r}"]
+    lines = ["[[source]]", f"name = {name!r}", 'type = "feed"', f"url = {url!r}"]
     lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower()}" for k, v in keys.items()]
     return "\n".join(lines).replace("'", '"') + "\n"
 
@@ -46,6 +46,7 @@ def feed_source(name: str, url: str, **keys) -> str:
 def make_config(tmp_path):
     def make(sources: str = "", extra: str = "") -> config.Config:
         return config.load(write_config(tmp_path, sources, extra))
+
     return make
 
 
@@ -54,9 +55,12 @@ def rss(*entries: tuple[str, str, str], title: str = "Local news") -> bytes:
     items = "".join(
         f"<item><guid>{g}</guid><title>{t}</title><link>http://news.example/{g}</link>"
         f"<description>{d}</description><pubDate>Mon, 02 Nov 2026 09:00:00 GMT</pubDate></item>"
-        for g, t, d in entries)
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
-            f"<link>http://news.example/</link><description>d</description>{items}</channel></rss>").encode()
+        for g, t, d in entries
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://news.example/</link><description>d</description>{items}</channel></rss>"
+    ).encode()
 
 
 @pytest.fixture(scope="session")

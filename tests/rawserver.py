@@ -60,21 +60,25 @@ class RawServer:
 
 def drip(data: bytes, *, at_once: bytes = b"", every: float = 0.2):
     """A handler that sends `at_once`, then `data` one byte at a time, then one more byte forever."""
+
     def handler(conn, request, stop):
         conn.sendall(at_once)
         for i in range(len(data)):
-            conn.sendall(data[i:i + 1])
+            conn.sendall(data[i : i + 1])
             if stop.wait(every):
                 return
         while not stop.wait(every):
             conn.sendall(b" ")
+
     return handler
 
 
 def endless(headers: bytes, chunk: bytes = b"x" * 65536):
     """A handler that sends the headers, then the chunk again and again until the client hangs up."""
+
     def handler(conn, request, stop):
         conn.sendall(headers)
         while not stop.is_set():
             conn.sendall(chunk)
+
     return handler

@@ -9,7 +9,7 @@ import itertools
 import shutil
 import socket
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
@@ -20,7 +20,7 @@ from monitor import cli, config, service, store
 from monitor.models import Item, Score
 from tests.conftest import feed_source, rss, write_config
 
-NOW = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)          # 12:00 in London
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # 12:00 in London
 MANAGERS = ["a.stevenson@elmpark.example.org", "l.woods@elmpark.example.org"]
 DSL = "dsl@elmpark.example.org"
 SEVERITY = {"extremism": "high", "abuse": "high", "criticism": "medium", "praise": "low", "neutral": "low"}
@@ -36,13 +36,11 @@ class Recorder:
         self.envelopes = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content,
-                               session.ssl is not None))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.ssl is not None))
         return "250 OK"
 
     def messages(self):
-        return [email.message_from_bytes(content, policy=policy.default)
-                for _, _, content, _ in self.envelopes]
+        return [email.message_from_bytes(content, policy=policy.default) for _, _, content, _ in self.envelopes]
 
 
 def free_port() -> int:
@@ -76,8 +74,7 @@ def smtp_table(port: int, **keys) -> str:
 
 def alerts_table(**keys) -> str:
     """[alerts] with two managers; keys are TOML values as text."""
-    lines = ["[alerts]", f"recipients = {MANAGERS!r}".replace("'", '"'),
-             'sender = "monitor@elmpark.example.org"']
+    lines = ["[alerts]", f"recipients = {MANAGERS!r}".replace("'", '"'), 'sender = "monitor@elmpark.example.org"']
     lines += [f"{k} = {v}" for k, v in keys.items()]
     return "\n".join(lines) + "\n"
 
@@ -109,18 +106,30 @@ def seed(cfg, *specs, now=NOW):
     for spec in specs:
         label, title, extra = (*spec, {})[:3]
         n = next(_keys)
-        item = Item(source=extra.get("source", "Mumsnet"), key=f"k{n}", url=extra.get("url", f"https://mumsnet.example/t/{n}"),
-                    title=title, text=extra.get("text", f"Post {n} about Elm Park Primary."),
-                    author=extra.get("author", "parent42"), published=extra.get("published", now - timedelta(hours=1)))
-        score = Score(mention=True, label=label, severity=extra.get("severity", SEVERITY[label]), sentiment=-0.8,
-                      flags=extra.get("flags", (f"lexicon:{label}",)), mentions_staff=extra.get("staff", False))
+        item = Item(
+            source=extra.get("source", "Mumsnet"),
+            key=f"k{n}",
+            url=extra.get("url", f"https://mumsnet.example/t/{n}"),
+            title=title,
+            text=extra.get("text", f"Post {n} about Elm Park Primary."),
+            author=extra.get("author", "parent42"),
+            published=extra.get("published", now - timedelta(hours=1)),
+        )
+        score = Score(
+            mention=True,
+            label=label,
+            severity=extra.get("severity", SEVERITY[label]),
+            sentiment=-0.8,
+            flags=extra.get("flags", (f"lexicon:{label}",)),
+            mentions_staff=extra.get("staff", False),
+        )
         scored.append(store.Scored(item, score))
     engine = store.connect(cfg.database_url)
     return list(store.save_items(engine, scored, now).new_ids), engine
 
 
 def alert(cfg, *specs, now=NOW):
-    ids, engine = seed(cfg, *specs, now=now)
+    _ids, engine = seed(cfg, *specs, now=now)
     return service.alert_new(cfg, engine, now), engine
 
 
@@ -129,14 +138,19 @@ def alert(cfg, *specs, now=NOW):
 
 def test_abusive_item_is_one_email_with_both_parts_to_every_recipient(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    result, _ = alert(cfg, ("abuse", "The head of Elm Park Primary is a disgusting liar, watch your back",
-                            {"flags": ("threat:watch your back", "insult:liar"), "author": "angrydad"}))
+    result, _ = alert(
+        cfg,
+        (
+            "abuse",
+            "The head of Elm Park Primary is a disgusting liar, watch your back",
+            {"flags": ("threat:watch your back", "insult:liar"), "author": "angrydad"},
+        ),
+    )
     assert (result.queued, result.flushed.sent, result.flushed.waiting) == (1, 1, 0)
     ((mail_from, rcpt, _, _),) = smtp.envelopes
     assert mail_from == "monitor@elmpark.example.org" and sorted(rcpt) == sorted(MANAGERS)
     (msg,) = smtp.messages()
-    assert msg["Subject"] == ('[Elm Park Primary] HIGH: abuse on Mumsnet — "The head of Elm Park Primary '
-                              'is a…"')
+    assert msg["Subject"] == ('[Elm Park Primary] HIGH: abuse on Mumsnet — "The head of Elm Park Primary is a…"')
     assert msg.get_content_type() == "multipart/alternative"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
@@ -147,7 +161,7 @@ def test_abusive_item_is_one_email_with_both_parts_to_every_recipient(tmp_path, 
 
 def test_a_second_run_never_sends_the_same_alert_again(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    ids, engine = seed(cfg, ("abuse", "Elm Park Primary staff are scum"))
+    _ids, engine = seed(cfg, ("abuse", "Elm Park Primary staff are scum"))
     service.alert_new(cfg, engine, NOW)
     again = service.alert_new(cfg, engine, NOW + timedelta(minutes=5))
     assert again.queued == 0 and len(smtp.envelopes) == 1
@@ -164,8 +178,12 @@ def test_a_kill_between_storing_and_alerting_loses_no_alert(tmp_path, smtp):
 
 def test_criticism_and_praise_wait_for_the_digest_but_criticism_naming_staff_is_sent(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    result, _ = alert(cfg, ("criticism", "Elm Park Primary lost my form"), ("praise", "Lovely nativity"),
-                      ("criticism", "Mrs Sale at Elm Park Primary ignores us", {"staff": True, "severity": "high"}))
+    result, _ = alert(
+        cfg,
+        ("criticism", "Elm Park Primary lost my form"),
+        ("praise", "Lovely nativity"),
+        ("criticism", "Mrs Sale at Elm Park Primary ignores us", {"staff": True, "severity": "high"}),
+    )
     assert result.queued == 1
     (msg,) = smtp.messages()
     assert "Mrs Sale" in msg["Subject"] and "HIGH: criticism" in msg["Subject"]
@@ -181,15 +199,20 @@ def test_old_posts_found_now_go_to_the_digest_only(tmp_path, smtp):
 
 def test_extremism_goes_to_the_safeguarding_lead_and_criticism_does_not(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + DSL_ROUTE + smtp_table(smtp.port))
-    alert(cfg, ("extremism", "Elm Park Primary deserves what is coming, join us"),
-          ("criticism", "Mrs Woods at Elm Park Primary is useless", {"staff": True, "severity": "high"}))
+    alert(
+        cfg,
+        ("extremism", "Elm Park Primary deserves what is coming, join us"),
+        ("criticism", "Mrs Woods at Elm Park Primary is useless", {"staff": True, "severity": "high"}),
+    )
     by_rcpt = {}
     for _, rcpt, content, _ in smtp.envelopes:
         subject = email.message_from_bytes(content, policy=policy.default)["Subject"]
         by_rcpt.setdefault(tuple(sorted(rcpt)), []).append(subject)
     assert [s.split(" on ")[0] for s in by_rcpt[(DSL,)]] == ["[Elm Park Primary] HIGH: extremism"]
     assert sorted(s.split(" on ")[0] for s in by_rcpt[tuple(sorted(MANAGERS))]) == [
-        "[Elm Park Primary] HIGH: criticism", "[Elm Park Primary] HIGH: extremism"]
+        "[Elm Park Primary] HIGH: criticism",
+        "[Elm Park Primary] HIGH: extremism",
+    ]
 
 
 def test_a_route_sends_its_labels_even_when_they_are_not_immediate(tmp_path, smtp):
@@ -199,33 +222,36 @@ def test_a_route_sends_its_labels_even_when_they_are_not_immediate(tmp_path, smt
 
 
 def test_quiet_hours_hold_criticism_but_not_abuse(tmp_path, smtp):
-    cfg = make_cfg(tmp_path, alerts_table(quiet_hours='"20:00-07:00"', timezone='"Europe/London"')
-                   + smtp_table(smtp.port))
-    night = datetime(2026, 11, 10, 22, 30, tzinfo=timezone.utc)   # 22:30 in London (GMT in November)
-    result, engine = alert(cfg, ("abuse", "Elm Park Primary teachers are vermin"),
-                           ("criticism", "Ms Morris of Elm Park Primary is unfair", {"staff": True, "severity": "high"}),
-                           now=night)
+    cfg = make_cfg(
+        tmp_path, alerts_table(quiet_hours='"20:00-07:00"', timezone='"Europe/London"') + smtp_table(smtp.port)
+    )
+    night = datetime(2026, 11, 10, 22, 30, tzinfo=UTC)  # 22:30 in London (GMT in November)
+    result, engine = alert(
+        cfg,
+        ("abuse", "Elm Park Primary teachers are vermin"),
+        ("criticism", "Ms Morris of Elm Park Primary is unfair", {"staff": True, "severity": "high"}),
+        now=night,
+    )
     assert (result.queued, result.flushed.sent, result.flushed.waiting) == (2, 1, 1)
     assert "abuse" in smtp.messages()[0]["Subject"]
     (held,) = service.outbox(cfg, engine=engine)
-    assert held.not_before == datetime(2026, 11, 11, 7, 0, tzinfo=timezone.utc)
-    assert service.flush_outbox(cfg, engine=engine, now=datetime(2026, 11, 11, 6, 59, tzinfo=timezone.utc)).sent == 0
-    assert service.flush_outbox(cfg, engine=engine, now=datetime(2026, 11, 11, 7, 0, tzinfo=timezone.utc)).sent == 1
+    assert held.not_before == datetime(2026, 11, 11, 7, 0, tzinfo=UTC)
+    assert service.flush_outbox(cfg, engine=engine, now=datetime(2026, 11, 11, 6, 59, tzinfo=UTC)).sent == 0
+    assert service.flush_outbox(cfg, engine=engine, now=datetime(2026, 11, 11, 7, 0, tzinfo=UTC)).sent == 1
     assert "criticism" in smtp.messages()[1]["Subject"] and len(smtp.envelopes) == 2
 
 
 def test_quiet_hours_end_is_in_the_school_time_zone_in_summer(tmp_path):
     cfg = make_cfg(tmp_path, alerts_table(quiet_hours='"20:00-07:00"'))
     # 05:00 UTC in June is 06:00 in London (BST): quiet until 07:00 BST = 06:00 UTC.
-    assert service.quiet_until(cfg, datetime(2026, 6, 1, 5, 0, tzinfo=timezone.utc)) == \
-        datetime(2026, 6, 1, 6, 0, tzinfo=timezone.utc)
-    assert service.quiet_until(cfg, datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)) is None
+    assert service.quiet_until(cfg, datetime(2026, 6, 1, 5, 0, tzinfo=UTC)) == datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    assert service.quiet_until(cfg, datetime(2026, 6, 1, 12, 0, tzinfo=UTC)) is None
 
 
 def test_a_pile_on_becomes_one_summary_email_past_the_hourly_cap(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table(max_per_hour=3) + smtp_table(smtp.port))
     specs = [("abuse", f"Elm Park Primary pile-on post {n}") for n in range(12)]
-    result, engine = alert(cfg, *specs)
+    result, _engine = alert(cfg, *specs)
     assert (result.queued, result.piled) == (4, 9)
     kinds = [m["X-School-Monitor"] for m in smtp.messages()]
     assert kinds == ["alert", "alert", "alert", "pileon"]
@@ -233,8 +259,12 @@ def test_a_pile_on_becomes_one_summary_email_past_the_hourly_cap(tmp_path, smtp)
     assert "pile-on, 9 more items (abuse)" in pileon["Subject"]
     assert pileon.get_body(("plain",)).get_content().count("pile-on post") == 9
     # within the same hour the cap is still spent: the next burst is one more summary
-    later, _ = alert(cfg, ("abuse", "Elm Park Primary one more"), ("abuse", "Elm Park Primary and another"),
-                     now=NOW + timedelta(minutes=30))
+    later, _ = alert(
+        cfg,
+        ("abuse", "Elm Park Primary one more"),
+        ("abuse", "Elm Park Primary and another"),
+        now=NOW + timedelta(minutes=30),
+    )
     assert (later.queued, later.piled) == (1, 2)
     # an hour on, single alerts again
     after, _ = alert(cfg, ("abuse", "Elm Park Primary next day"), now=NOW + timedelta(hours=2))
@@ -258,14 +288,20 @@ def test_a_header_injection_in_a_title_adds_no_header(tmp_path, smtp):
 
 def test_script_in_a_title_arrives_escaped(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    alert(cfg, ("abuse", 'Elm Park Primary <script>alert("x")</script>',
-                {"text": "<img src=x onerror=alert(1)> Elm Park Primary", "author": "<b>anon</b>"}))
+    alert(
+        cfg,
+        (
+            "abuse",
+            'Elm Park Primary <script>alert("x")</script>',
+            {"text": "<img src=x onerror=alert(1)> Elm Park Primary", "author": "<b>anon</b>"},
+        ),
+    )
     (msg,) = smtp.messages()
     html = msg.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<b>anon" not in html
-    assert "<script>" in msg.get_body(("plain",)).get_content()   # plain text is shown as written
+    assert "<script>" in msg.get_body(("plain",)).get_content()  # plain text is shown as written
 
 
 def test_a_very_long_title_gives_a_capped_subject(tmp_path, smtp):
@@ -279,7 +315,7 @@ def test_a_very_long_title_gives_a_capped_subject(tmp_path, smtp):
 
 
 def test_server_down_then_up_delivers_exactly_once(tmp_path):
-    port = free_port()    # nothing listens here yet
+    port = free_port()  # nothing listens here yet
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(port))
     result, engine = alert(cfg, ("abuse", "Elm Park Primary head is a crook"))
     assert (result.queued, result.flushed.sent, result.flushed.failed, result.flushed.waiting) == (1, 0, 1, 1)
@@ -306,7 +342,7 @@ def test_a_send_killed_mid_way_is_retried_after_the_lease_and_not_before(tmp_pat
     email_ = service.notify.render_alert(cfg, item, cfg.alerts.recipients, "main")
     store.queue_emails(engine, [service._outgoing(cfg, email_, [item], NOW)], NOW)
     (entry,) = store.due_emails(engine, NOW)
-    assert store.claim_email(engine, entry.id, NOW, NOW + service.SEND_LEASE)   # ...and the sender dies here
+    assert store.claim_email(engine, entry.id, NOW, NOW + service.SEND_LEASE)  # ...and the sender dies here
     assert service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(minutes=1)).sent == 0
     assert service.flush_outbox(cfg, engine=engine, now=NOW + service.SEND_LEASE).sent == 1
     assert len(smtp.envelopes) == 1
@@ -333,9 +369,28 @@ def tls_cert(tmp_path):
     if not shutil.which("openssl"):
         pytest.skip("the openssl command is not installed")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -353,8 +408,9 @@ def starttls_smtp(tls_cert):
         return AuthResult(success=auth_data.password == b"s3cret-pw")
 
     port = free_port()
-    controller, recorder = start_smtp(port, tls_context=server_ctx, require_starttls=True,
-                                      authenticator=authenticator, auth_require_tls=True)
+    controller, recorder = start_smtp(
+        port, tls_context=server_ctx, require_starttls=True, authenticator=authenticator, auth_require_tls=True
+    )
     recorder.port, recorder.logins, recorder.cert = port, logins, cert
     yield recorder
     controller.stop()
@@ -362,9 +418,17 @@ def starttls_smtp(tls_cert):
 
 def test_starttls_and_the_password_from_the_environment(tmp_path, starttls_smtp, monkeypatch, caplog):
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pw")
-    cfg = make_cfg(tmp_path, alerts_table() + smtp_table(
-        starttls_smtp.port, security="starttls", username="monitor", password_env="TEST_SMTP_PASSWORD",
-        ca_file=str(starttls_smtp.cert)).replace('security = "none"\n', ""))
+    cfg = make_cfg(
+        tmp_path,
+        alerts_table()
+        + smtp_table(
+            starttls_smtp.port,
+            security="starttls",
+            username="monitor",
+            password_env="TEST_SMTP_PASSWORD",
+            ca_file=str(starttls_smtp.cert),
+        ).replace('security = "none"\n', ""),
+    )
     caplog.set_level("DEBUG")
     result, _ = alert(cfg, ("abuse", "Elm Park Primary threats"))
     assert result.flushed.sent == 1
@@ -376,9 +440,13 @@ def test_starttls_and_the_password_from_the_environment(tmp_path, starttls_smtp,
 
 def test_an_unverifiable_certificate_is_refused_and_queued(tmp_path, starttls_smtp, monkeypatch):
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pw")
-    cfg = make_cfg(tmp_path, alerts_table() + smtp_table(
-        starttls_smtp.port, security="starttls", username="monitor", password_env="TEST_SMTP_PASSWORD")
-        .replace('security = "none"\n', ""))
+    cfg = make_cfg(
+        tmp_path,
+        alerts_table()
+        + smtp_table(
+            starttls_smtp.port, security="starttls", username="monitor", password_env="TEST_SMTP_PASSWORD"
+        ).replace('security = "none"\n', ""),
+    )
     result, engine = alert(cfg, ("abuse", "Elm Park Primary threats"))
     assert (result.flushed.sent, result.flushed.failed) == (0, 1)
     assert "CERTIFICATE_VERIFY_FAILED" in service.outbox(cfg, engine=engine)[0].last_error
@@ -387,9 +455,17 @@ def test_an_unverifiable_certificate_is_refused_and_queued(tmp_path, starttls_sm
 
 def test_a_missing_password_variable_is_a_queued_error_naming_it(tmp_path, starttls_smtp, monkeypatch):
     monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
-    cfg = make_cfg(tmp_path, alerts_table() + smtp_table(
-        starttls_smtp.port, security="starttls", username="monitor", password_env="TEST_SMTP_PASSWORD",
-        ca_file=str(starttls_smtp.cert)).replace('security = "none"\n', ""))
+    cfg = make_cfg(
+        tmp_path,
+        alerts_table()
+        + smtp_table(
+            starttls_smtp.port,
+            security="starttls",
+            username="monitor",
+            password_env="TEST_SMTP_PASSWORD",
+            ca_file=str(starttls_smtp.cert),
+        ).replace('security = "none"\n', ""),
+    )
     result, engine = alert(cfg, ("abuse", "Elm Park Primary threats"))
     assert result.flushed.failed == 1
     assert "TEST_SMTP_PASSWORD" in service.outbox(cfg, engine=engine)[0].last_error
@@ -400,24 +476,40 @@ def test_a_missing_password_variable_is_a_queued_error_naming_it(tmp_path, start
 
 def test_scan_of_a_feed_sends_the_alert_and_no_alerts_sends_none(httpserver, tmp_path, smtp, capsys):
     # A threat and insults: abuse to a full scorer, at least criticism to any; both are immediate here.
-    httpserver.expect_request("/feed").respond_with_data(rss(
-        ("g1", "Mrs Sale at Elm Park Primary",
-         "Mrs Sale at Elm Park Primary is a horrible, hateful, disgusting bully. Watch your back, you pathetic liar.")),
-        content_type="application/rss+xml")
-    httpserver.expect_request("/quiet").respond_with_data(rss(
-        ("q1", "Mrs Woods at Elm Park Primary",
-         "Mrs Woods at Elm Park Primary is a horrible, hateful, disgusting bully. Watch your back, you pathetic liar.")),
-        content_type="application/rss+xml")
+    httpserver.expect_request("/feed").respond_with_data(
+        rss(
+            (
+                "g1",
+                "Mrs Sale at Elm Park Primary",
+                "Mrs Sale at Elm Park Primary is a horrible, hateful, disgusting bully. Watch your back, you pathetic liar.",
+            )
+        ),
+        content_type="application/rss+xml",
+    )
+    httpserver.expect_request("/quiet").respond_with_data(
+        rss(
+            (
+                "q1",
+                "Mrs Woods at Elm Park Primary",
+                "Mrs Woods at Elm Park Primary is a horrible, hateful, disgusting bully. Watch your back, you pathetic liar.",
+            )
+        ),
+        content_type="application/rss+xml",
+    )
     immediate = 'immediate = ["extremism", "abuse", "criticism"]'
-    cfg = make_cfg(tmp_path, alerts_table() + immediate + "\n" + smtp_table(smtp.port)
-                   + feed_source("Gazette", httpserver.url_for("/feed")))
+    cfg = make_cfg(
+        tmp_path,
+        alerts_table() + immediate + "\n" + smtp_table(smtp.port) + feed_source("Gazette", httpserver.url_for("/feed")),
+    )
     summary = service.scan(cfg, now=NOW)
     assert summary.alerts_queued == 1
     (msg,) = smtp.messages()
     assert msg["Subject"].startswith("[Elm Park Primary] ") and " on Gazette — " in msg["Subject"]
     assert "Watch your back" in msg.get_body(("plain",)).get_content()
-    quiet = make_cfg(tmp_path / "q", alerts_table() + immediate + "\n" + smtp_table(smtp.port)
-                     + feed_source("Quiet", httpserver.url_for("/quiet")))
+    quiet = make_cfg(
+        tmp_path / "q",
+        alerts_table() + immediate + "\n" + smtp_table(smtp.port) + feed_source("Quiet", httpserver.url_for("/quiet")),
+    )
     assert cli.main(["--config", str(quiet.path), "scan", "--no-alerts"]) == 0
     assert len(smtp.envelopes) == 1 and len(service.list_items(quiet)) == 1
 
@@ -441,7 +533,7 @@ def test_check_validates_the_templates_and_an_override_replaces_one(tmp_path, sm
     alert(cfg, ("abuse", "Elm Park Primary <i>x</i>"))
     (msg,) = smtp.messages()
     assert msg.get_body(("plain",)).get_content().startswith("Custom alert for #")
-    assert "POSH" in msg.get_body(("html",)).get_content()      # the packaged HTML part still applies
+    assert "POSH" in msg.get_body(("html",)).get_content()  # the packaged HTML part still applies
     (tmp_path / "alerts" / "digest.html").write_text("<p>{% for x in %}</p>")
     (tmp_path / "alerts" / "pileon.txt").write_text("{{ items|length }\n")
     assert cli.main(["--config", str(cfg.path), "check"]) == 2

@@ -18,20 +18,42 @@ def problems(tmp_path, text: str) -> str:
     return str(e.value)
 
 
-@pytest.mark.parametrize("extra, key, words", [
-    ('[alerts]\nrecipents = ["a@b.org"]\n', "alerts.recipents", "did you mean 'recipients'"),
-    ('[[source]]\nname = "x"\ntype = "feed"\n', "source[1].url", "missing required key"),
-    ('[[source]]\nname = "x"\ntype = "feed"\nurl = "ftp://example.org/feed"\n', "source[1].url", "not an http(s) URL"),
-    ('[[source]]\nname = "x"\ntype = "tweet"\nurl = "https://example.org/"\n', "source[1].type", "unknown source type"),
-    ('[[source]]\nname = "x"\ntype = "feed"\nurl = "https://example.org/"\ninterval = "90"\n', "source[1].interval", "not a duration"),
-    ('[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/a"\n[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/b"\n',
-     "source[2].name", "duplicate source name"),
-    ('[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/a"\nitem = "div.post"\n', "source[1].item", "only for type"),
-    ('[smtp]\nhost = "smtp.example.org"\npassword = "hunter2"\n', "smtp.password", "environment variable"),
-    ('[smtp]\nhost = "smtp.example.org"\nsecurity = "ssl"\n', "smtp.security", "not one of"),
-    ('[defaults]\nmax_bytes = "lots"\n', "defaults.max_bytes", "not a size"),
-    ('[alerts.x]\n', "alerts.x", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "extra, key, words",
+    [
+        ('[alerts]\nrecipents = ["a@b.org"]\n', "alerts.recipents", "did you mean 'recipients'"),
+        ('[[source]]\nname = "x"\ntype = "feed"\n', "source[1].url", "missing required key"),
+        (
+            '[[source]]\nname = "x"\ntype = "feed"\nurl = "ftp://example.org/feed"\n',
+            "source[1].url",
+            "not an http(s) URL",
+        ),
+        (
+            '[[source]]\nname = "x"\ntype = "tweet"\nurl = "https://example.org/"\n',
+            "source[1].type",
+            "unknown source type",
+        ),
+        (
+            '[[source]]\nname = "x"\ntype = "feed"\nurl = "https://example.org/"\ninterval = "90"\n',
+            "source[1].interval",
+            "not a duration",
+        ),
+        (
+            '[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/a"\n[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/b"\n',
+            "source[2].name",
+            "duplicate source name",
+        ),
+        (
+            '[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/a"\nitem = "div.post"\n',
+            "source[1].item",
+            "only for type",
+        ),
+        ('[smtp]\nhost = "smtp.example.org"\npassword = "hunter2"\n', "smtp.password", "environment variable"),
+        ('[smtp]\nhost = "smtp.example.org"\nsecurity = "ssl"\n', "smtp.security", "not one of"),
+        ('[defaults]\nmax_bytes = "lots"\n', "defaults.max_bytes", "not a size"),
+        ("[alerts.x]\n", "alerts.x", "unknown key"),
+    ],
+)
 def test_each_problem_names_its_key(tmp_path, extra, key, words):
     school_only = SCHOOL.split("[alerts]")[0]
     message = problems(tmp_path, school_only + extra)
@@ -55,7 +77,10 @@ def test_all_problems_at_once(tmp_path):
 
 
 def test_good_intervals_and_defaults(tmp_path):
-    cfg = config.load(write_config(tmp_path, """
+    cfg = config.load(
+        write_config(
+            tmp_path,
+            """
         [defaults]
         interval = "90m"
         [[source]]
@@ -72,7 +97,9 @@ def test_good_intervals_and_defaults(tmp_path):
         type = "feed"
         url = "https://e.org/c"
         interval = "1h"
-        """))
+        """,
+        )
+    )
     a, b, c = cfg.sources
     assert a.interval.total_seconds() == 90 * 60 and not a.robots
     assert b.interval.days == 1 and b.robots  # pages obey robots.txt by default
@@ -95,8 +122,9 @@ def test_no_sources_is_valid_with_a_warning(tmp_path, capsys):
 
 def test_cli_exit_2_without_traceback(tmp_path):
     path = write_config(tmp_path, '[[source]]\nname = "x"\ntype = "feed"\nurl = "gopher://x"\n')
-    proc = subprocess.run([sys.executable, "-m", "monitor", "--config", str(path), "check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(path), "check"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert "source[1].url" in proc.stderr and "Traceback" not in proc.stderr
 

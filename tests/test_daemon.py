@@ -18,7 +18,7 @@ from monitor import config, service
 from tests.conftest import feed_source, rss, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
-WAIT = 15.0      # overall timeout for a condition; never reached when things work
+WAIT = 15.0  # overall timeout for a condition; never reached when things work
 STOP_WITHIN = 5.0
 
 
@@ -53,12 +53,16 @@ class Daemon:
 
     def __init__(self, cfg_path: Path, log: Path):
         self.log = log
-        self.stderr = open(log, "ab")
+        self.stderr = open(log, "ab")  # noqa: SIM115 (closed in stop())
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         env.pop("MONITOR_DATABASE_URL", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "--config", str(cfg_path), "--log-level", "info", "run"],
-            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=cfg_path.parent, env=env)
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+            cwd=cfg_path.parent,
+            env=env,
+        )
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -88,6 +92,7 @@ def daemons(tmp_path):
         d = Daemon(cfg_path, tmp_path / f"daemon{len(started)}.log")
         started.append(d)
         return d
+
     yield start
     for d in started:
         d.kill()
@@ -128,8 +133,11 @@ def test_sigint_stops_it_too(server, tmp_path, daemons):
 def test_a_restart_does_not_fetch_before_the_interval_nor_store_twice(server, tmp_path, daemons):
     serve_feed(server, "/hourly.xml", ("h1", "Elm Park Primary wins the cup", "Well done pupils."))
     serve_feed(server, "/fast.xml", ("f1", "Elm Park Primary choir sings", "Lovely."))
-    path = write_config(tmp_path, feed_source("Hourly", server.url_for("/hourly.xml"), interval="1h")
-                        + feed_source("Fast", server.url_for("/fast.xml"), interval="1s"))
+    path = write_config(
+        tmp_path,
+        feed_source("Hourly", server.url_for("/hourly.xml"), interval="1h")
+        + feed_source("Fast", server.url_for("/fast.xml"), interval="1s"),
+    )
     first = daemons(path)
     eventually(lambda: started(first) and len(titles(path)) == 2, "the items")
     assert first.stop() == 0
@@ -176,10 +184,14 @@ def test_a_hanging_source_does_not_delay_the_others_and_stop_abandons_it(server,
         entered.set()
         release.wait(30)
         return rss(("h1", "Elm Park Primary late news", "x"))
+
     server.expect_request("/hang.xml").respond_with_handler(hang)
     serve_feed(server, "/a.xml", ("a1", "Elm Park Primary wins the cup", "Well done pupils."))
-    path = write_config(tmp_path, feed_source("Hang", server.url_for("/hang.xml"), interval="1s", timeout="30s")
-                        + feed_source("A", server.url_for("/a.xml"), interval="1s"))
+    path = write_config(
+        tmp_path,
+        feed_source("Hang", server.url_for("/hang.xml"), interval="1s", timeout="30s")
+        + feed_source("A", server.url_for("/a.xml"), interval="1s"),
+    )
     d = daemons(path)
     try:
         eventually(entered.is_set, "the hanging request")

@@ -19,8 +19,13 @@ def digest_text(recorder, n=-1) -> str:
 
 def test_the_digest_lists_each_new_mention_once_and_never_again(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    ids, engine = seed(cfg, ("abuse", "First: staff are scum"), ("criticism", "Second: the car park is chaos"),
-                       ("praise", "Third: a lovely nativity"), ("neutral", "Fourth: the term dates"))
+    ids, engine = seed(
+        cfg,
+        ("abuse", "First: staff are scum"),
+        ("criticism", "Second: the car park is chaos"),
+        ("praise", "Third: a lovely nativity"),
+        ("neutral", "Fourth: the term dates"),
+    )
     result = service.send_digest(cfg, engine=engine, now=MORNING)
     assert (result.items, result.queued, result.flushed.sent) == (4, True, 1)
     text = digest_text(smtp)
@@ -42,8 +47,14 @@ def test_the_digest_lists_each_new_mention_once_and_never_again(tmp_path, smtp):
 
 def test_grouped_by_label_most_severe_first_with_counts_at_the_top(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    _, engine = seed(cfg, ("praise", "Praise one"), ("criticism", "Criticism one"), ("praise", "Praise two"),
-                     ("extremism", "Extremism one"), ("neutral", "Neutral one"))
+    _, engine = seed(
+        cfg,
+        ("praise", "Praise one"),
+        ("criticism", "Criticism one"),
+        ("praise", "Praise two"),
+        ("extremism", "Extremism one"),
+        ("neutral", "Neutral one"),
+    )
     service.send_digest(cfg, engine=engine, now=MORNING)
     (msg,) = smtp.messages()
     text = digest_text(smtp)
@@ -56,24 +67,45 @@ def test_grouped_by_label_most_severe_first_with_counts_at_the_top(tmp_path, smt
 
 
 def test_failing_sources_removed_posts_awaiting_review_and_what_is_not_watched(tmp_path, smtp):
-    sources = (feed_source("Broken forum", "http://127.0.0.1:9/feed") + feed_source("Flaky", "http://127.0.0.1:9/f")
-               + feed_source("Fine", "http://127.0.0.1:9/ok"))
-    cfg = make_cfg(tmp_path, alerts_table(failing_after='"1d"', not_watched='["TikTok", "private Facebook groups"]')
-                   + smtp_table(smtp.port) + sources)
+    sources = (
+        feed_source("Broken forum", "http://127.0.0.1:9/feed")
+        + feed_source("Flaky", "http://127.0.0.1:9/f")
+        + feed_source("Fine", "http://127.0.0.1:9/ok")
+    )
+    cfg = make_cfg(
+        tmp_path,
+        alerts_table(failing_after='"1d"', not_watched='["TikTok", "private Facebook groups"]')
+        + smtp_table(smtp.port)
+        + sources,
+    )
     ids, engine = seed(cfg, ("abuse", "Old abuse still to review"), ("criticism", "Post that was taken down"))
-    service.send_digest(cfg, engine=engine, now=NOW)       # yesterday's digest: both listed then
-    store.save_state(engine, SourceState(name="Broken forum", failures=2, last_success=NOW - timedelta(days=3),
-                                         last_error="HTTP 404: not found"))
-    store.save_state(engine, SourceState(name="Flaky", failures=1, last_success=MORNING - timedelta(hours=2),
-                                         last_error="timed out"))
-    store.add_review(engine, Review(item_id=ids[1], at=NOW + timedelta(hours=3), by="ls", status="actioned",
-                                    action="removed", note="gone after our request"))
+    service.send_digest(cfg, engine=engine, now=NOW)  # yesterday's digest: both listed then
+    store.save_state(
+        engine,
+        SourceState(
+            name="Broken forum", failures=2, last_success=NOW - timedelta(days=3), last_error="HTTP 404: not found"
+        ),
+    )
+    store.save_state(
+        engine, SourceState(name="Flaky", failures=1, last_success=MORNING - timedelta(hours=2), last_error="timed out")
+    )
+    store.add_review(
+        engine,
+        Review(
+            item_id=ids[1],
+            at=NOW + timedelta(hours=3),
+            by="ls",
+            status="actioned",
+            action="removed",
+            note="gone after our request",
+        ),
+    )
     result = service.send_digest(cfg, engine=engine, now=MORNING)
-    assert result.queued and result.items == 0           # nothing new, but a broken collector is news
+    assert result.queued and result.items == 0  # nothing new, but a broken collector is news
     text = digest_text(smtp)
     assert "No new mentions." in text
     assert "Broken forum: failed 2 times in a row" in text and "HTTP 404: not found" in text
-    assert "Flaky" not in text                            # failing for two hours only
+    assert "Flaky" not in text  # failing for two hours only
     assert "== THE POST HAS GONE (1)" in text and "gone after our request" in text
     assert "STILL AWAITING REVIEW (1)" in text and "Old abuse still to review" in text
     assert "The monitor cannot see: TikTok, private Facebook groups." in text

@@ -17,8 +17,14 @@ def test_every_command_has_its_section():
 
 
 def test_every_config_key_is_documented():
-    tables = {"school": config.School, "alerts": config.Alerts, "smtp": config.Smtp,
-              "storage": config.Storage, "scoring": config.Scoring, "source": config.Source}
+    tables = {
+        "school": config.School,
+        "alerts": config.Alerts,
+        "smtp": config.Smtp,
+        "storage": config.Storage,
+        "scoring": config.Scoring,
+        "source": config.Source,
+    }
     renamed = {"routes": "alerts.route"}
     for table, cls in tables.items():
         for f in dataclasses.fields(cls):

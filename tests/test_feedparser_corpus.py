@@ -6,8 +6,9 @@ import pytest
 from monitor import config, service
 from tests.conftest import FEEDPARSER_TESTS, feed_source, write_config
 
-pytestmark = pytest.mark.skipif(not FEEDPARSER_TESTS.is_dir(),
-                                reason=f"{FEEDPARSER_TESTS} is absent (it sits in ../shared beside the clone)")
+pytestmark = pytest.mark.skipif(
+    not FEEDPARSER_TESTS.is_dir(), reason=f"{FEEDPARSER_TESTS} is absent (it sits in ../shared beside the clone)"
+)
 
 
 def corpus_files():
@@ -19,8 +20,7 @@ def test_every_corpus_feed_passes_through_the_collector(httpserver, tmp_path):
     assert len(files) > 1000
     for n, path in enumerate(files):
         httpserver.expect_request(f"/{n}").respond_with_data(path.read_bytes(), content_type="application/xml")
-    sources = "".join(feed_source(f"f{n}", httpserver.url_for(f"/{n}"), all_mentions=True)
-                      for n in range(len(files)))
+    sources = "".join(feed_source(f"f{n}", httpserver.url_for(f"/{n}"), all_mentions=True) for n in range(len(files)))
     cfg = config.load(write_config(tmp_path, sources))
     summary = service.scan(cfg)
     assert len(summary.runs) == len(files)

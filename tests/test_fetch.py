@@ -26,7 +26,7 @@ def proxy():
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self):  # noqa: N802 (http.server's naming)
+        def do_GET(self):
             lines.append(self.requestline)
             body = b"via the proxy"
             self.send_response(200)
@@ -58,8 +58,12 @@ def no_proxy_env(monkeypatch):
 def test_a_conditional_get_sends_our_headers_and_a_304_is_a_value(httpserver):
     httpserver.expect_request("/feed.xml").respond_with_response(Response(status=304))
     with fetch.Fetcher(user_agent="test-agent/1") as fetcher:
-        got = fetcher.get(httpserver.url_for("/feed.xml"), etag='"v1"',
-                          last_modified="Mon, 02 Nov 2026 09:00:00 GMT", accept="application/rss+xml")
+        got = fetcher.get(
+            httpserver.url_for("/feed.xml"),
+            etag='"v1"',
+            last_modified="Mon, 02 Nov 2026 09:00:00 GMT",
+            accept="application/rss+xml",
+        )
     assert got.not_modified and got.etag == '"v1"' and got.last_modified == "Mon, 02 Nov 2026 09:00:00 GMT"
     sent = httpserver.log[0][0].headers
     assert sent["User-Agent"] == "test-agent/1"
@@ -70,10 +74,10 @@ def test_a_conditional_get_sends_our_headers_and_a_304_is_a_value(httpserver):
 
 
 def test_no_cookie_set_by_one_source_is_sent_to_another(httpserver):
-    httpserver.expect_request("/a").respond_with_response(
-        Response("a", headers={"Set-Cookie": "sid=from-a; Path=/"}))
+    httpserver.expect_request("/a").respond_with_response(Response("a", headers={"Set-Cookie": "sid=from-a; Path=/"}))
     httpserver.expect_request("/hop").respond_with_response(
-        Response(status=302, headers={"Location": "/b", "Set-Cookie": "hop=1; Path=/"}))
+        Response(status=302, headers={"Location": "/b", "Set-Cookie": "hop=1; Path=/"})
+    )
     httpserver.expect_request("/b").respond_with_data("b")
     with fetch.Fetcher() as fetcher:
         assert fetcher.get(httpserver.url_for("/a")).body == b"a"
@@ -142,8 +146,9 @@ def test_host_slots_bound_requests_in_flight_per_host():
 
 
 def test_a_user_and_password_in_the_url_are_sent_as_basic_auth(httpserver):
-    httpserver.expect_request("/private.xml", headers={"Authorization": "Basic dXNlcjpwYXNz"}) \
-        .respond_with_data("members only")
+    httpserver.expect_request("/private.xml", headers={"Authorization": "Basic dXNlcjpwYXNz"}).respond_with_data(
+        "members only"
+    )
     url = httpserver.url_for("/private.xml").replace("http://", "http://user:pass@")
     with fetch.Fetcher() as fetcher:
         assert fetcher.get(url).body == b"members only"

@@ -14,8 +14,8 @@ import pytest
 from werkzeug import Response
 
 from monitor import cli, config, fetch, service, store
-from monitor.models import SourceState
 from monitor.errors import FetchError
+from monitor.models import SourceState
 from tests.conftest import feed_source, rss, write_config
 from tests.rawserver import drip, endless
 
@@ -41,8 +41,9 @@ def redirect(httpserver, path: str, to: str) -> None:
     httpserver.expect_request(path).respond_with_response(Response(status=302, headers={"Location": to}))
 
 
-def test_a_scan_of_hostile_sources_reports_each_and_stores_the_good_ones(httpserver, raw_server, tmp_path,
-                                                                         gzip_bomb, capsys):
+def test_a_scan_of_hostile_sources_reports_each_and_stores_the_good_ones(
+    httpserver, raw_server, tmp_path, gzip_bomb, capsys
+):
     secret = httpserver.url_for("/secret")
     data = {
         "/good.xml": (GOOD, "application/rss+xml"),
@@ -55,28 +56,36 @@ def test_a_scan_of_hostile_sources_reports_each_and_stores_the_good_ones(httpser
         "/entity-page.html": (hostile("entity-page.html"), "text/html"),
         "/html.xml": (b"<!DOCTYPE html><html><body><p>Log in</p></body></html>", "text/html"),
         "/empty.xml": (b"", "application/rss+xml"),
-        "/invalid-utf8.xml": (rss(("u1", "Elm Park Primary fair", "raised £500 BAD")).replace(b"BAD", b"\xff\xfe"),
-                              "application/rss+xml; charset=utf-8"),
-        "/wrong-charset.xml": (rss(("w1", "Elm Park Primary fete", "raised £500 for the café"))
-                               .decode().encode("cp1252"), "application/rss+xml; charset=utf-8"),
-        "/truncated.xml": (rss(("t1", "Elm Park Primary open day", "Come along."),
-                               ("t2", "Elm Park Primary play", "Tickets"))[:-70], "application/rss+xml"),
+        "/invalid-utf8.xml": (
+            rss(("u1", "Elm Park Primary fair", "raised £500 BAD")).replace(b"BAD", b"\xff\xfe"),
+            "application/rss+xml; charset=utf-8",
+        ),
+        "/wrong-charset.xml": (
+            rss(("w1", "Elm Park Primary fete", "raised £500 for the café")).decode().encode("cp1252"),
+            "application/rss+xml; charset=utf-8",
+        ),
+        "/truncated.xml": (
+            rss(("t1", "Elm Park Primary open day", "Come along."), ("t2", "Elm Park Primary play", "Tickets"))[:-70],
+            "application/rss+xml",
+        ),
         "/hop2.xml": (rss(("r1", "Elm Park Primary moved feed", "Still here.")), "application/rss+xml"),
     }
     for path, (body, ctype) in data.items():
         httpserver.expect_request(path).respond_with_data(body, content_type=ctype)
-    httpserver.expect_request("/bomb.xml").respond_with_response(Response(
-        gzip_bomb, content_type="application/rss+xml", headers={"Content-Encoding": "gzip"}))
+    httpserver.expect_request("/bomb.xml").respond_with_response(
+        Response(gzip_bomb, content_type="application/rss+xml", headers={"Content-Encoding": "gzip"})
+    )
     httpserver.expect_request("/gone.xml").respond_with_data("gone", status=404)
     httpserver.expect_request("/error.xml").respond_with_data("oops", status=500)
     httpserver.expect_request("/busy.xml").respond_with_response(
-        Response("slow down", status=429, headers={"Retry-After": "3600"}))
+        Response("slow down", status=429, headers={"Retry-After": "3600"})
+    )
     redirect(httpserver, "/loop-a", httpserver.url_for("/loop-b"))
     redirect(httpserver, "/loop-b", httpserver.url_for("/loop-a"))
     for n in range(7):
         redirect(httpserver, f"/r{n}", httpserver.url_for(f"/r{n + 1}"))
     redirect(httpserver, "/to-file", "file:///etc/passwd")
-    redirect(httpserver, "/hop0", "/hop1")                          # relative, loopback to loopback
+    redirect(httpserver, "/hop0", "/hop1")  # relative, loopback to loopback
     redirect(httpserver, "/hop1", httpserver.url_for("/hop2.xml"))
 
     drip_headers = raw_server(drip(b"HTTP/1.1 200 OK\r\nX-Drip: "))
@@ -110,10 +119,13 @@ def test_a_scan_of_hostile_sources_reports_each_and_stores_the_good_ones(httpser
         "error": (httpserver.url_for("/error.xml"), "HTTP 500"),
         "busy": (httpserver.url_for("/busy.xml"), "HTTP 429: the server asked us to slow down"),
     }
-    sources = "".join(feed_source(name, url, timeout="2s", max_bytes="1MB", interval="1m")
-                      for name, (url, _) in expected.items())
-    sources += ('[[source]]\nname = "entity page"\ntype = "page"\nrobots = false\n'
-                f'url = "{httpserver.url_for("/entity-page.html")}"\n')
+    sources = "".join(
+        feed_source(name, url, timeout="2s", max_bytes="1MB", interval="1m") for name, (url, _) in expected.items()
+    )
+    sources += (
+        '[[source]]\nname = "entity page"\ntype = "page"\nrobots = false\n'
+        f'url = "{httpserver.url_for("/entity-page.html")}"\n'
+    )
     path = write_config(tmp_path, sources)
     assert cli.main(["--config", str(path), "scan"]) == 0
     out = capsys.readouterr().out
@@ -170,23 +182,26 @@ def peak_of_refused_fetch(url: str) -> int:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("from_ip, to_ip, allowed", [
-    ("93.184.216.34", "10.0.0.1", False),          # a public site into the LAN
-    ("93.184.216.34", "192.168.1.1", False),       # a router's admin page
-    ("93.184.216.34", "127.0.0.1", False),         # loopback
-    ("93.184.216.34", "169.254.169.254", False),   # a cloud metadata address (link-local)
-    ("93.184.216.34", "100.64.0.1", False),        # carrier-grade NAT
-    ("93.184.216.34", "0.0.0.0", False),
-    ("93.184.216.34", "::1", False),
-    ("93.184.216.34", "fe80::1", False),
-    ("93.184.216.34", "fd00::1", False),           # IPv6 unique local
-    ("93.184.216.34", "::ffff:10.0.0.1", False),   # IPv4-mapped private
-    ("93.184.216.34", "151.101.1.140", True),      # public to public
-    ("2606:4700::1111", "2a00:1450:4009::200e", True),
-    ("127.0.0.1", "127.0.0.1", True),              # a local source may stay local (the tests)
-    ("10.0.0.5", "10.0.0.6", True),                # an intranet source within its network
-    ("10.0.0.5", "93.184.216.34", True),
-])
+@pytest.mark.parametrize(
+    "from_ip, to_ip, allowed",
+    [
+        ("93.184.216.34", "10.0.0.1", False),  # a public site into the LAN
+        ("93.184.216.34", "192.168.1.1", False),  # a router's admin page
+        ("93.184.216.34", "127.0.0.1", False),  # loopback
+        ("93.184.216.34", "169.254.169.254", False),  # a cloud metadata address (link-local)
+        ("93.184.216.34", "100.64.0.1", False),  # carrier-grade NAT
+        ("93.184.216.34", "0.0.0.0", False),
+        ("93.184.216.34", "::1", False),
+        ("93.184.216.34", "fe80::1", False),
+        ("93.184.216.34", "fd00::1", False),  # IPv6 unique local
+        ("93.184.216.34", "::ffff:10.0.0.1", False),  # IPv4-mapped private
+        ("93.184.216.34", "151.101.1.140", True),  # public to public
+        ("2606:4700::1111", "2a00:1450:4009::200e", True),
+        ("127.0.0.1", "127.0.0.1", True),  # a local source may stay local (the tests)
+        ("10.0.0.5", "10.0.0.6", True),  # an intranet source within its network
+        ("10.0.0.5", "93.184.216.34", True),
+    ],
+)
 def test_redirect_allowed(from_ip, to_ip, allowed):
     assert fetch.redirect_allowed(from_ip, to_ip) is allowed
 
@@ -194,8 +209,10 @@ def test_redirect_allowed(from_ip, to_ip, allowed):
 def test_permanent_failures_mark_a_source_broken(httpserver, tmp_path, capsys):
     httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
     httpserver.expect_request("/good.xml").respond_with_data(GOOD, content_type="application/rss+xml")
-    path = write_config(tmp_path, feed_source("Gone", httpserver.url_for("/gone.xml"))
-                        + feed_source("Good", httpserver.url_for("/good.xml")))
+    path = write_config(
+        tmp_path,
+        feed_source("Gone", httpserver.url_for("/gone.xml")) + feed_source("Good", httpserver.url_for("/good.xml")),
+    )
     for _ in range(2):
         cli.main(["--config", str(path), "scan"])
     assert "BROKEN" not in capsys.readouterr().out
@@ -218,9 +235,12 @@ def test_permanent_failures_mark_a_source_broken(httpserver, tmp_path, capsys):
 def test_a_server_error_backs_off_and_retry_after_is_honoured(httpserver, make_config):
     httpserver.expect_request("/error.xml").respond_with_data("oops", status=500)
     httpserver.expect_request("/busy.xml").respond_with_response(
-        Response("slow down", status=429, headers={"Retry-After": "3600"}))
-    cfg = make_config(feed_source("Error", httpserver.url_for("/error.xml"), interval="1m")
-                      + feed_source("Busy", httpserver.url_for("/busy.xml"), interval="1m"))
+        Response("slow down", status=429, headers={"Retry-After": "3600"})
+    )
+    cfg = make_config(
+        feed_source("Error", httpserver.url_for("/error.xml"), interval="1m")
+        + feed_source("Busy", httpserver.url_for("/busy.xml"), interval="1m")
+    )
     service.scan(cfg)
     first = service.source_states(cfg)["Error"]
     service.scan(cfg)
@@ -235,14 +255,19 @@ def test_a_server_error_backs_off_and_retry_after_is_honoured(httpserver, make_c
 
 
 def test_robots_txt_is_read_once_per_host_and_obeyed(httpserver, make_config):
-    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /private/\n",
-                                                              content_type="text/plain")
-    page = (b"<html><head><title>Forum</title></head><body><main>"
-            b"<p>Elm Park Primary is a lovely school.</p></main></body></html>")
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
+    page = (
+        b"<html><head><title>Forum</title></head><body><main>"
+        b"<p>Elm Park Primary is a lovely school.</p></main></body></html>"
+    )
     for p in ("/public/a", "/public/b", "/private/c"):
         httpserver.expect_request(p).respond_with_data(page, content_type="text/html")
-    sources = "".join(f'[[source]]\nname = "{p}"\ntype = "page"\nurl = "{httpserver.url_for(p)}"\n'
-                      for p in ("/public/a", "/public/b", "/private/c"))
+    sources = "".join(
+        f'[[source]]\nname = "{p}"\ntype = "page"\nurl = "{httpserver.url_for(p)}"\n'
+        for p in ("/public/a", "/public/b", "/private/c")
+    )
     cfg = make_config(sources)
     runs = {r.source: r for r in service.scan(cfg).runs}
     assert runs["/public/a"].error is None and runs["/public/b"].error is None
@@ -255,8 +280,10 @@ def test_robots_txt_is_read_once_per_host_and_obeyed(httpserver, make_config):
 def test_feeds_ignore_robots_txt_unless_asked(httpserver, make_config):
     httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /\n")
     httpserver.expect_request("/feed.xml").respond_with_data(GOOD, content_type="application/rss+xml")
-    cfg = make_config(feed_source("Feed", httpserver.url_for("/feed.xml"))
-                      + feed_source("Polite", httpserver.url_for("/feed.xml") + "?p", robots=True))
+    cfg = make_config(
+        feed_source("Feed", httpserver.url_for("/feed.xml"))
+        + feed_source("Polite", httpserver.url_for("/feed.xml") + "?p", robots=True)
+    )
     runs = {r.source: r for r in service.scan(cfg).runs}
     assert runs["Feed"].error is None
     assert runs["Polite"].error.startswith("disallowed by robots.txt")

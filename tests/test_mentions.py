@@ -20,27 +20,33 @@ def finder():
     return MentionFinder(SCHOOL)
 
 
-@pytest.mark.parametrize("text", [
-    "Sports day at Elm Park Primary was rained off again.",
-    "elm park primary has a new website",
-    "ELM PARK PRIMARY - term dates are out",
-    "Elm Park Primary's new library opens on Monday.",
-    "The elm-park primary choir sang at the care home.",
-    "Loved the #ElmParkPrimary fun run this morning",
-    "Still no answer from @elm_park_primary about the coach",
-    "Elm Park Primary, Hornchurch: nativity tickets now on sale.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sports day at Elm Park Primary was rained off again.",
+        "elm park primary has a new website",
+        "ELM PARK PRIMARY - term dates are out",
+        "Elm Park Primary's new library opens on Monday.",
+        "The elm-park primary choir sang at the care home.",
+        "Loved the #ElmParkPrimary fun run this morning",
+        "Still no answer from @elm_park_primary about the coach",
+        "Elm Park Primary, Hornchurch: nativity tickets now on sale.",
+    ],
+)
 def test_alias_matches_whole_words_any_case_and_punctuation(finder, text):
     match = finder.find(text)
     assert match.is_mention
     assert "Elm Park Primary" in match.aliases
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Parkside Primary is three miles away.",
-    "We walked through Elm Park and on to the primary school in Upminster.",
-    "welmpark primary",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Parkside Primary is three miles away.",
+        "We walked through Elm Park and on to the primary school in Upminster.",
+        "welmpark primary",
+    ],
+)
 def test_alias_does_not_match_inside_other_words(finder, text):
     assert not finder.find(text).is_mention
 
@@ -49,10 +55,13 @@ def test_title_counts_as_part_of_the_text(finder):
     assert finder.find("Parents are invited to the summer fair.", title="Elm Park Primary news").is_mention
 
 
-@pytest.mark.parametrize("text", [
-    "Signal failure at Elm Park station, District line delays.",
-    "Roadworks on Elm Park Road until Friday.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Signal failure at Elm Park station, District line delays.",
+        "Roadworks on Elm Park Road until Friday.",
+    ],
+)
 def test_excluded_phrases_are_not_mentions(finder, text):
     match = finder.find(text)
     assert not match.is_mention
@@ -71,11 +80,14 @@ def test_all_mentions_source_needs_no_alias_but_exclusions_apply(finder):
     assert not finder.find("Lifts out at Elm Park station again.", all_mentions=True).is_mention
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary Care Network: flu jabs this week.",
-    "Elm Park School Road will be resurfaced in May.",
-    "Elm Park School of Motoring - first lesson half price.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary Care Network: flu jabs this week.",
+        "Elm Park School Road will be resurfaced in May.",
+        "Elm Park School of Motoring - first lesson half price.",
+    ],
+)
 def test_alias_inside_another_name_is_not_a_mention(finder, text):
     assert not finder.find(text).is_mention
 
@@ -99,14 +111,17 @@ def test_capitalised_not_context_is_case_sensitive(finder):
     assert not finder.find("Elm Park School, Reading, has a new head.").is_mention
 
 
-@pytest.mark.parametrize("text, staff", [
-    ("Mrs Sale ran the spelling bee brilliantly.", "Mrs N Sale"),
-    ("Mrs N Sale has been appointed deputy head.", "Mrs N Sale"),
-    ("Letter signed N Sale, Deputy Head.", "Mrs N Sale"),
-    ("Miss Morris took the Year 3 trip.", "Ms V Morris"),
-    ("mrs woods is off sick again", "Mrs L Woods"),
-    ("Thank you Mrs Stevenson's class for the cards!", "Mrs A Stevenson"),
-])
+@pytest.mark.parametrize(
+    "text, staff",
+    [
+        ("Mrs Sale ran the spelling bee brilliantly.", "Mrs N Sale"),
+        ("Mrs N Sale has been appointed deputy head.", "Mrs N Sale"),
+        ("Letter signed N Sale, Deputy Head.", "Mrs N Sale"),
+        ("Miss Morris took the Year 3 trip.", "Ms V Morris"),
+        ("mrs woods is off sick again", "Mrs L Woods"),
+        ("Thank you Mrs Stevenson's class for the cards!", "Mrs A Stevenson"),
+    ],
+)
 def test_staff_with_or_without_title_make_a_mention(finder, text, staff):
     match = finder.find(text)
     assert match.is_mention
@@ -114,12 +129,15 @@ def test_staff_with_or_without_title_make_a_mention(finder, text, staff):
     assert match.staff == (staff,)
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary car boot sale on Saturday, pitches £10.",
-    "Elm Park Primary Year 4 tried Morris dancing with a local side.",
-    "Elm Park Primary planted trees in the woods behind the field.",
-    "Elm Park Primary: half-price sale of old uniform.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary car boot sale on Saturday, pitches £10.",
+        "Elm Park Primary Year 4 tried Morris dancing with a local side.",
+        "Elm Park Primary planted trees in the woods behind the field.",
+        "Elm Park Primary: half-price sale of old uniform.",
+    ],
+)
 def test_common_words_are_not_staff(finder, text):
     match = finder.find(text)
     assert match.is_mention
@@ -130,30 +148,36 @@ def test_bare_surname_alone_is_no_mention(finder):
     assert not finder.find("Huge sale at the garden centre this weekend.").is_mention
 
 
-@pytest.mark.parametrize("text, place", [
-    ("Elm Park School (Auckland) won the regional netball final.", "Auckland"),
-    ("Congratulations to Elm Park School, Sheffield, on its new library.", "Sheffield"),
-    ("Elm Park School, Winchester: new head appointed.", "Winchester"),
-    ("Well done to Elm Park School in Galway for winning the county quiz.", "Galway"),
-    ("The roof of Elm Park School in Bristol has been repaired.", "Bristol"),
-])
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        ("Elm Park School (Auckland) won the regional netball final.", "Auckland"),
+        ("Congratulations to Elm Park School, Sheffield, on its new library.", "Sheffield"),
+        ("Elm Park School, Winchester: new head appointed.", "Winchester"),
+        ("Well done to Elm Park School in Galway for winning the county quiz.", "Galway"),
+        ("The roof of Elm Park School in Bristol has been repaired.", "Bristol"),
+    ],
+)
 def test_alias_not_in_the_name_qualified_by_another_place_is_elsewhere(finder, text, place):
     match = finder.find(text)
     assert not match.is_mention
     assert f"elsewhere:{place}" in match.reasons
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park School, Hornchurch: new head appointed.",
-    "Elm Park School (London) has a new head.",
-    "Elm Park School in September was chaos at drop-off.",
-    "Elm Park School is a joke.",
-    "Elm Park School in Special Measures After Damning Report",
-    "Elm Park School in Hornchurch has a new head.",
-    "Elm Park School In Crisis As Head Quits",
-    "Elm Park School, Parents Evening: book your slot now.",
-    "Elm Park School - Open Evening Tonight",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park School, Hornchurch: new head appointed.",
+        "Elm Park School (London) has a new head.",
+        "Elm Park School in September was chaos at drop-off.",
+        "Elm Park School is a joke.",
+        "Elm Park School in Special Measures After Damning Report",
+        "Elm Park School in Hornchurch has a new head.",
+        "Elm Park School In Crisis As Head Quits",
+        "Elm Park School, Parents Evening: book your slot now.",
+        "Elm Park School - Open Evening Tonight",
+    ],
+)
 def test_known_or_vague_qualifiers_keep_the_mention(finder, text):
     assert finder.find(text).is_mention
 
@@ -164,17 +188,21 @@ def test_alias_in_the_name_ignores_place_qualifiers(finder):
 
 
 def test_acronym_does_not_count_itself_as_context():
-    finder = MentionFinder(School(name="Elm Park Primary School", aliases=("EPPS", "Elm Park School"),
-                                  context=("school",)))
+    finder = MentionFinder(
+        School(name="Elm Park Primary School", aliases=("EPPS", "Elm Park School"), context=("school",))
+    )
     match = finder.find("EPPS (Elm Park School of Music) rehearsal tonight, bring your sticks.")
     assert not match.is_mention
     assert "no_context:EPPS" in match.reasons
 
 
-@pytest.mark.parametrize("text", [
-    "The EPPS receptionist hung up on me again.",
-    "EPPS SLT have cancelled the trip.",
-    "Does the EPPS walking bus still run on Fridays?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The EPPS receptionist hung up on me again.",
+        "EPPS SLT have cancelled the trip.",
+        "Does the EPPS walking bus still run on Fridays?",
+    ],
+)
 def test_an_acronym_is_confirmed_by_a_school_role_or_routine(finder, text):
     assert finder.find(text).is_mention

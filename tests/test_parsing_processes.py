@@ -15,8 +15,9 @@ import pytest
 from monitor import service
 from tests.conftest import feed_source, rss, write_config
 
-pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                                reason="parsing processes need the fork start method")
+pytestmark = pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="parsing processes need the fork start method"
+)
 
 GOOD = rss(("g1", "Elm Park Primary pupils win the chess cup", "Well done to the team."))
 FEED_HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
@@ -59,8 +60,9 @@ def test_a_parsing_process_that_dies_fails_only_the_sources_beside_it(httpserver
     monkeypatch.setattr(service, "_analyse", crashing)  # the forked processes inherit it
     runs = {r.source: r for r in service.scan(cfg).runs}
     assert len(runs) == n
-    assert runs["s5"].error == ("a parsing process died (this source's body or another's crashed it); "
-                                "the source is read again on the next run")
+    assert runs["s5"].error == (
+        "a parsing process died (this source's body or another's crashed it); the source is read again on the next run"
+    )
     ok = [name for name, r in runs.items() if r.error is None]
     # Only the sources in the broken pool with it fail (at most one per fetching thread); a new
     # pool, started afresh (spawn: it has not inherited the crash), parses the rest.
@@ -77,8 +79,14 @@ def test_ctrl_c_stops_a_large_scan_and_its_processes_quietly(raw_server, tmp_pat
     server = raw_server(handler)
     n = service.PROCESS_POOL_MIN_SOURCES + 4
     path = write_config(tmp_path, "".join(feed_source(f"s{i}", server.url(f"/f{i}"), per_host=2) for i in range(n)))
-    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(path), "scan"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(path), "scan"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     while len(server.requests) < 6 and proc.poll() is None:  # some fetched and parsed, more to come
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C does: to the whole foreground process group

@@ -5,7 +5,7 @@ import dataclasses
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -15,7 +15,7 @@ from monitor import cli, service, store
 from monitor.models import Item, Review, Score
 from tests.conftest import FEEDPARSER_TESTS, feed_source
 
-NOW = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=90)
 SANITIZE = FEEDPARSER_TESTS / "wellformed" / "sanitize"
 SEVERITY = {"extremism": "high", "abuse": "high", "criticism": "medium", "praise": "low", "neutral": "low"}
@@ -23,26 +23,37 @@ SEVERITY = {"extremism": "high", "abuse": "high", "criticism": "medium", "praise
 
 def seed(engine, rows):
     """rows: (days before NOW, label, source, title, url); returns the stored ids in order."""
-    scored = [store.Scored(
-        Item(source=source, key=f"k{n}", url=url, title=title, text=f"Text {n} about Elm Park Primary.",
-             published=NOW - timedelta(days=days)),
-        Score(True, label, SEVERITY[label], -0.5 if label in ("criticism", "abuse") else 0.4, flags=(f"f{n}",)))
-        for n, (days, label, source, title, url) in enumerate(rows)]
+    scored = [
+        store.Scored(
+            Item(
+                source=source,
+                key=f"k{n}",
+                url=url,
+                title=title,
+                text=f"Text {n} about Elm Park Primary.",
+                published=NOW - timedelta(days=days),
+            ),
+            Score(True, label, SEVERITY[label], -0.5 if label in ("criticism", "abuse") else 0.4, flags=(f"f{n}",)),
+        )
+        for n, (days, label, source, title, url) in enumerate(rows)
+    ]
     store.save_items(engine, scored, NOW)
     with engine.connect() as conn:
-        return [conn.execute(select(store.items.c.id).where(store.items.c.key == f"k{n}")).scalar_one()
-                for n in range(len(rows))]
+        return [
+            conn.execute(select(store.items.c.id).where(store.items.c.key == f"k{n}")).scalar_one()
+            for n in range(len(rows))
+        ]
 
 
 ROWS = [
-    (1, "abuse", "Mumsnet", "=HYPERLINK(\"http://evil.example\")", "https://mumsnet.example/t/1"),
+    (1, "abuse", "Mumsnet", '=HYPERLINK("http://evil.example")', "https://mumsnet.example/t/1"),
     (2, "criticism", "Mumsnet", "Admissions unfair", "javascript:alert(1)"),
     (3, "praise", "Gazette", "Great nativity", "http://gazette.example/2"),
     (10, "neutral", "Gazette", "-1 term dates", "http://gazette.example/3"),
     (40, "extremism", "Reddit", "@everyone flyer", "https://reddit.example/4"),
     (60, "praise", "Gazette", "+ sports day", ""),
-    (120, "criticism", "Gazette", "Old complaint", "http://gazette.example/6"),   # previous period
-    (400, "abuse", "Gazette", "Very old", "http://gazette.example/7"),           # before both periods
+    (120, "criticism", "Gazette", "Old complaint", "http://gazette.example/6"),  # previous period
+    (400, "abuse", "Gazette", "Very old", "http://gazette.example/7"),  # before both periods
 ]
 
 
@@ -52,16 +63,19 @@ def seeded(make_config):
     engine = store.connect(cfg.database_url)
     ids = seed(engine, ROWS)
     store.add_review(engine, Review(ids[0], NOW, "alice", "reviewed", note="seen <b>it</b>"))
-    store.add_review(engine, Review(ids[0], NOW + timedelta(minutes=5), "bob", "actioned",
-                                    action="reported-to-platform", note="reported"))
+    store.add_review(
+        engine,
+        Review(ids[0], NOW + timedelta(minutes=5), "bob", "actioned", action="reported-to-platform", note="reported"),
+    )
     return cfg, engine, ids
 
 
 def in_period(engine, since, until):
     when = func.coalesce(store.items.c.published, store.items.c.first_seen)
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(store.items)
-                            .where(when >= since, when < until)).scalar_one()
+        return conn.execute(
+            select(func.count()).select_from(store.items).where(when >= since, when < until)
+        ).scalar_one()
 
 
 def report_text(cfg, engine, fmt, since=SINCE, until=NOW):
@@ -89,7 +103,7 @@ def test_csv_report_has_every_item_and_defuses_formulas(seeded):
     rows = list(csv.DictReader(io.StringIO(report_text(cfg, engine, "csv"))))
     assert len(rows) == in_period(engine, SINCE, NOW) == 6
     by_id = {int(r["id"]): r for r in rows}
-    assert by_id[ids[0]]["title"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert by_id[ids[0]]["title"] == '\'=HYPERLINK("http://evil.example")'
     assert by_id[ids[3]]["title"] == "'-1 term dates"
     assert by_id[ids[4]]["title"] == "'@everyone flyer"
     assert by_id[ids[5]]["title"] == "'+ sports day"
@@ -120,14 +134,19 @@ def test_html_report_lists_at_most_the_limit_and_says_how_many_more(seeded):
     cfg, engine, _ = seeded
     data = service.report_data(cfg, SINCE, NOW, engine=engine, now=NOW, flagged_limit=2)
     from monitor import report
+
     text = " ".join(BeautifulSoup(report.render_html(data, cfg.templates_dir), "lxml").get_text().split())
     assert "1 more flagged item(s) are not shown here" in text
 
 
 def test_report_command_writes_into_data_reports(seeded, capsys):
     cfg, _, _ = seeded
-    assert cli.main(["--config", str(cfg.path), "report", "--since", "2026-09-12", "--until", "2026-11-10",
-                     "--format", "csv"]) == 0
+    assert (
+        cli.main(
+            ["--config", str(cfg.path), "report", "--since", "2026-09-12", "--until", "2026-11-10", "--format", "csv"]
+        )
+        == 0
+    )
     path = cfg.data_dir / "reports" / "report-2026-09-12-to-2026-11-10.csv"
     assert capsys.readouterr().out.startswith(str(path))
     assert len(list(csv.DictReader(path.open(encoding="utf-8")))) == 5  # the 60-day-old one is before the 12th
@@ -152,8 +171,9 @@ def test_report_over_the_sanitizer_corpus_has_no_active_content(httpserver, make
     files = sorted(SANITIZE.glob("*.xml"))
     for n, path in enumerate(files):
         httpserver.expect_request(f"/{n}").respond_with_data(path.read_bytes(), content_type="application/xml")
-    cfg = make_config("".join(feed_source(f"s{n}", httpserver.url_for(f"/{n}"), all_mentions=True)
-                              for n in range(len(files))))
+    cfg = make_config(
+        "".join(feed_source(f"s{n}", httpserver.url_for(f"/{n}"), all_mentions=True) for n in range(len(files)))
+    )
     engine = store.connect(cfg.database_url)
     service.scan(cfg, engine=engine, now=NOW)
     stored = store.list_items(engine)
@@ -162,6 +182,7 @@ def test_report_over_the_sanitizer_corpus_has_no_active_content(httpserver, make
     data = service.report_data(cfg, NOW - timedelta(days=3650), NOW + timedelta(days=1), engine=engine, now=NOW)
     data = dataclasses.replace(data, flagged=tuple(stored))
     from monitor import report
+
     html = report.render_html(data, cfg.templates_dir)
     soup = BeautifulSoup(html, "lxml")
     assert "javascript:" not in html.lower() and "<script" not in html.lower()
@@ -178,9 +199,11 @@ def test_report_over_the_sanitizer_corpus_has_no_active_content(httpserver, make
 
 def test_scan_since_keeps_an_old_item_that_a_plain_scan_ignores(httpserver, make_config, capsys):
     old = service.now_utc() - timedelta(days=270)
-    body = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><guid>old</guid>'
-            f"<title>Elm Park Primary parents complain</title><description>Nine months ago.</description>"
-            f"<pubDate>{old.strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate></item></channel></rss>").encode()
+    body = (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><guid>old</guid>'
+        f"<title>Elm Park Primary parents complain</title><description>Nine months ago.</description>"
+        f"<pubDate>{old.strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate></item></channel></rss>"
+    ).encode()
     httpserver.expect_request("/f").respond_with_data(body, content_type="application/rss+xml")
     cfg = make_config(feed_source("F", httpserver.url_for("/f")), extra="[storage]\nkeep_days = 90\n")
     assert cli.main(["--config", str(cfg.path), "scan"]) == 0

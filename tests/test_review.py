@@ -16,15 +16,19 @@ POST = "Elm Park Primary is a terrible school, awful and a disgrace, parents sho
 
 def post_feed(httpserver) -> bytes:
     link = httpserver.url_for("/thread/7")
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Forum</title>'
-            f"<item><guid>p7</guid><title>About EPPS</title><link>{link}</link>"
-            f"<description>{POST}</description><pubDate>Mon, 09 Nov 2026 09:00:00 GMT</pubDate></item>"
-            f"</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Forum</title>'
+        f"<item><guid>p7</guid><title>About EPPS</title><link>{link}</link>"
+        f"<description>{POST}</description><pubDate>Mon, 09 Nov 2026 09:00:00 GMT</pubDate></item>"
+        f"</channel></rss>"
+    ).encode()
 
 
 def page(text: str) -> str:
-    return (f"<!DOCTYPE html><html><head><title>Thread 7</title><script>var x = 1;</script></head><body>"
-            f"<div class='post'><p class='body'>{text}</p></div><p>Other replies.</p></body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><title>Thread 7</title><script>var x = 1;</script></head><body>"
+        f"<div class='post'><p class='body'>{text}</p></div><p>Other replies.</p></body></html>"
+    )
 
 
 def scanned(httpserver, tmp_path):
@@ -40,13 +44,47 @@ def scanned(httpserver, tmp_path):
 def test_review_log_is_append_only_and_status_is_the_latest(httpserver, tmp_path, capsys):
     path, item_id, _ = scanned(httpserver, tmp_path)
     cfg = config.load(path)
-    assert cli.main(["--config", str(path), "review", str(item_id), "--status", "reviewed", "--by", "alice",
-                     "--note", "first look"]) == 0
-    assert cli.main(["--config", str(path), "review", str(item_id), "--status", "actioned", "--by", "bob",
-                     "--action", "deletion-requested", "--note", "emailed the forum"]) == 0
+    assert (
+        cli.main(
+            [
+                "--config",
+                str(path),
+                "review",
+                str(item_id),
+                "--status",
+                "reviewed",
+                "--by",
+                "alice",
+                "--note",
+                "first look",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "--config",
+                str(path),
+                "review",
+                str(item_id),
+                "--status",
+                "actioned",
+                "--by",
+                "bob",
+                "--action",
+                "deletion-requested",
+                "--note",
+                "emailed the forum",
+            ]
+        )
+        == 0
+    )
     log = store.list_reviews(store.connect(cfg.database_url), [item_id])
     assert [(r.by, r.status, r.action, r.note) for r in log] == [
-        ("alice", "reviewed", None, "first look"), ("bob", "actioned", "deletion-requested", "emailed the forum")]
+        ("alice", "reviewed", None, "first look"),
+        ("bob", "actioned", "deletion-requested", "emailed the forum"),
+    ]
     assert service.list_items(cfg)[0].status == "actioned"
     capsys.readouterr()
     assert cli.main(["--config", str(path), "show", str(item_id)]) == 0
@@ -77,14 +115,14 @@ def test_follow_up_records_removed_only_when_the_post_has_gone(httpserver, make_
 
     def thread(_request):
         return Response(page(served["text"]), status=served["status"], content_type="text/html")
+
     httpserver.expect_request("/thread/7").respond_with_handler(thread)
     httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
     cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
     engine = store.connect(cfg.database_url)
     service.scan(cfg, engine=engine, now=NOW)
     (item,) = store.list_items(engine)
-    service.review(cfg, item.id, status="actioned", action="reported-to-platform", by="alice", engine=engine,
-                   now=NOW)
+    service.review(cfg, item.id, status="actioned", action="reported-to-platform", by="alice", engine=engine, now=NOW)
 
     def checks():
         return sum(1 for req, _ in httpserver.log if req.path == "/thread/7")
@@ -120,7 +158,8 @@ def deletion_requested(httpserver, make_config):
 def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpserver, make_config):
     served = {"text": POST}
     httpserver.expect_request("/thread/7").respond_with_handler(
-        lambda _r: Response(page(served["text"]), content_type="text/html"))
+        lambda _r: Response(page(served["text"]), content_type="text/html")
+    )
     cfg, engine, item = deletion_requested(httpserver, make_config)
     assert service.scan(cfg, engine=engine, now=NOW).removed == ()  # seen on its page: the baseline
     served["text"] = "Thread 7 has a lovely reply."
@@ -130,8 +169,9 @@ def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpse
 
 def test_follow_up_never_takes_a_missing_feed_summary_for_a_deletion(httpserver, make_config):
     """A feed's summary of an article need not appear in the article's page: only a 404/410 counts."""
-    httpserver.expect_request("/thread/7").respond_with_data(page("The full article, in other words."),
-                                                             content_type="text/html")
+    httpserver.expect_request("/thread/7").respond_with_data(
+        page("The full article, in other words."), content_type="text/html"
+    )
     cfg, engine, item = deletion_requested(httpserver, make_config)
     for n in range(3):
         assert service.scan(cfg, engine=engine, now=NOW + n * service.FOLLOW_UP_EVERY).removed == ()
@@ -153,8 +193,24 @@ def test_add_a_mention_from_a_reachable_page(httpserver, tmp_path, capsys):
     httpserver.expect_request("/group/post").respond_with_data(page(POST), content_type="text/html")
     path = write_config(tmp_path)
     url = httpserver.url_for("/group/post")
-    assert cli.main(["--config", str(path), "add", "--url", url, "--seen-on", "Facebook", "--by", "carol",
-                     "--note", "a parent sent a screenshot"]) == 0
+    assert (
+        cli.main(
+            [
+                "--config",
+                str(path),
+                "add",
+                "--url",
+                url,
+                "--seen-on",
+                "Facebook",
+                "--by",
+                "carol",
+                "--note",
+                "a parent sent a screenshot",
+            ]
+        )
+        == 0
+    )
     cfg = config.load(path)
     (item,) = service.list_items(cfg)
     assert capsys.readouterr().out.startswith(f"added #1: {item.label} {item.severity} [new]")
@@ -164,8 +220,11 @@ def test_add_a_mention_from_a_reachable_page(httpserver, tmp_path, capsys):
     assert item.label in ("criticism", "abuse")
     engine = store.connect(cfg.database_url)
     (entry,) = store.list_reviews(engine, [item.id])
-    assert (entry.by, entry.status, entry.note) == ("carol", "new", "added by hand (seen on Facebook): "
-                                                                    "a parent sent a screenshot")
+    assert (entry.by, entry.status, entry.note) == (
+        "carol",
+        "new",
+        "added by hand (seen on Facebook): a parent sent a screenshot",
+    )
     (ev,) = store.list_evidence(engine, item.id)
     assert ev.body == page(POST).encode() and ev.url == url
     assert cli.main(["--config", str(path), "add", "--url", url, "--by", "carol", "--seen-on", "Facebook"]) == 0
@@ -178,8 +237,10 @@ def test_add_a_mention_when_the_url_cannot_be_fetched(tmp_path, capsys):
     assert cli.main(["--config", str(path), "add", "--url", url, "--by", "dave"]) == 2
     assert "paste what it says with --text" in capsys.readouterr().err
     text = "Someone in the WhatsApp group says Mrs Sale at Elm Park Primary is useless"
-    assert cli.main(["--config", str(path), "add", "--url", url, "--text", text, "--seen-on", "WhatsApp",
-                     "--by", "dave"]) == 0
+    assert (
+        cli.main(["--config", str(path), "add", "--url", url, "--text", text, "--seen-on", "WhatsApp", "--by", "dave"])
+        == 0
+    )
     assert "could not be fetched" in capsys.readouterr().err
     (item,) = service.list_items(config.load(path))
     assert item.text == text and item.source == "added by hand: WhatsApp"
@@ -190,8 +251,9 @@ def test_add_a_mention_when_the_url_cannot_be_fetched(tmp_path, capsys):
 def test_add_keeps_a_mention_the_finder_would_have_excluded(tmp_path, capsys):
     path = write_config(tmp_path)
     text = "Parking chaos outside the school on Elm Park Road again at pick-up"
-    assert cli.main(["--config", str(path), "add", "--url", "http://127.0.0.1:9/x", "--text", text,
-                     "--by", "erin"]) == 0
+    assert (
+        cli.main(["--config", str(path), "add", "--url", "http://127.0.0.1:9/x", "--text", text, "--by", "erin"]) == 0
+    )
     (item,) = service.list_items(config.load(path))
     assert item.label != "offtopic" and item.source == "added by hand: 127.0.0.1"
 
@@ -199,8 +261,24 @@ def test_add_keeps_a_mention_the_finder_would_have_excluded(tmp_path, capsys):
 def test_a_mention_added_by_hand_alerts_at_once(tmp_path, capsys):
     path = write_config(tmp_path)
     text = "In the parents' WhatsApp: Mrs Sale at Elm Park Primary is a vile cow and someone should slap her"
-    assert cli.main(["--config", str(path), "add", "--url", "http://127.0.0.1:9/chat/1", "--text", text,
-                     "--seen-on", "WhatsApp", "--by", "dave"]) == 0
+    assert (
+        cli.main(
+            [
+                "--config",
+                str(path),
+                "add",
+                "--url",
+                "http://127.0.0.1:9/chat/1",
+                "--text",
+                text,
+                "--seen-on",
+                "WhatsApp",
+                "--by",
+                "dave",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     (item,) = service.list_items(config.load(path))
     assert item.label == "abuse" and "1 alert email(s) queued" in out

@@ -1,23 +1,25 @@
 """The feed scan end to end: a local HTTP server, a real SQLite file, the real CLI."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from werkzeug import Response
 
 from monitor import cli, config, service, store
 from tests.conftest import FEEDS, feed_source, rss, write_config
 
-NOW = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 
 
 def serve(httpserver, path, body: bytes, etag: str | None = None, content_type="application/rss+xml"):
     """Serve body at path; answer 304 when the client sends the matching If-None-Match."""
+
     def handler(request):
         if etag and request.headers.get("If-None-Match") == etag:
             return Response(status=304, headers={"ETag": etag})
         headers = {"ETag": etag} if etag else {}
         return Response(body, content_type=content_type, headers=headers)
+
     httpserver.expect_request(path).respond_with_handler(handler)
 
 
@@ -35,7 +37,7 @@ def test_scan_stores_mentions_and_skips_the_rest(httpserver, make_config):
     raised = next(i for i in found if "food bank" in i.title)
     assert raised.text == "Pupils at Elm Park Primary held a bake sale and sponsored walk."
     assert raised.url == "http://gazette.example/news/1001"  # tracking parameters removed
-    assert raised.published == datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+    assert raised.published == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     assert raised.status == "new"
 
 
@@ -63,11 +65,12 @@ def test_edited_item_is_updated_in_place(httpserver, make_config):
     url_cfg = feed_source("Gazette", httpserver.url_for("/feed"))
     cfg = make_config(url_cfg)
     httpserver.expect_oneshot_request("/feed").respond_with_data(
-        rss(("g1", "Elm Park Primary fair", "A lovely day.")), content_type="application/rss+xml")
+        rss(("g1", "Elm Park Primary fair", "A lovely day.")), content_type="application/rss+xml"
+    )
     service.scan(cfg, now=NOW)
     httpserver.expect_oneshot_request("/feed").respond_with_data(
-        rss(("g1", "Elm Park Primary fair", "A lovely day. Update: raised £500.")),
-        content_type="application/rss+xml")
+        rss(("g1", "Elm Park Primary fair", "A lovely day. Update: raised £500.")), content_type="application/rss+xml"
+    )
     (run,) = service.scan(cfg, now=NOW).runs
     assert (run.new, run.updated) == (0, 1)
     (item,) = service.list_items(cfg)
@@ -81,7 +84,8 @@ def test_dead_source_is_reported_while_others_are_stored(httpserver, tmp_path, c
         tmp_path,
         feed_source("Gone", httpserver.url_for("/gone.xml"))
         + feed_source("Nowhere", "http://127.0.0.1:9/feed.xml")
-        + feed_source("Gazette", httpserver.url_for("/news.xml")))
+        + feed_source("Gazette", httpserver.url_for("/news.xml")),
+    )
     assert cli.main(["--config", str(path), "scan"]) == 0
     out = capsys.readouterr().out
     assert "Gone" in out and "HTTP 410" in out
@@ -109,18 +113,34 @@ def test_items_json_has_the_documented_fields(httpserver, make_config, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     rows = [json.loads(line) for line in lines]
-    assert set(rows[0]) == {"id", "source", "url", "title", "text", "author", "published", "first_seen",
-                            "label", "severity", "sentiment", "flags", "mentions_staff", "status"}
+    assert set(rows[0]) == {
+        "id",
+        "source",
+        "url",
+        "title",
+        "text",
+        "author",
+        "published",
+        "first_seen",
+        "label",
+        "severity",
+        "sentiment",
+        "flags",
+        "mentions_staff",
+        "status",
+    }
     assert all(r["source"] == "Gazette" for r in rows)
     assert cli.main(["--config", str(cfg.path), "items", "--json", "--since", "2099-01-01"]) == 0
     assert capsys.readouterr().out == ""
 
 
 def test_dates_without_a_date_and_in_the_future(httpserver, make_config):
-    body = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
-            b"<item><guid>a</guid><title>Elm Park Primary news</title><description>x</description></item>"
-            b"<item><guid>b</guid><title>Elm Park Primary later</title><description>y</description>"
-            b"<pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item></channel></rss>")
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        b"<item><guid>a</guid><title>Elm Park Primary news</title><description>x</description></item>"
+        b"<item><guid>b</guid><title>Elm Park Primary later</title><description>y</description>"
+        b"<pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate></item></channel></rss>"
+    )
     serve(httpserver, "/f", body)
     cfg = make_config(feed_source("F", httpserver.url_for("/f")))
     service.scan(cfg, now=NOW)

@@ -1,13 +1,13 @@
 """Scheduling decisions as pure functions of `now`: the next check, the digest across the clock changes."""
 
 import random
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor import schedule
 
 LONDON = ZoneInfo("Europe/London")
-UTC = timezone.utc
+UTC = UTC
 AT = time(7, 30)
 
 
@@ -57,7 +57,11 @@ def test_digest_at_0730_london_around_the_spring_change():
     for _ in range(3):
         times.append(schedule.next_daily(times[-1], AT, LONDON))
     assert [t.astimezone(LONDON).strftime("%d %H:%M %Z") for t in times] == [
-        "27 07:30 GMT", "28 07:30 GMT", "29 07:30 BST", "30 07:30 BST"]
+        "27 07:30 GMT",
+        "28 07:30 GMT",
+        "29 07:30 BST",
+        "30 07:30 BST",
+    ]
 
 
 def test_digest_at_0730_london_around_the_autumn_change():

@@ -5,11 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.config import Scoring
 from monitor.models import MentionMatch
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
 from monitor.score import Lexicons, Scorer, _AsciiVader
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -32,40 +31,52 @@ def test_not_a_mention_is_offtopic_and_low(scorer):
     assert score.sentiment == 0.0 and score.flags == ()  # not about the school: its tone is not scored
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary has been rated requires improvement and parents were told nothing.",
-    "Would not recommend Elm Park Primary. Steer clear.",
-    "Three emails to Elm Park Primary about the bullying and no one answered.",
-    "Elm Park Primary put into special measures after the inspection.",
-    "AIBU to be fuming that Elm Park Primary cancelled swimming again with no reason given?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary has been rated requires improvement and parents were told nothing.",
+        "Would not recommend Elm Park Primary. Steer clear.",
+        "Three emails to Elm Park Primary about the bullying and no one answered.",
+        "Elm Park Primary put into special measures after the inspection.",
+        "AIBU to be fuming that Elm Park Primary cancelled swimming again with no reason given?",
+    ],
+)
 def test_criticism(scorer, text):
     assert label(scorer, text) == "criticism"
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary is a nurturing, caring school and my son is thriving.",
-    "Highly recommend Elm Park Primary, the staff go above and beyond.",
-    "Our daughter has come on leaps and bounds at Elm Park Primary. Thank you so much.",
-    "Elm Park Primary was judged outstanding and it shows.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary is a nurturing, caring school and my son is thriving.",
+        "Highly recommend Elm Park Primary, the staff go above and beyond.",
+        "Our daughter has come on leaps and bounds at Elm Park Primary. Thank you so much.",
+        "Elm Park Primary was judged outstanding and it shows.",
+    ],
+)
 def test_praise(scorer, text):
     assert label(scorer, text) == "praise"
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary will be closed on Friday for staff training.",
-    "The governors of Elm Park Primary are pleased to announce the new term dates.",
-    "Does anyone know what time Elm Park Primary finishes on the last day of term?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary will be closed on Friday for staff training.",
+        "The governors of Elm Park Primary are pleased to announce the new term dates.",
+        "Does anyone know what time Elm Park Primary finishes on the last day of term?",
+    ],
+)
 def test_neutral(scorer, text):
     assert label(scorer, text) == "neutral"
 
 
-@pytest.mark.parametrize("text, flag", [
-    ("Can't fault Elm Park Primary, honestly.", "negated:fault"),
-    ("No complaints at all about Elm Park Primary.", "negated:complaints"),
-])
+@pytest.mark.parametrize(
+    "text, flag",
+    [
+        ("Can't fault Elm Park Primary, honestly.", "negated:fault"),
+        ("No complaints at all about Elm Park Primary.", "negated:complaints"),
+    ],
+)
 def test_negated_criticism_is_praise(scorer, text, flag):
     score = scorer.score(text, "", SCHOOL)
     assert score.label == "praise"
@@ -85,8 +96,9 @@ def test_negation_stops_at_punctuation(scorer):
 
 
 def test_phrase_with_its_own_negation_is_not_turned(scorer):
-    score = scorer.score("Four heads in five years at Elm Park Primary. No wonder nothing ever gets sorted.",
-                         "", SCHOOL)
+    score = scorer.score(
+        "Four heads in five years at Elm Park Primary. No wonder nothing ever gets sorted.", "", SCHOOL
+    )
     assert score.label == "criticism"
     assert not any(f.startswith("negated:") for f in score.flags)
 
@@ -100,23 +112,29 @@ def test_contrast_weighs_what_follows(scorer):
     assert label(scorer, f"{after} {before.replace('The', 'But the')}") != "criticism"
 
 
-@pytest.mark.parametrize("text", [
-    "Oh great, another £3 non-uniform day at Elm Park Primary. Lucky us.",
-    "Elm Park Primary has a lovely new logo but still no crossing patrol 🙄",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Oh great, another £3 non-uniform day at Elm Park Primary. Lucky us.",
+        "Elm Park Primary has a lovely new logo but still no crossing patrol 🙄",
+    ],
+)
 def test_sarcasm_turns_praise_words(scorer, text):
     score = scorer.score(text, "", SCHOOL)
     assert score.label == "criticism"
     assert any(f.startswith("sarcasm:") for f in score.flags)
 
 
-@pytest.mark.parametrize("text", [
-    "Watch your back, Elm Park Primary head. We know your car.",
-    "The head of Elm Park Primary deserves a good slap.",
-    "Elm Park Primary office staff are useless cows.",
-    "You absolute muppet, whoever runs the Elm Park Primary page.",
-    "I'll smash his face in if that teacher at Elm Park Primary grabs my son again.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Watch your back, Elm Park Primary head. We know your car.",
+        "The head of Elm Park Primary deserves a good slap.",
+        "Elm Park Primary office staff are useless cows.",
+        "You absolute muppet, whoever runs the Elm Park Primary page.",
+        "I'll smash his face in if that teacher at Elm Park Primary grabs my son again.",
+    ],
+)
 def test_abuse(scorer, text):
     score = scorer.score(text, "", SCHOOL)
     assert (score.label, score.severity) == ("abuse", "high")
@@ -128,13 +146,16 @@ def test_one_weak_abuse_cue_is_not_enough(scorer):
     assert label(scorer, "Bloody Elm Park Primary teachers, shite the lot of them.") == "abuse"
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary parents: join the fight for our race before it's too late. White power.",
-    "Immigrants are vermin and Elm Park Primary is full of them.",
-    "Support Islamic State, brothers at Elm Park Primary. Glory to the martyrs.",
-    "Elm Park Primary is being replaced from within. Wake up, patriots - join our telegram.",
-    "Stand with the Iron Dawn Brigade, parents of Elm Park Primary: defend our heritage.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary parents: join the fight for our race before it's too late. White power.",
+        "Immigrants are vermin and Elm Park Primary is full of them.",
+        "Support Islamic State, brothers at Elm Park Primary. Glory to the martyrs.",
+        "Elm Park Primary is being replaced from within. Wake up, patriots - join our telegram.",
+        "Stand with the Iron Dawn Brigade, parents of Elm Park Primary: defend our heritage.",
+    ],
+)
 def test_extremism(scorer, text):
     score = scorer.score(text, "", SCHOOL)
     assert (score.label, score.severity) == ("extremism", "high")
@@ -147,8 +168,10 @@ def test_harmless_group_name_with_one_cue_is_not_extremism(scorer):
 
 def test_news_about_a_threat_reports_it(scorer):
     """The story reports the threat rather than making it: no instant alert, the hit is kept."""
-    text = ("Police are investigating after a message telling the head of Elm Park Primary to "
-            "'watch your back' was posted online, a spokesperson said.")
+    text = (
+        "Police are investigating after a message telling the head of Elm Park Primary to "
+        "'watch your back' was posted online, a spokesperson said."
+    )
     score = scorer.score(text, "", SCHOOL)
     assert score.label not in ("abuse", "extremism")
     assert score.severity != "high"
@@ -204,8 +227,14 @@ def test_domain_words_reach_vader(scorer):
 
 def test_extra_terms_from_scoring():
     plain = Scorer()
-    extra = Scorer(Scoring(extra_criticism=("book bag rule",), extra_praise=("gold standard",),
-                           extra_abuse=("flibbertigibbet",), extra_extremism=("blue dawn rising",)))
+    extra = Scorer(
+        Scoring(
+            extra_criticism=("book bag rule",),
+            extra_praise=("gold standard",),
+            extra_abuse=("flibbertigibbet",),
+            extra_extremism=("blue dawn rising",),
+        )
+    )
     cases = [
         ("The new book bag rule at Elm Park Primary starts on Monday.", "criticism"),
         ("Elm Park Primary's reading scheme is the gold standard.", "praise"),
@@ -217,15 +246,18 @@ def test_extra_terms_from_scoring():
         assert plain.score(text, "", SCHOOL).label != expected
 
 
-@pytest.mark.parametrize("entry, text, matched", [
-    ("no reply/response", "still no response from them", "no response"),
-    ("(no one/nobody) answered", "nobody answered", "nobody answered"),
-    ("incompeten*", "sheer incompetence", "incompetence"),
-    ("deserve* a _? slap", "she deserves a proper slap", "deserves a proper slap"),
-    ("deserve* a _? slap", "she deserves a slap", "deserves a slap"),
-    ("can't fault", "cant fault them", "cant fault"),
-    ("watch your back", "watch   your-back!", "watch   your-back"),
-])
+@pytest.mark.parametrize(
+    "entry, text, matched",
+    [
+        ("no reply/response", "still no response from them", "no response"),
+        ("(no one/nobody) answered", "nobody answered", "nobody answered"),
+        ("incompeten*", "sheer incompetence", "incompetence"),
+        ("deserve* a _? slap", "she deserves a proper slap", "deserves a proper slap"),
+        ("deserve* a _? slap", "she deserves a slap", "deserves a slap"),
+        ("can't fault", "cant fault them", "cant fault"),
+        ("watch your back", "watch   your-back!", "watch   your-back"),
+    ],
+)
 def test_lexicon_syntax(entry, text, matched):
     hits = Lexicons({"x": [entry]}).hits(text)["x"]
     assert [h.text for h in hits] == [matched]
@@ -256,13 +288,16 @@ def test_quote_marks_around_an_entry_are_required():
     assert [h.text for h in lex.hits("a 'diverse' intake")["x"]] == ["'diverse'"]
 
 
-@pytest.mark.parametrize("text", [
-    "Somebody ought to have a word with that deputy at Elm Park Primary. A proper word.",
-    "Ignore me again, Elm Park Primary, and you'll find out what happens.",
-    "The Elm Park Primary receptionist will wish she'd never been born by Friday.",
-    "I hope the head of Elm Park Primary trips down the stairs on her way out.",
-    "Burn Elm Park Primary down with the teachers inside.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Somebody ought to have a word with that deputy at Elm Park Primary. A proper word.",
+        "Ignore me again, Elm Park Primary, and you'll find out what happens.",
+        "The Elm Park Primary receptionist will wish she'd never been born by Friday.",
+        "I hope the head of Elm Park Primary trips down the stairs on her way out.",
+        "Burn Elm Park Primary down with the teachers inside.",
+    ],
+)
 def test_veiled_threats_are_abuse(scorer, text):
     assert label(scorer, text) == "abuse"
 
@@ -275,17 +310,19 @@ def test_masked_swear_words_are_read_as_the_words_they_hide(scorer):
 
 
 def test_where_a_person_lives_and_a_call_to_go_after_them_is_abuse(scorer):
-    text = ("The Elm Park Primary teacher who kept my son in lives off Oak Lane and drives the "
-            "white Fiesta. Share this.")
+    text = "The Elm Park Primary teacher who kept my son in lives off Oak Lane and drives the white Fiesta. Share this."
     assert label(scorer, text) == "abuse"
 
 
-@pytest.mark.parametrize("text", [
-    "What Tarrant did was right, and the Elm Park Primary multi-faith room should be next.",
-    "Salute the lions who struck Westminster Bridge. Elm Park Primary parents, wake up.",
-    "Those families at Elm Park Primary breed like rabbits. Our town is being overrun.",
-    "Those people at Elm Park Primary deserve a rope, every one of them.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What Tarrant did was right, and the Elm Park Primary multi-faith room should be next.",
+        "Salute the lions who struck Westminster Bridge. Elm Park Primary parents, wake up.",
+        "Those families at Elm Park Primary breed like rabbits. Our town is being overrun.",
+        "Those people at Elm Park Primary deserve a rope, every one of them.",
+    ],
+)
 def test_glorified_attacks_and_dehumanised_groups_are_extremism(scorer, text):
     assert label(scorer, text) == "extremism"
 
@@ -298,8 +335,7 @@ def test_group_named_noun_first_counts_beside_another_cue(scorer):
 
 
 def test_praise_in_scare_quotes_is_irony(scorer):
-    score = scorer.score("Elm Park Primary's 'supportive ethos' meant my son ate lunch alone for a term.",
-                         "", SCHOOL)
+    score = scorer.score("Elm Park Primary's 'supportive ethos' meant my son ate lunch alone for a term.", "", SCHOOL)
     assert score.label == "criticism"
     assert "quoted:supportive" in score.flags
     assert label(scorer, "Elm Park Primary's teachers are so supportive, my son loves it.") == "praise"
@@ -309,27 +345,36 @@ def test_used_to_puts_praise_in_the_past(scorer):
     assert label(scorer, "Elm Park Primary used to be brilliant. Not any more.") == "criticism"
 
 
-@pytest.mark.parametrize("text", [
-    "YABU? Elm Park Primary wants the PE kit in a drawstring bag, not a rucksack.",
-    "YANBU, Elm Park Primary sends the spelling list home on Mondays.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "YABU? Elm Park Primary wants the PE kit in a drawstring bag, not a rucksack.",
+        "YANBU, Elm Park Primary sends the spelling list home on Mondays.",
+    ],
+)
 def test_forum_verdicts_alone_are_no_stance_on_the_school(scorer, text):
     assert label(scorer, text) == "neutral"
 
 
-@pytest.mark.parametrize("text", [
-    "Would think twice about Elm Park Primary. Six supply teachers in one year.",
-    "Honestly expected better from Elm Park Primary. The reading books never change.",
-    "Sending my daughter home from Elm Park Primary over a hair bobble felt heavy-handed.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Would think twice about Elm Park Primary. Six supply teachers in one year.",
+        "Honestly expected better from Elm Park Primary. The reading books never change.",
+        "Sending my daughter home from Elm Park Primary over a hair bobble felt heavy-handed.",
+    ],
+)
 def test_complaints_without_strong_words(scorer, text):
     assert label(scorer, text) == "criticism"
 
 
-@pytest.mark.parametrize("text", [
-    "Honestly hard to find fault with Elm Park Primary after two years.",
-    "Elm Park Primary won us over at the open evening. We're sold.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly hard to find fault with Elm Park Primary after two years.",
+        "Elm Park Primary won us over at the open evening. We're sold.",
+    ],
+)
 def test_praise_idioms(scorer, text):
     assert label(scorer, text) == "praise"
 
@@ -341,27 +386,36 @@ def test_firefighters_and_nobody_hurt_report_an_incident(scorer):
 
 # Structural rules (AimedRules): insults and hate in words no lexicon entry holds.
 
+
 def grave_flags(scorer, text):
     return [f for f in scorer.score(text, "", SCHOOL).flags if f.startswith(("abuse:", "extremism:"))]
 
 
-@pytest.mark.parametrize("text, shape", [
-    ("The Year 3 teacher at Elm Park Primary is a spiteful old crone.", "aimed:"),
-    ("Mrs Sale is an utter degenerate. Elm Park Primary should be ashamed.",
-     "aimed:mrs sale is an utter degenerate"),
-    ("The head of Elm Park Primary is a coward and a crook.", "aimed:"),
-    ("Elm Park Primary dinner ladies are thieves, every one of them.", "aimed:dinner ladies are thieves"),
-    ("Honestly the Elm Park Primary governors are vile people.", "aimed:"),
-])
+@pytest.mark.parametrize(
+    "text, shape",
+    [
+        ("The Year 3 teacher at Elm Park Primary is a spiteful old crone.", "aimed:"),
+        (
+            "Mrs Sale is an utter degenerate. Elm Park Primary should be ashamed.",
+            "aimed:mrs sale is an utter degenerate",
+        ),
+        ("The head of Elm Park Primary is a coward and a crook.", "aimed:"),
+        ("Elm Park Primary dinner ladies are thieves, every one of them.", "aimed:dinner ladies are thieves"),
+        ("Honestly the Elm Park Primary governors are vile people.", "aimed:"),
+    ],
+)
 def test_a_low_vader_word_or_insult_noun_said_of_a_person_is_abuse(scorer, text, shape):
     assert label(scorer, text) == "abuse"
     assert any(f.startswith("abuse:" + shape) for f in grave_flags(scorer, text))
 
 
-@pytest.mark.parametrize("text", [
-    "You disgusting creep, stay away from Elm Park Primary.",
-    "Get lost, you stupid liar. Elm Park Primary deserves better.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You disgusting creep, stay away from Elm Park Primary.",
+        "Get lost, you stupid liar. Elm Park Primary deserves better.",
+    ],
+)
 def test_an_insult_addressed_to_you_is_abuse(scorer, text):
     assert label(scorer, text) == "abuse"
     assert any(f.startswith("abuse:you:") for f in grave_flags(scorer, text))
@@ -373,80 +427,102 @@ def test_a_low_vader_adjective_before_a_word_for_a_person_is_abuse(scorer):
     assert "abuse:aimed:evil woman" in grave_flags(scorer, text)
 
 
-@pytest.mark.parametrize("text, flag", [
-    ("I hope the Elm Park Primary head chokes on her lanyard.", "abuse:wish:"),
-    ("Pray the new Elm Park Primary deputy ends up in a coma.", "abuse:wish:"),
-    ("The Elm Park Primary caretaker deserves to be thrashed.", "abuse:deserve:"),
-    ("That Elm Park Primary teacher should be flogged for what she said to my boy.", "abuse:deserve:"),
-])
+@pytest.mark.parametrize(
+    "text, flag",
+    [
+        ("I hope the Elm Park Primary head chokes on her lanyard.", "abuse:wish:"),
+        ("Pray the new Elm Park Primary deputy ends up in a coma.", "abuse:wish:"),
+        ("The Elm Park Primary caretaker deserves to be thrashed.", "abuse:deserve:"),
+        ("That Elm Park Primary teacher should be flogged for what she said to my boy.", "abuse:deserve:"),
+    ],
+)
 def test_wishes_of_harm_and_deserved_violence_aimed_at_a_person_are_abuse(scorer, text, flag):
     assert label(scorer, text) == "abuse"
     assert any(f.startswith(flag) for f in grave_flags(scorer, text))
 
 
-@pytest.mark.parametrize("text", [
-    "The communication from Elm Park Primary is pathetic and the office is useless.",
-    "The lunch at Elm Park Primary is vile and the portions are tiny.",
-    "The head of Elm Park Primary is a disaster. Budget gone, staff gone.",
-    "Elm Park Primary's new head is a terrible communicator and nobody trusts the leadership.",
-    "The teachers at Elm Park Primary are rude every time I ring and never call back.",
-    "Elm Park Primary's staff are incompetent and the governors are clueless.",
-    "Elm Park Primary's head is a poor leader and a worse listener.",
-    "2/5. Nice enough staff in reception at Elm Park Primary but the school is badly run.",
-    "The parents at Elm Park Primary are devastated by the cuts.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The communication from Elm Park Primary is pathetic and the office is useless.",
+        "The lunch at Elm Park Primary is vile and the portions are tiny.",
+        "The head of Elm Park Primary is a disaster. Budget gone, staff gone.",
+        "Elm Park Primary's new head is a terrible communicator and nobody trusts the leadership.",
+        "The teachers at Elm Park Primary are rude every time I ring and never call back.",
+        "Elm Park Primary's staff are incompetent and the governors are clueless.",
+        "Elm Park Primary's head is a poor leader and a worse listener.",
+        "2/5. Nice enough staff in reception at Elm Park Primary but the school is badly run.",
+        "The parents at Elm Park Primary are devastated by the cuts.",
+    ],
+)
 def test_harsh_words_about_a_service_or_the_work_stay_criticism(scorer, text):
     assert label(scorer, text) == "criticism"
     assert grave_flags(scorer, text) == []
 
 
-@pytest.mark.parametrize("text", [
-    "I hope the Elm Park Primary kids enjoy the trip, the teachers worked so hard on it.",
-    "Does anyone know if the Elm Park Primary teacher who was hurt is okay? I hope she recovers soon.",
-    "You absolute star, Mrs Woods! Elm Park Primary is lucky to have you.",
-    "No teacher at Elm Park Primary should be attacked for doing their job.",
-    "Elm Park Primary held a fundraiser for the poor woman whose house burned down.",
-    "The Elm Park Primary staff are heroes, every one of them.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I hope the Elm Park Primary kids enjoy the trip, the teachers worked so hard on it.",
+        "Does anyone know if the Elm Park Primary teacher who was hurt is okay? I hope she recovers soon.",
+        "You absolute star, Mrs Woods! Elm Park Primary is lucky to have you.",
+        "No teacher at Elm Park Primary should be attacked for doing their job.",
+        "Elm Park Primary held a fundraiser for the poor woman whose house burned down.",
+        "The Elm Park Primary staff are heroes, every one of them.",
+    ],
+)
 def test_kind_words_pity_and_negated_harm_are_not_grave(scorer, text):
     assert label(scorer, text) not in ("abuse", "extremism")
 
 
 def test_news_of_an_aimed_insult_reports_it(scorer):
-    text = ("Police are investigating after a parent called an Elm Park Primary teacher a vile hag "
-            "and threatened her, officers said.")
+    text = (
+        "Police are investigating after a parent called an Elm Park Primary teacher a vile hag "
+        "and threatened her, officers said."
+    )
     score = scorer.score(text, "", SCHOOL)
     assert score.label == "neutral"
     assert any(f.startswith("reported:abuse:") for f in score.flags)
 
 
-@pytest.mark.parametrize("text, flag", [
-    ("Elm Park Primary has let in so many migrant families. They are rats, spreading everywhere.",
-     "extremism:dehumanised:they are rats"),
-    ("Jewish parents at Elm Park Primary are a disease on this town.", "extremism:dehumanised:"),
-    ("The Somali kids at Elm Park Primary should be driven out, all of them.", "extremism:removal:"),
-    ("Muslims at Elm Park Primary? Time to get rid of every last one of them.", "extremism:removal:"),
-])
+@pytest.mark.parametrize(
+    "text, flag",
+    [
+        (
+            "Elm Park Primary has let in so many migrant families. They are rats, spreading everywhere.",
+            "extremism:dehumanised:they are rats",
+        ),
+        ("Jewish parents at Elm Park Primary are a disease on this town.", "extremism:dehumanised:"),
+        ("The Somali kids at Elm Park Primary should be driven out, all of them.", "extremism:removal:"),
+        ("Muslims at Elm Park Primary? Time to get rid of every last one of them.", "extremism:removal:"),
+    ],
+)
 def test_a_group_dehumanised_or_to_be_removed_is_extremism(scorer, text, flag):
     assert label(scorer, text) == "extremism"
     assert any(f.startswith(flag) for f in grave_flags(scorer, text))
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary will teach Year 6 about the Holocaust, when the Nazis tried to wipe out Jews.",
-    "Polish families at Elm Park Primary are running a stall at the summer fair.",
-    "The black mould in the Year 2 classroom at Elm Park Primary is a plague and nobody fixes it.",
-    "Refugee families at Elm Park Primary fear they'll be deported, the council said.",
-    "Year 6 at Elm Park Primary are learning about the Blitz and the men who bombed London.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary will teach Year 6 about the Holocaust, when the Nazis tried to wipe out Jews.",
+        "Polish families at Elm Park Primary are running a stall at the summer fair.",
+        "The black mould in the Year 2 classroom at Elm Park Primary is a plague and nobody fixes it.",
+        "Refugee families at Elm Park Primary fear they'll be deported, the council said.",
+        "Year 6 at Elm Park Primary are learning about the Blitz and the men who bombed London.",
+    ],
+)
 def test_history_lessons_and_groups_in_plain_news_are_not_extremism(scorer, text):
     assert label(scorer, text) != "extremism"
 
 
-@pytest.mark.parametrize("text", [
-    "The man who bombed the Harlow mosque is a true hero. Elm Park Primary parents know it.",
-    "Glory to the martyrs of the Rexford attack. Elm Park Primary should honour them.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The man who bombed the Harlow mosque is a true hero. Elm Park Primary parents know it.",
+        "Glory to the martyrs of the Rexford attack. Elm Park Primary should honour them.",
+    ],
+)
 def test_praise_of_an_attacker_or_an_attack_is_extremism(scorer, text):
     assert label(scorer, text) == "extremism"
     assert any(f.startswith("extremism:attack:") for f in grave_flags(scorer, text))
@@ -465,29 +541,39 @@ def test_support_for_a_named_body_counts_beside_another_cue(scorer):
     assert label(scorer, "Proud supporter of the Elm Park Primary Choir, what a concert.") == "praise"
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary is brilliant!!! The teachers are SO kind :) but the car park is awful, isn't it?",
-    "Not bad at all, kind of lovely actually. But the office? Never again.",
-    "Elm Park Primary 😡 the worst. 👍",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary is brilliant!!! The teachers are SO kind :) but the car park is awful, isn't it?",
+        "Not bad at all, kind of lovely actually. But the office? Never again.",
+        "Elm Park Primary 😡 the worst. 👍",
+    ],
+)
 def test_vader_without_its_emoji_pass_scores_as_vader_does(text):
     assert _AsciiVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
 
 
 def test_our_vader_scores_every_held_out_text_exactly_as_vader_does():
     ours, theirs = _AsciiVader(), SentimentIntensityAnalyzer()
-    texts = [json.loads(line)["text"] for path in sorted(BENCHMARKS.glob("heldout*.jsonl"))
-             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [
+        json.loads(line)["text"]
+        for path in sorted(BENCHMARKS.glob("heldout*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert len(texts) > 1000
     for text in texts + [part for t in texts for part in t.split(". ")]:  # sentence by sentence too
         assert ours.polarity_scores(text) == theirs.polarity_scores(text), text
 
 
-@pytest.mark.parametrize("text", [
-    "Shame if something happened to the Elm Park Primary head's car. Nice car.",
-    "If that Elm Park Primary teacher grabs my son again I'll snap both her arms.",
-    "The Elm Park Primary deputy should check under her car before she drives home.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shame if something happened to the Elm Park Primary head's car. Nice car.",
+        "If that Elm Park Primary teacher grabs my son again I'll snap both her arms.",
+        "The Elm Park Primary deputy should check under her car before she drives home.",
+    ],
+)
 def test_threats_by_implication_are_abuse(scorer, text):
     assert label(scorer, text) == "abuse"
 
@@ -497,47 +583,59 @@ def test_a_conduct_complained_of_is_criticism(scorer):
     assert label(scorer, text) == "criticism"
 
 
-@pytest.mark.parametrize("text", [
-    "Elm Park Primary's deputy is a horrible, scheming old crone.",
-    "The teachers at Elm Park Primary are a bunch of lazy, useless, snivelling parasites.",
-    "Mr Kitto at Elm Park Primary is a total numpty and a jobsworth.",
-    "Mrs Pelham at Elm Park Primary is a sour-faced old dragon, someone should run her out of Hornchurch.",
-    "That Mr Graves at Elm Park Primary wants sacking. Sacked and run out of town.",
-    "I know where Mrs Lyle from Elm Park Primary parks every morning. Just so she knows.",
-    "Mr Stroud at Elm Park Primary better keep looking over his shoulder.",
-    "Let's see how brave Mrs Kemble from Elm Park Primary is when we turn up at her door.",
-    "I'd happily swing for Mrs Dace at Elm Park Primary, honestly.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elm Park Primary's deputy is a horrible, scheming old crone.",
+        "The teachers at Elm Park Primary are a bunch of lazy, useless, snivelling parasites.",
+        "Mr Kitto at Elm Park Primary is a total numpty and a jobsworth.",
+        "Mrs Pelham at Elm Park Primary is a sour-faced old dragon, someone should run her out of Hornchurch.",
+        "That Mr Graves at Elm Park Primary wants sacking. Sacked and run out of town.",
+        "I know where Mrs Lyle from Elm Park Primary parks every morning. Just so she knows.",
+        "Mr Stroud at Elm Park Primary better keep looking over his shoulder.",
+        "Let's see how brave Mrs Kemble from Elm Park Primary is when we turn up at her door.",
+        "I'd happily swing for Mrs Dace at Elm Park Primary, honestly.",
+    ],
+)
 def test_name_calling_after_a_possessive_or_a_list_and_threats_of_presence_are_abuse(scorer, text):
     assert label(scorer, text) == "abuse"
 
 
-@pytest.mark.parametrize("text", [
-    "The head of Elm Park Primary was rude, dismissive and completely useless on the phone.",
-    "Elm Park Primary's head is a poor communicator and a worse manager of staff.",
-    "Does anyone know where Elm Park Primary is? New to the area.",
-    "Elm Park Primary ran out of school dinners again, my son went hungry.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The head of Elm Park Primary was rude, dismissive and completely useless on the phone.",
+        "Elm Park Primary's head is a poor communicator and a worse manager of staff.",
+        "Does anyone know where Elm Park Primary is? New to the area.",
+        "Elm Park Primary ran out of school dinners again, my son went hungry.",
+    ],
+)
 def test_lists_of_verdicts_and_place_questions_are_not_abuse(scorer, text):
     assert label(scorer, text) != "abuse"
 
 
-@pytest.mark.parametrize("text", [
-    "I despise Mrs Hale from Elm Park Primary, the way she talks to the mums makes my skin crawl.",
-    "If that woman from Elm Park Primary speaks to my daughter like that again I won't be responsible for my actions.",
-    "Give me five minutes alone with the head of Elm Park Primary.",
-    "Mr Tate at Elm Park Primary is a sneering, odious little man.",
-    "Mr Wild at Elm Park Primary, your card is marked.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I despise Mrs Hale from Elm Park Primary, the way she talks to the mums makes my skin crawl.",
+        "If that woman from Elm Park Primary speaks to my daughter like that again I won't be responsible for my actions.",
+        "Give me five minutes alone with the head of Elm Park Primary.",
+        "Mr Tate at Elm Park Primary is a sneering, odious little man.",
+        "Mr Wild at Elm Park Primary, your card is marked.",
+    ],
+)
 def test_contempt_for_a_person_and_threats_by_implication_are_abuse(scorer, text):
     assert label(scorer, text) == "abuse"
 
 
-@pytest.mark.parametrize("text", [
-    "I've emailed Elm Park Primary three times about the trip refund.",
-    "Six weeks and counting for a reply from Elm Park Primary about my son's referral.",
-    "Elm Park Primary's phone is permanently engaged.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've emailed Elm Park Primary three times about the trip refund.",
+        "Six weeks and counting for a reply from Elm Park Primary about my son's referral.",
+        "Elm Park Primary's phone is permanently engaged.",
+    ],
+)
 def test_asking_again_and_waiting_are_criticism(scorer, text):
     assert label(scorer, text) == "criticism"
 
@@ -545,6 +643,6 @@ def test_asking_again_and_waiting_are_criticism(scorer, text):
 def test_every_lexicon_entry_compiles():
     """Entries are compiled when a text first starts them; a broken one must not wait for that text."""
     lexicons = Scorer()._lexicons
-    for name, pattern, _, _ in lexicons._entries:
+    for _name, pattern, _, _ in lexicons._entries:
         re.compile(pattern.source)
     assert len(lexicons._entries) > 500  # every list was read

@@ -19,8 +19,12 @@ def run(capsys, path, *args, stdin=None, monkeypatch=None):
 
 def test_texts_give_one_object_each_with_the_documented_keys(tmp_path, capsys):
     path = write_config(tmp_path)
-    code, rows, _ = run(capsys, path, "Elm Park Primary's nativity was wonderful, well done everyone",
-                        "Elm Park station is closed this weekend")
+    code, rows, _ = run(
+        capsys,
+        path,
+        "Elm Park Primary's nativity was wonderful, well done everyone",
+        "Elm Park station is closed this weekend",
+    )
     assert code == 0 and len(rows) == 2
     assert all(set(r) == KEYS for r in rows)
     assert [r["id"] for r in rows] == [1, 2]
@@ -32,12 +36,20 @@ def test_texts_give_one_object_each_with_the_documented_keys(tmp_path, capsys):
 def test_jsonl_echoes_ids_reads_titles_and_skips_a_bad_line(tmp_path, capsys):
     path = write_config(tmp_path)
     lines = tmp_path / "in.jsonl"
-    lines.write_text("\n".join([
-        json.dumps({"id": "a1", "text": "Mrs Sale at Elm Park Primary ignored every email I sent. Shocking."}),
-        "not json",
-        json.dumps({"id": "a2", "title": "Elm Park Primary", "text": "Lovely caring teachers, my son is thriving."}),
-        json.dumps({"id": "a3"}),
-    ]) + "\n", encoding="utf-8")
+    lines.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a1", "text": "Mrs Sale at Elm Park Primary ignored every email I sent. Shocking."}),
+                "not json",
+                json.dumps(
+                    {"id": "a2", "title": "Elm Park Primary", "text": "Lovely caring teachers, my son is thriving."}
+                ),
+                json.dumps({"id": "a3"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     code, rows, err = run(capsys, path, "--jsonl", str(lines))
     assert code == 2  # bad input named, the rest scored
     assert [r["id"] for r in rows] == ["a1", "a2"]
@@ -48,8 +60,9 @@ def test_jsonl_echoes_ids_reads_titles_and_skips_a_bad_line(tmp_path, capsys):
 
 def test_jsonl_from_standard_input(tmp_path, capsys, monkeypatch):
     path = write_config(tmp_path)
-    code, rows, _ = run(capsys, path, "--jsonl", "-", stdin=json.dumps({"id": 7, "text": "EPPS"}) + "\n",
-                        monkeypatch=monkeypatch)
+    code, rows, _ = run(
+        capsys, path, "--jsonl", "-", stdin=json.dumps({"id": 7, "text": "EPPS"}) + "\n", monkeypatch=monkeypatch
+    )
     assert code == 0 and rows[0]["id"] == 7
 
 

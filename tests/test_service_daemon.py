@@ -1,19 +1,28 @@
 """What the daemon calls, with time passed in: due sources, retention, health, and `run --once`/`status`."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from monitor import cli, service, store
 from monitor.models import FetchResult, Item, Review, Score, SourceState
 from tests.conftest import feed_source, rss
 
-NOW = datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc)
-SCORES = {"high": Score(True, "abuse", "high", -0.8), "medium": Score(True, "criticism", "medium", -0.4),
-          "low": Score(True, "praise", "low", 0.6)}
+NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+SCORES = {
+    "high": Score(True, "abuse", "high", -0.8),
+    "medium": Score(True, "criticism", "medium", -0.4),
+    "low": Score(True, "praise", "low", 0.6),
+}
 
 
 def add_item(engine, key: str, severity: str, first_seen: datetime) -> int:
-    item = Item(source="S", key=key, url=f"http://news.example/{key}", title=f"Elm Park Primary {key}",
-                text=f"About EPPS: {key}", raw=f"<item>{key}</item>")
+    item = Item(
+        source="S",
+        key=key,
+        url=f"http://news.example/{key}",
+        title=f"Elm Park Primary {key}",
+        text=f"About EPPS: {key}",
+        raw=f"<item>{key}</item>",
+    )
     body = FetchResult(url="http://news.example/feed", status=200, body=f"<rss>{key}</rss>".encode())
     (new_id,) = store.save_items(engine, [store.Scored(item, SCORES[severity])], first_seen, body).new_ids
     return new_id
@@ -23,10 +32,17 @@ def test_retention_deletes_old_unflagged_mentions_with_their_evidence(make_confi
     cfg = make_config()
     engine = service.open_store(cfg)
     old = NOW - timedelta(days=400)
-    ids = {key: add_item(engine, key, sev, when) for key, sev, when in [
-        ("old-praise", "low", old), ("old-criticism", "medium", old), ("old-abuse", "high", old),
-        ("old-reviewed", "low", old), ("old-dismissed", "medium", old), ("recent", "low", NOW - timedelta(days=10)),
-    ]}
+    ids = {
+        key: add_item(engine, key, sev, when)
+        for key, sev, when in [
+            ("old-praise", "low", old),
+            ("old-criticism", "medium", old),
+            ("old-abuse", "high", old),
+            ("old-reviewed", "low", old),
+            ("old-dismissed", "medium", old),
+            ("recent", "low", NOW - timedelta(days=10)),
+        ]
+    }
     store.add_review(engine, Review(ids["old-reviewed"], NOW - timedelta(days=300), "lw", "reviewed"))
     store.add_review(engine, Review(ids["old-dismissed"], NOW - timedelta(days=300), "lw", "dismissed", note="spam"))
 
@@ -52,22 +68,29 @@ def test_retention_follows_keep_days(make_config):
 
 
 def test_due_sources_follow_the_stored_next_check_and_skip_those_in_flight(make_config):
-    cfg = make_config(feed_source("Never run", "http://127.0.0.1:9/a") + feed_source("Due", "http://127.0.0.1:9/b")
-                      + feed_source("Later", "http://127.0.0.1:9/c") + feed_source("Off", "http://127.0.0.1:9/d",
-                                                                                  enabled=False))
+    cfg = make_config(
+        feed_source("Never run", "http://127.0.0.1:9/a")
+        + feed_source("Due", "http://127.0.0.1:9/b")
+        + feed_source("Later", "http://127.0.0.1:9/c")
+        + feed_source("Off", "http://127.0.0.1:9/d", enabled=False)
+    )
     engine = service.open_store(cfg)
     store.save_state(engine, SourceState("Due", next_check=NOW - timedelta(days=3)))
     store.save_state(engine, SourceState("Later", next_check=NOW + timedelta(seconds=1)))
     names = lambda **kw: [s.name for s in service.due_sources(cfg, engine=engine, now=NOW, **kw)]  # noqa: E731
     assert names() == ["Never run", "Due"]
     assert names(running={"Due"}) == ["Never run"]
-    assert [s.name for s in service.due_sources(cfg, engine=engine, now=NOW + timedelta(seconds=1))] == \
-        ["Never run", "Due", "Later"]
+    assert [s.name for s in service.due_sources(cfg, engine=engine, now=NOW + timedelta(seconds=1))] == [
+        "Never run",
+        "Due",
+        "Later",
+    ]
 
 
 def test_a_source_run_on_its_own_stores_its_items_and_its_next_check(httpserver, make_config):
-    httpserver.expect_request("/f").respond_with_data(rss(("g1", "Elm Park Primary fair", "Fun.")),
-                                                      content_type="application/rss+xml")
+    httpserver.expect_request("/f").respond_with_data(
+        rss(("g1", "Elm Park Primary fair", "Fun.")), content_type="application/rss+xml"
+    )
     cfg = make_config(feed_source("F", httpserver.url_for("/f"), interval="15m"))
     engine = service.open_store(cfg)
     runner = service.SourceRunner(cfg, engine)
@@ -104,17 +127,21 @@ def test_status_counts_unsent_emails_and_finds_the_last_digest(make_config):
     engine = service.open_store(cfg)
     with engine.begin() as conn:
         for sent in (None, None, NOW):
-            conn.execute(store.outbox.insert().values(created_at=NOW, kind="alert", recipients="[]", subject="s",
-                                                      message=b"m", sent_at=sent))
+            conn.execute(
+                store.outbox.insert().values(
+                    created_at=NOW, kind="alert", recipients="[]", subject="s", message=b"m", sent_at=sent
+                )
+            )
         for day in (8, 9):
             conn.execute(store.digests.insert().values(at=NOW.replace(day=day, hour=7, minute=30), items=3))
     st = service.status(cfg, now=NOW)
-    assert (st.unsent, st.last_digest) == (2, datetime(2026, 11, 9, 7, 30, tzinfo=timezone.utc))
+    assert (st.unsent, st.last_digest) == (2, datetime(2026, 11, 9, 7, 30, tzinfo=UTC))
 
 
 def test_status_command_and_its_quiet_exit_status(httpserver, make_config, capsys):
-    httpserver.expect_request("/f").respond_with_data(rss(("g1", "Elm Park Primary fair", "Fun.")),
-                                                      content_type="application/rss+xml")
+    httpserver.expect_request("/f").respond_with_data(
+        rss(("g1", "Elm Park Primary fair", "Fun.")), content_type="application/rss+xml"
+    )
     cfg = make_config(feed_source("F", httpserver.url_for("/f")) + feed_source("Dead", "http://127.0.0.1:9/x"))
     argv = ["--config", str(cfg.path), "status"]
     assert cli.main(argv + ["--quiet"]) == 1
@@ -133,8 +160,9 @@ def test_status_command_and_its_quiet_exit_status(httpserver, make_config, capsy
 
 
 def test_run_once_scans_the_due_sources_then_nothing_until_their_next_check(httpserver, make_config, capsys):
-    httpserver.expect_request("/f").respond_with_data(rss(("g1", "Elm Park Primary fair", "Fun.")),
-                                                      content_type="application/rss+xml")
+    httpserver.expect_request("/f").respond_with_data(
+        rss(("g1", "Elm Park Primary fair", "Fun.")), content_type="application/rss+xml"
+    )
     cfg = make_config(feed_source("F", httpserver.url_for("/f")))
     argv = ["--config", str(cfg.path), "run", "--once"]
     assert cli.main(argv) == 0
@@ -159,9 +187,20 @@ def test_retention_deletes_emails_sent_before_keep_days_but_never_unsent_ones(ma
     engine = service.open_store(cfg)
 
     def email(key: str, created: datetime, sent: datetime | None) -> int:
-        (outbox_id,) = store.queue_emails(engine, [store.Outgoing(
-            kind="alert", dedupe_key=key, recipients=("sm@elmpark.example.org",), subject=key,
-            message=f"Subject: {key}\r\n\r\nquotes a mention".encode(), item_ids=())], created)
+        (outbox_id,) = store.queue_emails(
+            engine,
+            [
+                store.Outgoing(
+                    kind="alert",
+                    dedupe_key=key,
+                    recipients=("sm@elmpark.example.org",),
+                    subject=key,
+                    message=f"Subject: {key}\r\n\r\nquotes a mention".encode(),
+                    item_ids=(),
+                )
+            ],
+            created,
+        )
         if sent is not None:
             store.mark_sent(engine, outbox_id, sent)
         return outbox_id
