@@ -1,18 +1,24 @@
 """sources.toml -> frozen dataclasses. Every problem is reported at once, each with its key.
 
-Loaded once (stdlib tomllib) and passed down; nothing else reads sources.toml or the
-environment, except `[smtp] password_env`, which `notify` reads when it sends.
+The dataclasses below are the one home of every key and default: the validator reads each
+field's TOML key, type, converter and default from them (`setting(...)` metadata), so a key is
+declared once. Loaded once (stdlib tomllib) and passed down. Environment variables are named
+here (password_env, urls_env, api_key_env, "env:NAME" headers) but read only where they are used.
 """
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,8 +27,10 @@ from monitor.models import LABELS
 
 DEFAULT_CONFIG = "sources.toml"
 DEFAULT_DATABASE = "sqlite:///data/monitor.db"
-SOURCE_TYPES = ("feed", "page")
-PAGE_KEYS = ("item", "text", "title", "author", "date", "link")
+DEFAULT_LISTEN = "127.0.0.1:8080"
+SOURCE_TYPES = ("feed", "page", "json")
+# Keys that pick a post's parts: CSS selectors in a page, JMESPath expressions in a JSON answer.
+PART_KEYS = ("text", "title", "author", "date", "link")
 DEFAULT_NOT_WATCHED = (
     "private Facebook groups",
     "TikTok",
@@ -36,6 +44,11 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CHANNEL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- value parsers (ValueError says what is accepted)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -46,7 +59,16 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(m.group(1)) * _DURATION_UNITS[m.group(2)])
 
 
-def parse_size(text) -> int:
+def format_duration(td: timedelta) -> str:
+    """timedelta -> '30s', '15m', '1h', '1d' (the largest unit that divides it)."""
+    s = int(td.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s % size == 0 and s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def parse_size(text: str | int) -> int:
     """'5MB', '500KB', 1048576 -> bytes."""
     if isinstance(text, int) and not isinstance(text, bool) and text > 0:
         return text
@@ -74,21 +96,119 @@ def check_email(text: str) -> str:
 
 
 def check_http_url(text: str) -> str:
-    parts = urlsplit(str(text).strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(str(text).strip())
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
         raise ValueError(f"{text!r} is not an http(s) URL")
     return str(text).strip()
 
 
+def check_channel_url(text: str) -> str:
+    """An Apprise URL (msteams://…, slack://…, ntfy://…, json://host/path). Its secret part is
+    never repeated in the message."""
+    if not _CHANNEL_URL.match(str(text).strip()):
+        scheme = str(text).split("://", 1)[0][:20] if "://" in str(text) else ""
+        shown = f"{scheme}://…" if scheme else "a value without a scheme"
+        raise ValueError(f"{shown} is not a notification URL; use e.g. msteams://…, slack://…, ntfy://…")
+    return str(text).strip()
+
+
+def check_env_name(text: str) -> str:
+    if not _ENV_NAME.match(str(text)):
+        raise ValueError(f"{text!r} is not an environment variable name")
+    return str(text)
+
+
+def check_listen(text: str) -> str:
+    """'HOST:PORT' for the desk (IPv6 in brackets: '[::1]:8080')."""
+    host, sep, port = str(text).strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT, e.g. 127.0.0.1:8080")
+    return str(text).strip()
+
+
+def check_ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(str(text).strip()))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address") from None
+
+
+def check_timezone(text: str) -> str:
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a time zone; use e.g. Europe/London") from None
+    return text
+
+
+def check_label(text: str) -> str:
+    if text not in LABELS:
+        raise ValueError(f"{text!r} is not a label; use one of {', '.join(LABELS)}")
+    return text
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    text = text.strip()
+    if not text:
+        return None
+    parts = text.split("-")
+    if len(parts) != 2:
+        raise ValueError(f'{text!r} is not a range of hours; use e.g. 20:00-07:00, or "" for none')
+    return parse_hhmm(parts[0]), parse_hhmm(parts[1])
+
+
+def at_least(n: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value < n:
+            raise ValueError(f"must be at least {n}")
+        return value
+
+    return check
+
+
+def _port(value: int) -> int:
+    if not 0 < value < 65536:
+        raise ValueError(f"{value} is not a TCP port")
+    return value
+
+
+def _database_url(text: str) -> str:
+    if "://" not in text:
+        raise ValueError(f"{text!r} is not a database URL; e.g. sqlite:///data/monitor.db")
+    return text
+
+
+def setting(
+    default: Any = MISSING,
+    *,
+    convert: Callable[[Any], Any] | None = None,
+    kind: type | tuple[type, ...] | None = None,
+    key: str | None = None,
+    doc: str | None = None,
+) -> Any:
+    """A field that is a sources.toml key: its TOML type (`kind`, else the field's type), a
+    converter raising ValueError with the problem, its TOML name when it differs (`key`), and
+    `doc`, the default as the README writes it when it is not a plain literal."""
+    meta = {"convert": convert, "kind": kind, "key": key, "doc": doc}
+    return field(default=default, metadata=meta)
+
+
+# ---------------------------------------------------------------- the configuration
+
+
 @dataclass(frozen=True)
 class School:
-    name: str
-    aliases: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    context: tuple[str, ...] = ()
-    not_context: tuple[str, ...] = ()
-    staff: tuple[str, ...] = ()
-    short_name: str = ""  # for email subjects; default: the first alias
+    name: str = setting()
+    aliases: tuple[str, ...] = setting((), doc="[name]")  # matched as whole words, any case
+    exclude: tuple[str, ...] = setting(())
+    context: tuple[str, ...] = setting(())
+    not_context: tuple[str, ...] = setting(())
+    staff: tuple[str, ...] = setting(())
+    short_name: str = setting("", doc="the first alias")  # for email subjects
 
     @property
     def label(self) -> str:
@@ -97,28 +217,31 @@ class School:
 
 @dataclass(frozen=True)
 class Route:
-    """Send these labels (also) to these people: the safeguarding lane."""
+    """Send these labels (also) to these people and channels: the safeguarding lane."""
 
-    name: str
-    labels: tuple[str, ...]
-    recipients: tuple[str, ...]
+    labels: tuple[str, ...] = setting(convert=check_label)
+    name: str = setting("", doc='"route N"')
+    recipients: tuple[str, ...] = setting((), convert=check_email)
+    urls: tuple[str, ...] = setting((), convert=check_channel_url)
 
 
 @dataclass(frozen=True)
 class Alerts:
-    recipients: tuple[str, ...] = ()
-    sender: str = "school-monitor@localhost"
-    immediate: tuple[str, ...] = ("extremism", "abuse")
-    immediate_staff: bool = True  # criticism that names staff (severity high) is also sent at once
-    digest_at: time = time(7, 30)
-    timezone: str = "Europe/London"
-    immediate_max_age: timedelta = timedelta(days=14)
-    quiet_hours: tuple[time, time] | None = None
-    digest_when_empty: bool = False
-    max_per_hour: int = 10  # past this, instant alerts are gathered into one pile-on email
-    failing_after: timedelta = timedelta(days=1)
-    not_watched: tuple[str, ...] = DEFAULT_NOT_WATCHED
-    routes: tuple[Route, ...] = ()
+    recipients: tuple[str, ...] = setting((), convert=check_email)
+    sender: str = setting("school-monitor@localhost", convert=check_email)
+    immediate: tuple[str, ...] = setting(("extremism", "abuse"), convert=check_label)
+    immediate_staff: bool = setting(True)  # criticism that names staff (severity high) is also sent at once
+    digest_at: time = setting(time(7, 30), convert=parse_hhmm, kind=str)
+    timezone: str = setting("Europe/London", convert=check_timezone)
+    immediate_max_age: timedelta = setting(timedelta(days=14), convert=parse_duration, kind=str)
+    quiet_hours: tuple[time, time] | None = setting(None, convert=parse_quiet_hours, kind=str, doc='"" (off)')
+    digest_when_empty: bool = setting(False)
+    max_per_hour: int = setting(10, convert=at_least(1))  # past this, instant alerts become one pile-on
+    failing_after: timedelta = setting(timedelta(days=1), convert=parse_duration, kind=str)
+    not_watched: tuple[str, ...] = setting(DEFAULT_NOT_WATCHED, doc="private Facebook groups, TikTok, …")
+    urls: tuple[str, ...] = setting((), convert=check_channel_url)  # Apprise URLs beside email
+    urls_env: str | None = setting(None, convert=check_env_name)  # or from this variable, whitespace-separated
+    routes: tuple[Route, ...] = setting((), key="route", doc="none")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -127,47 +250,89 @@ class Alerts:
 
 @dataclass(frozen=True)
 class Smtp:
-    host: str
-    port: int = 587
-    security: str = "starttls"  # starttls, tls, none
-    username: str | None = None
-    password_env: str | None = None
-    timeout: timedelta = timedelta(seconds=30)
-    ca_file: str | None = None  # verify the server against this CA (PEM) instead of the system's
+    host: str = setting()
+    port: int = setting(587, convert=_port, doc="587 (starttls), 465 (tls), 25 (none)")
+    security: str = setting("starttls")  # starttls, tls, none
+    username: str | None = setting(None)
+    password_env: str | None = setting(None, convert=check_env_name)
+    timeout: timedelta = setting(timedelta(seconds=30), convert=parse_duration, kind=str)
+    ca_file: str | None = setting(None)  # verify the server against this CA (PEM) instead of the system's
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
 @dataclass(frozen=True)
 class Storage:
-    database: str = DEFAULT_DATABASE
-    keep_days: int = 365
+    database: str = setting(DEFAULT_DATABASE, convert=_database_url)
+    keep_days: int = setting(365, convert=at_least(1))
+
+
+@dataclass(frozen=True)
+class AI:
+    """An optional second opinion from an OpenAI-compatible chat-completions endpoint."""
+
+    url: str = setting(convert=check_http_url)
+    model: str = setting()
+    api_key_env: str | None = setting(None, convert=check_env_name)
+    timeout: timedelta = setting(timedelta(seconds=20), convert=parse_duration, kind=str)
+    max_per_day: int = setting(200, convert=at_least(1))
 
 
 @dataclass(frozen=True)
 class Scoring:
-    extra_criticism: tuple[str, ...] = ()
-    extra_praise: tuple[str, ...] = ()
-    extra_abuse: tuple[str, ...] = ()
-    extra_extremism: tuple[str, ...] = ()
+    extra_criticism: tuple[str, ...] = setting(())
+    extra_praise: tuple[str, ...] = setting(())
+    extra_abuse: tuple[str, ...] = setting(())
+    extra_extremism: tuple[str, ...] = setting(())
+    learn_from_corrections: bool = setting(True)
+    ai: AI | None = setting(None, doc="off")
+
+
+@dataclass(frozen=True)
+class Web:
+    """The review desk."""
+
+    listen: str | None = setting(None, convert=check_listen, doc="off for `run`; `serve`: 127.0.0.1:8080")
+    base_url: str = setting("", convert=check_http_url, doc="none")  # what emails link to
+    session_hours: int = setting(12, convert=at_least(1))
+    trusted_proxy: str | None = setting(None, convert=check_ip)  # honour X-Forwarded-For/-Proto from it
+
+
+@dataclass(frozen=True)
+class Host:
+    """Politeness for one host ("host" covers all its ports, "host:port" one port)."""
+
+    host: str
+    min_gap: timedelta = setting(timedelta(0), convert=parse_duration, kind=str, doc="none")
+
+
+# Keys a source takes from [defaults] unless it sets its own.
+DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "per_host", "robots")
 
 
 @dataclass(frozen=True)
 class Source:
-    name: str
-    type: str
-    url: str
-    interval: timedelta = timedelta(hours=1)
-    timeout: timedelta = timedelta(seconds=20)
-    max_bytes: int = 5 * 1024**2
-    per_host: int = 4
-    robots: bool = False  # obey robots.txt; default off for feeds, on for pages
-    all_mentions: bool = False
-    enabled: bool = True
-    item: str | None = None  # page sources: CSS selectors
-    text: str | None = None
-    title: str | None = None
-    author: str | None = None
-    date: str | None = None
-    link: str | None = None
+    name: str = setting()
+    type: str = setting()
+    url: str = setting(convert=check_http_url)
+    interval: timedelta = setting(timedelta(hours=1), convert=parse_duration, kind=str)
+    timeout: timedelta = setting(timedelta(seconds=20), convert=parse_duration, kind=str)
+    max_bytes: int = setting(5 * 1024**2, convert=parse_size, kind=(int, str), doc='"5MB"')
+    per_host: int = setting(4, convert=at_least(1))
+    robots: bool = setting(False, doc="`false` for feeds and JSON, `true` for pages")
+    all_mentions: bool = setting(False)
+    enabled: bool = setting(True)
+    item: str | None = setting(None)  # page: the CSS selector of one post
+    items: str | None = setting(None)  # json: the JMESPath expression of the list of posts
+    text: str | None = setting(None)  # within a post: CSS (page) or JMESPath (json)
+    title: str | None = setting(None)
+    author: str | None = setting(None)
+    date: str | None = setting(None)
+    link: str | None = setting(None)
+    # json: request headers; "env:NAME" values are read from the environment when fetching
+    headers: tuple[tuple[str, str], ...] = setting((), kind=dict, doc="none")
 
 
 @dataclass(frozen=True)
@@ -178,6 +343,8 @@ class Config:
     smtp: Smtp | None = None
     storage: Storage = field(default_factory=Storage)
     scoring: Scoring = field(default_factory=Scoring)
+    web: Web = field(default_factory=Web)
+    hosts: tuple[Host, ...] = ()
     sources: tuple[Source, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -202,11 +369,10 @@ class Config:
     def database_url(self) -> str:
         return resolve_database_url(os.environ.get("MONITOR_DATABASE_URL") or self.storage.database, self.base_dir)
 
-    def source(self, name: str) -> Source:
-        for s in self.sources:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+    @property
+    def host_gaps(self) -> dict[str, float]:
+        """[hosts."…"] min_gap in seconds, by "host" or "host:port"."""
+        return {h.host: h.min_gap.total_seconds() for h in self.hosts if h.min_gap}
 
 
 def resolve_database_url(url: str, base_dir: Path) -> str:
@@ -241,24 +407,32 @@ def load(path: str | Path | None = None) -> Config:
     return from_dict(data, path.resolve())
 
 
+TABLES = ("school", "alerts", "smtp", "storage", "defaults", "scoring", "web", "hosts", "source")
+
+
 def from_dict(data: dict, path: Path) -> Config:
     v = _Validator()
-    v.known(data, "", ("school", "alerts", "smtp", "storage", "defaults", "scoring", "source"))
+    v.known(data, "", TABLES)
     school = _school(v, v.table(data, "school", required=True))
     alerts = _alerts(v, v.table(data, "alerts"))
     smtp = _smtp(v, data["smtp"]) if isinstance(data.get("smtp"), dict) else None
     if "smtp" in data and not isinstance(data["smtp"], dict):
         v.problem("smtp", "must be a table ([smtp])")
-    storage = _storage(v, v.table(data, "storage"))
+    storage = Storage(**v.read(v.table(data, "storage"), "storage.", Storage))
     scoring = _scoring(v, v.table(data, "scoring"))
-    defaults = _defaults(v, v.table(data, "defaults"))
+    web = Web(**v.read(v.table(data, "web"), "web.", Web))
+    hosts = _hosts(v, v.table(data, "hosts"))
+    defaults_table = v.table(data, "defaults")
+    defaults = v.read(defaults_table, "defaults.", Source, only=DEFAULT_KEYS)
+    if "robots" not in defaults_table:
+        del defaults["robots"]  # then it depends on each source's type
     sources = _sources(v, data.get("source", []), defaults)
     if v.problems:
         raise ConfigError(path, v.problems)
     warnings = []
     if not sources:
         warnings.append("no [[source]] configured: nothing will be collected")
-    if not alerts.recipients:
+    if not alerts.recipients and not alerts.urls and not alerts.urls_env:
         warnings.append("alerts.recipients is empty: nobody will be emailed")
     return Config(
         path=path,
@@ -267,6 +441,8 @@ def from_dict(data: dict, path: Path) -> Config:
         smtp=smtp,
         storage=storage,
         scoring=scoring,
+        web=web,
+        hosts=hosts,
         sources=tuple(sources),
         warnings=tuple(warnings),
     )
@@ -275,30 +451,79 @@ def from_dict(data: dict, path: Path) -> Config:
 class _Validator:
     """Collects (key, problem) pairs while reading tables, so all problems are reported at once."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
 
     def problem(self, key: str, text: str) -> None:
         self.problems.append((key, text))
 
-    def known(self, table: dict, prefix: str, allowed) -> None:
+    def known(self, table: dict, prefix: str, allowed: tuple[str, ...] | list[str]) -> None:
         for key in table:
             if key not in allowed:
-                hint = _closest(key, allowed)
-                self.problem(f"{prefix}{key}", "unknown key" + (f" (did you mean {hint!r}?)" if hint else ""))
+                match = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+                self.problem(f"{prefix}{key}", "unknown key" + (f" (did you mean {match[0]!r}?)" if match else ""))
 
-    def table(self, data: dict, key: str, required=False) -> dict:
+    def table(self, data: dict, key: str, required: bool = False, prefix: str = "") -> dict:
         value = data.get(key)
         if value is None:
             if required:
-                self.problem(key, f"missing table [{key}]")
+                self.problem(prefix + key, f"missing table [{prefix}{key}]")
             return {}
         if not isinstance(value, dict):
-            self.problem(key, f"must be a table ([{key}])")
+            self.problem(prefix + key, f"must be a table ([{prefix}{key}])")
             return {}
         return value
 
-    def get(self, table, prefix, key, kind, default=None, required=False, convert=None):
+    def read(
+        self,
+        table: dict,
+        prefix: str,
+        cls: type,
+        *,
+        only: tuple[str, ...] | None = None,
+        skip: tuple[str, ...] = (),
+        base: dict | None = None,
+        check_known: bool = True,
+    ) -> dict[str, Any]:
+        """The table's values for the fields of dataclass `cls` that are plain keys (not tables),
+        each checked and converted as its `setting` says; a missing key takes `base`'s value,
+        else the field's default. Unknown keys are problems (unless the caller checks them)."""
+        hints = get_type_hints(cls)
+        out: dict[str, Any] = {}
+        keys = []
+        for f in fields(cls):
+            if (only is not None and f.name not in only) or f.name in skip:
+                continue
+            key = f.metadata.get("key") or f.name
+            keys.append(key)
+            if f.metadata.get("kind") is dict or _is_table(hints[f.name]):
+                continue  # a nested table: the caller reads it
+            default = (base or {}).get(f.name, f.default)
+            required = default is MISSING and f.default_factory is MISSING
+            value = self.get(
+                table,
+                prefix,
+                key,
+                _kind(f, hints[f.name]),
+                default=None if default is MISSING else default,
+                required=required,
+                convert=f.metadata.get("convert"),
+            )
+            out[f.name] = value
+        if check_known:
+            self.known(table, prefix, keys)
+        return out
+
+    def get(
+        self,
+        table: dict,
+        prefix: str,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = None,
+        required: bool = False,
+        convert: Callable[[Any], Any] | None = None,
+    ) -> Any:
         """Read table[key], check its type, convert it; on a problem record it and return default."""
         full = f"{prefix}{key}"
         if key not in table:
@@ -310,23 +535,18 @@ class _Validator:
             if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
                 self.problem(full, "must be a list of strings")
                 return default
-            if convert:
-                out = []
-                for x in value:
-                    try:
-                        out.append(convert(x))
-                    except ValueError as e:
-                        self.problem(full, str(e))
-                return tuple(out)
-            return tuple(x.strip() for x in value if x.strip())
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            self.problem(full, f"must be a whole number, not {value!r}")
-            return default
-        if kind is bool and not isinstance(value, bool):
-            self.problem(full, f"must be true or false, not {value!r}")
-            return default
-        if kind is str and not isinstance(value, str):
-            self.problem(full, f"must be a string, not {value!r}")
+            out = []
+            for x in value:
+                if not x.strip():
+                    continue
+                try:
+                    out.append(convert(x) if convert else x.strip())
+                except ValueError as e:
+                    self.problem(full, str(e))
+            return tuple(out)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            self.problem(full, _type_problem(kinds, value))
             return default
         if convert:
             try:
@@ -337,77 +557,73 @@ class _Validator:
         return value
 
 
-def _closest(key, allowed):
-    import difflib
+def _type_problem(kinds: tuple[type, ...], value: Any) -> str:
+    if kinds == (bool,):
+        return f"must be true or false, not {value!r}"
+    if kinds == (int,):
+        return f"must be a whole number, not {value!r}"
+    if str in kinds and int in kinds:
+        return f"must be a number or a string, not {value!r}"
+    return f"must be a string, not {value!r}"
 
-    match = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    return match[0] if match else None
+
+def _is_table(hint: Any) -> bool:
+    """Whether a field's type is another dataclass (a sub-table) or a tuple of them."""
+    args = getattr(hint, "__args__", ())
+    return any(hasattr(t, "__dataclass_fields__") for t in (hint, *args))
+
+
+def _kind(f: Field, hint: Any) -> type | tuple[type, ...]:
+    """The TOML type of a field: its `kind`, else list for tuples, else its (non-None) type."""
+    if f.metadata.get("kind") is not None:
+        kind: type | tuple[type, ...] = f.metadata["kind"]
+        return kind
+    origin = getattr(hint, "__origin__", None)
+    if origin is tuple:
+        return list
+    args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def toml_default(cls: type, name: str) -> str | None:
+    """A field's default as the README writes it (TOML), for the test that keeps them in step."""
+    f = next(f for f in fields(cls) if f.name == name)
+    if f.metadata.get("doc"):
+        return str(f.metadata["doc"])
+    value = f.default
+    if value is MISSING:
+        return "required"
+    if value is None:
+        return None  # the README says in words what its absence means
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, timedelta):
+        return f'"{format_duration(value)}"'
+    if isinstance(value, time):
+        return f'"{value:%H:%M}"'
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f'"{x}"' for x in value) + "]"
+    return str(value)
+
+
+# ---------------------------------------------------------------- tables that need more than their fields
 
 
 def _school(v: _Validator, t: dict) -> School:
-    p = "school."
-    v.known(t, p, ("name", "aliases", "exclude", "context", "not_context", "staff", "short_name"))
-    name = v.get(t, p, "name", str, default="", required=True)
-    if isinstance(name, str) and not name.strip() and "name" in t:
-        v.problem("school.name", "must not be empty")
-    aliases = v.get(t, p, "aliases", list, default=())
-    return School(
-        name=(name or "").strip(),
-        aliases=aliases or ((name.strip(),) if name else ()),
-        exclude=v.get(t, p, "exclude", list, default=()),
-        context=v.get(t, p, "context", list, default=()),
-        not_context=v.get(t, p, "not_context", list, default=()),
-        staff=v.get(t, p, "staff", list, default=()),
-        short_name=v.get(t, p, "short_name", str, default=""),
-    )
-
-
-def _label_list(text):
-    if text not in LABELS:
-        raise ValueError(f"{text!r} is not a label; use one of {', '.join(LABELS)}")
-    return text
-
-
-def _timezone(text):
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a time zone; use e.g. Europe/London") from None
-    return text
-
-
-def _quiet_hours(text):
-    text = text.strip()
-    if not text:
-        return None
-    parts = text.split("-")
-    if len(parts) != 2:
-        raise ValueError(f'{text!r} is not a range of hours; use e.g. 20:00-07:00, or "" for none')
-    return parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    values = v.read(t, "school.", School)
+    if isinstance(values["name"], str):
+        values["name"] = values["name"].strip()
+        if not values["name"] and "name" in t:
+            v.problem("school.name", "must not be empty")
+    values["name"] = values["name"] or ""
+    values["aliases"] = values["aliases"] or ((values["name"],) if values["name"] else ())
+    return School(**values)
 
 
 def _alerts(v: _Validator, t: dict) -> Alerts:
-    p = "alerts."
-    v.known(
-        t,
-        p,
-        (
-            "recipients",
-            "sender",
-            "immediate",
-            "immediate_staff",
-            "digest_at",
-            "timezone",
-            "immediate_max_age",
-            "quiet_hours",
-            "digest_when_empty",
-            "max_per_hour",
-            "failing_after",
-            "not_watched",
-            "route",
-        ),
-    )
-    d = Alerts()
+    values = v.read(t, "alerts.", Alerts)
     routes = []
     raw_routes = t.get("route", [])
     if not isinstance(raw_routes, list):
@@ -418,159 +634,114 @@ def _alerts(v: _Validator, t: dict) -> Alerts:
         if not isinstance(r, dict):
             v.problem(rp[:-1], "must be a table")
             continue
-        v.known(r, rp, ("name", "labels", "recipients"))
-        routes.append(
-            Route(
-                name=v.get(r, rp, "name", str, default=f"route {i}"),
-                labels=v.get(r, rp, "labels", list, default=(), required=True, convert=_label_list),
-                recipients=v.get(r, rp, "recipients", list, default=(), required=True, convert=check_email),
-            )
-        )
-    max_per_hour = v.get(t, p, "max_per_hour", int, default=d.max_per_hour)
-    if isinstance(max_per_hour, int) and max_per_hour < 1:
-        v.problem("alerts.max_per_hour", "must be at least 1")
-    return Alerts(
-        recipients=v.get(t, p, "recipients", list, default=(), convert=check_email),
-        sender=v.get(t, p, "sender", str, default=d.sender, convert=check_email),
-        immediate=v.get(t, p, "immediate", list, default=d.immediate, convert=_label_list),
-        immediate_staff=v.get(t, p, "immediate_staff", bool, default=d.immediate_staff),
-        digest_at=v.get(t, p, "digest_at", str, default=d.digest_at, convert=parse_hhmm),
-        timezone=v.get(t, p, "timezone", str, default=d.timezone, convert=_timezone),
-        immediate_max_age=v.get(t, p, "immediate_max_age", str, default=d.immediate_max_age, convert=parse_duration),
-        quiet_hours=v.get(t, p, "quiet_hours", str, default=None, convert=_quiet_hours),
-        digest_when_empty=v.get(t, p, "digest_when_empty", bool, default=d.digest_when_empty),
-        max_per_hour=max_per_hour,
-        failing_after=v.get(t, p, "failing_after", str, default=d.failing_after, convert=parse_duration),
-        not_watched=v.get(t, p, "not_watched", list, default=d.not_watched),
-        routes=tuple(routes),
-    )
+        route = v.read(r, rp, Route, base={"name": f"route {i}"})
+        if not route["recipients"] and not route["urls"] and "recipients" not in r and "urls" not in r:
+            v.problem(f"{rp}recipients", "missing required key (a route needs recipients or urls)")
+        routes.append(Route(**route))
+    return Alerts(**values, routes=tuple(routes))
 
 
 def _smtp(v: _Validator, t: dict) -> Smtp:
     p = "smtp."
-    v.known(t, p, ("host", "port", "security", "username", "password_env", "timeout", "ca_file"))
-    security = v.get(t, p, "security", str, default="starttls")
-    if security not in ("starttls", "tls", "none"):
-        v.problem("smtp.security", f"{security!r} is not one of starttls, tls, none")
-    default_port = {"starttls": 587, "tls": 465}.get(security, 25)
-    port = v.get(t, p, "port", int, default=default_port)
-    if isinstance(port, int) and not 0 < port < 65536:
-        v.problem("smtp.port", f"{port} is not a TCP port")
     if "password" in t:
-        v.problems = [x for x in v.problems if x[0] != "smtp.password"]
         v.problem(
             "smtp.password",
             "never put the password in sources.toml; name an environment variable in password_env instead",
         )
-    return Smtp(
-        host=v.get(t, p, "host", str, default="", required=True),
-        port=port,
-        security=security,
-        username=v.get(t, p, "username", str, default=None),
-        password_env=v.get(t, p, "password_env", str, default=None),
-        timeout=v.get(t, p, "timeout", str, default=timedelta(seconds=30), convert=parse_duration),
-        ca_file=v.get(t, p, "ca_file", str, default=None),
-    )
-
-
-def _storage(v: _Validator, t: dict) -> Storage:
-    p = "storage."
-    v.known(t, p, ("database", "keep_days"))
-    keep = v.get(t, p, "keep_days", int, default=365)
-    if isinstance(keep, int) and keep < 1:
-        v.problem("storage.keep_days", "must be at least 1")
-    db = v.get(t, p, "database", str, default=DEFAULT_DATABASE)
-    if isinstance(db, str) and "://" not in db:
-        v.problem("storage.database", f"{db!r} is not a database URL; e.g. sqlite:///data/monitor.db")
-    return Storage(database=db, keep_days=keep)
+        t = {k: value for k, value in t.items() if k != "password"}
+    security = t.get("security", "starttls")
+    values = v.read(t, p, Smtp, base={"port": SMTP_PORTS.get(security, 25)})
+    if values["security"] not in SMTP_SECURITY:
+        v.problem("smtp.security", f"{values['security']!r} is not one of {', '.join(SMTP_SECURITY)}")
+    return Smtp(**values)
 
 
 def _scoring(v: _Validator, t: dict) -> Scoring:
-    p = "scoring."
-    keys = ("extra_criticism", "extra_praise", "extra_abuse", "extra_extremism")
-    v.known(t, p, keys)
-    return Scoring(**{k: v.get(t, p, k, list, default=()) for k in keys})
+    values = v.read(t, "scoring.", Scoring)
+    ai = v.table(t, "ai", prefix="scoring.")
+    return Scoring(**values, ai=AI(**v.read(ai, "scoring.ai.", AI)) if ai else None)
 
 
-_DEFAULT_KEYS = ("interval", "timeout", "max_bytes", "per_host", "robots")
+def _hosts(v: _Validator, t: dict) -> tuple[Host, ...]:
+    out = []
+    for host, table in t.items():
+        p = f'hosts."{host}".'
+        if not isinstance(table, dict):
+            v.problem(p[:-1], f'must be a table ([hosts."{host}"])')
+            continue
+        name = str(host).strip().lower()
+        if not name or "/" in name or " " in name:
+            v.problem(p[:-1], f"{host!r} is not a host name (e.g. www.reddit.com, or host:port)")
+        out.append(Host(host=name, **v.read(table, p, Host, skip=("host",))))
+    return tuple(out)
 
 
-def _defaults(v: _Validator, t: dict) -> dict:
-    p = "defaults."
-    v.known(t, p, _DEFAULT_KEYS)
-    return _limits(
-        v,
-        t,
-        p,
-        {
-            "interval": timedelta(hours=1),
-            "timeout": timedelta(seconds=20),
-            "max_bytes": 5 * 1024**2,
-            "per_host": 4,
-            "robots": None,
-        },
-    )
-
-
-def _limits(v: _Validator, t: dict, p: str, base: dict) -> dict:
-    out = dict(base)
-    out["interval"] = v.get(t, p, "interval", str, default=base["interval"], convert=parse_duration)
-    out["timeout"] = v.get(t, p, "timeout", str, default=base["timeout"], convert=parse_duration)
-    if "max_bytes" in t:
-        try:
-            out["max_bytes"] = parse_size(t["max_bytes"])
-        except ValueError as e:
-            v.problem(f"{p}max_bytes", str(e))
-    per_host = v.get(t, p, "per_host", int, default=base["per_host"])
-    if isinstance(per_host, int) and per_host < 1:
-        v.problem(f"{p}per_host", "must be at least 1")
-    out["per_host"] = per_host
-    out["robots"] = v.get(t, p, "robots", bool, default=base["robots"])
-    return out
-
-
-_SOURCE_KEYS = ("name", "type", "url", "all_mentions", "enabled") + _DEFAULT_KEYS + PAGE_KEYS
-
-
-def _sources(v: _Validator, raw, defaults: dict) -> list[Source]:
+def _sources(v: _Validator, raw: Any, defaults: dict) -> list[Source]:
     if not isinstance(raw, list):
         v.problem("source", "must be an array of tables ([[source]])")
         return []
-    sources, names = [], {}
+    sources: list[Source] = []
+    names: dict[str, int] = {}
     for i, t in enumerate(raw, 1):
-        p = f"source[{i}]."
         if not isinstance(t, dict):
             v.problem(f"source[{i}]", "must be a table")
             continue
-        v.known(t, p, _SOURCE_KEYS)
-        name = v.get(t, p, "name", str, default="", required=True).strip()
+        given = t["name"].strip() if isinstance(t.get("name"), str) else ""
+        # Problems name the source by position and by name: "source[3] (Mumsnet).url".
+        p = f"source[{i}] ({given})." if given else f"source[{i}]."
+        values = v.read(t, p, Source, base=defaults)
+        name = str(values["name"] or "").strip()
+        values["name"] = name
         if name in names:
             v.problem(f"{p}name", f"duplicate source name {name!r} (also source[{names[name]}])")
         elif name:
             names[name] = i
         elif "name" in t:
             v.problem(f"{p}name", "must not be empty")
-        kind = v.get(t, p, "type", str, default="feed", required=True)
-        if kind not in SOURCE_TYPES:
-            v.problem(f"{p}type", f'unknown source type {kind!r}; use "feed" or "page"')
-        url = v.get(t, p, "url", str, default="", required=True, convert=check_http_url)
-        if kind == "feed":
-            for key in PAGE_KEYS:
-                if key in t:
-                    v.problem(f"{p}{key}", 'CSS selectors are only for type = "page" sources')
-        limits = _limits(v, t, p, defaults)
-        if limits["robots"] is None:
-            limits["robots"] = kind == "page"
-        page = {k: v.get(t, p, k, str, default=None) for k in PAGE_KEYS}
-        sources.append(
-            Source(
-                name=name,
-                type=kind,
-                url=url or "",
-                all_mentions=v.get(t, p, "all_mentions", bool, default=False),
-                enabled=v.get(t, p, "enabled", bool, default=True),
-                **limits,
-                **page,
-            )
-        )
+        kind = values["type"]
+        if kind is not None and kind not in SOURCE_TYPES:
+            v.problem(f"{p}type", f"unknown source type {kind!r}; use {', '.join(map(repr, SOURCE_TYPES))}")
+        elif kind is not None:  # without a type, which keys belong is unknown: no follow-on problems
+            _check_parts(v, t, p, kind)
+        if "robots" not in t and "robots" not in defaults:
+            values["robots"] = kind == "page"
+        values["headers"] = _headers(v, t, p)
+        values["type"] = kind or ""
+        values["url"] = values["url"] or ""
+        sources.append(Source(**values))
     return sources
+
+
+def _check_parts(v: _Validator, t: dict, p: str, kind: str) -> None:
+    """Selectors belong to pages, expressions and headers to JSON sources."""
+    if kind == "feed":
+        for key in ("item", "items", "headers", *PART_KEYS):
+            if key in t:
+                v.problem(f"{p}{key}", 'only for type = "page" or "json" sources')
+    elif kind == "page":
+        for key in ("items", "headers"):
+            if key in t:
+                v.problem(f"{p}{key}", 'only for type = "json" sources')
+    elif kind == "json":
+        if "item" in t:
+            v.problem(f"{p}item", 'CSS selectors are for type = "page"; a JSON source lists its posts with `items`')
+        if "items" not in t:
+            v.problem(f"{p}items", "missing required key (a JMESPath expression giving the list of posts)")
+        if "text" not in t:
+            v.problem(f"{p}text", "missing required key (a JMESPath expression giving a post's text)")
+
+
+def _headers(v: _Validator, t: dict, p: str) -> tuple[tuple[str, str], ...]:
+    raw = t.get("headers", {})
+    if not isinstance(raw, dict):
+        v.problem(f"{p}headers", 'must be a table, e.g. headers = { Authorization = "env:TOKEN" }')
+        return ()
+    out = []
+    for name, value in raw.items():
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            v.problem(f"{p}headers.{name}", "must be a one-line string")
+        elif value.startswith("env:") and not _ENV_NAME.match(value[4:]):
+            v.problem(f"{p}headers.{name}", f"{value[4:]!r} is not an environment variable name")
+        else:
+            out.append((str(name), value))
+    return tuple(out)

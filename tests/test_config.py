@@ -22,30 +22,30 @@ def problems(tmp_path, text: str) -> str:
     "extra, key, words",
     [
         ('[alerts]\nrecipents = ["a@b.org"]\n', "alerts.recipents", "did you mean 'recipients'"),
-        ('[[source]]\nname = "x"\ntype = "feed"\n', "source[1].url", "missing required key"),
+        ('[[source]]\nname = "x"\ntype = "feed"\n', "source[1] (x).url", "missing required key"),
         (
             '[[source]]\nname = "x"\ntype = "feed"\nurl = "ftp://example.org/feed"\n',
-            "source[1].url",
+            "source[1] (x).url",
             "not an http(s) URL",
         ),
         (
             '[[source]]\nname = "x"\ntype = "tweet"\nurl = "https://example.org/"\n',
-            "source[1].type",
+            "source[1] (x).type",
             "unknown source type",
         ),
         (
             '[[source]]\nname = "x"\ntype = "feed"\nurl = "https://example.org/"\ninterval = "90"\n',
-            "source[1].interval",
+            "source[1] (x).interval",
             "not a duration",
         ),
         (
             '[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/a"\n[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/b"\n',
-            "source[2].name",
+            "source[2] (x).name",
             "duplicate source name",
         ),
         (
             '[[source]]\nname = "x"\ntype = "feed"\nurl = "https://e.org/a"\nitem = "div.post"\n',
-            "source[1].item",
+            "source[1] (x).item",
             "only for type",
         ),
         ('[smtp]\nhost = "smtp.example.org"\npassword = "hunter2"\n', "smtp.password", "environment variable"),
@@ -59,6 +59,59 @@ def test_each_problem_names_its_key(tmp_path, extra, key, words):
     message = problems(tmp_path, school_only + extra)
     assert f"sources.toml: {key}: " in message
     assert words in message
+
+
+def test_a_missing_type_is_one_problem_not_a_cascade(tmp_path):
+    school_only = SCHOOL.split("[alerts]")[0]
+    page_keys = 'item = "div.post"\ntext = ".body"\nauthor = ".a"\ndate = "time"\nlink = "a"\ntitle = "h2"\n'
+    message = problems(tmp_path, school_only + '[[source]]\nname = "Forum"\nurl = "https://e.org/"\n' + page_keys)
+    assert message.splitlines() == [f"{tmp_path / 'sources.toml'}: source[1] (Forum).type: missing required key"]
+
+
+def test_json_sources_need_items_and_text_and_take_headers(tmp_path):
+    school_only = SCHOOL.split("[alerts]")[0]
+    message = problems(tmp_path, school_only + '[[source]]\nname = "API"\ntype = "json"\nurl = "https://e.org/"\n')
+    assert "source[1] (API).items: missing required key" in message
+    assert "source[1] (API).text: missing required key" in message
+    cfg = config.load(
+        write_config(
+            tmp_path,
+            '[[source]]\nname = "API"\ntype = "json"\nurl = "https://e.org/"\nitems = "data.posts"\n'
+            'text = "body"\nheaders = { Authorization = "env:SOCIAL_TOKEN", Accept = "application/json" }\n',
+        )
+    )
+    (src,) = cfg.sources
+    assert src.items == "data.posts" and src.text == "body" and not src.robots
+    assert dict(src.headers) == {"Authorization": "env:SOCIAL_TOKEN", "Accept": "application/json"}
+
+
+def test_new_tables_web_hosts_channels_and_ai(tmp_path):
+    cfg = config.load(
+        write_config(
+            tmp_path,
+            extra="""
+            [web]
+            listen = "127.0.0.1:8090"
+            base_url = "https://monitor.elmpark.example.org"
+            [hosts."www.reddit.com"]
+            min_gap = "60s"
+            [scoring.ai]
+            url = "http://127.0.0.1:11434/v1"
+            model = "llama3.1:8b"
+            """,
+        )
+    )
+    assert cfg.web.listen == "127.0.0.1:8090" and cfg.web.session_hours == 12
+    assert cfg.host_gaps == {"www.reddit.com": 60.0}
+    assert cfg.scoring.ai is not None and cfg.scoring.ai.max_per_day == 200 and cfg.scoring.learn_from_corrections
+    message = problems(tmp_path, SCHOOL + '[alerts.x]\n[hosts."a.org"]\nmin_gap = "soon"\n[scoring.ai]\nmodel = "m"\n')
+    assert 'hosts."a.org".min_gap: ' in message and "scoring.ai.url: missing required key" in message
+
+
+def test_a_channel_url_with_a_secret_is_not_repeated_in_the_problem(tmp_path):
+    text = SCHOOL.replace("sender = ", 'urls = ["hooks.slack.com/services/T000/SECRET"]\nsender = ')
+    message = problems(tmp_path, text)
+    assert "alerts.urls" in message and "SECRET" not in message
 
 
 def test_bad_email_address_is_named(tmp_path):
@@ -126,7 +179,7 @@ def test_cli_exit_2_without_traceback(tmp_path):
         [sys.executable, "-m", "monitor", "--config", str(path), "check"], capture_output=True, text=True
     )
     assert proc.returncode == 2
-    assert "source[1].url" in proc.stderr and "Traceback" not in proc.stderr
+    assert "source[1] (x).url" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_config_file(tmp_path, capsys):

@@ -95,8 +95,8 @@ def test_a_source_run_on_its_own_stores_its_items_and_its_next_check(httpserver,
     engine = service.open_store(cfg)
     runner = service.SourceRunner(cfg, engine)
     try:
-        run = runner.run(cfg.source("F"), now=NOW)
-        again = runner.run(cfg.source("F"), now=NOW)
+        run = runner.run(cfg.sources[0], now=NOW)
+        again = runner.run(cfg.sources[0], now=NOW)
     finally:
         runner.close()
     assert (run.new, run.mentions, run.error) == (1, 1, None) and again.new == 0
