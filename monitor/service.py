@@ -995,7 +995,7 @@ def _failing(cfg: Config, engine, now: datetime) -> tuple[SourceState, ...]:
 
 
 def _digest_data(cfg: Config, engine, since: datetime | None, now: datetime) -> notify.DigestData:
-    window = since or store.last_digest_at(engine)
+    window = since or store.last_digest(engine)
     new = store.undigested_items(engine, since=since)
     listed = {i.id for i in new}
     awaiting = sorted(

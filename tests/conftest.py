@@ -36,6 +36,15 @@ def write_config(tmp_path: Path, sources: str = "", extra: str = "") -> Path:
     return path
 
 
+def save_state(engine, state) -> None:
+    """Store one source's state as a scan would (with no items)."""
+    from datetime import UTC, datetime
+
+    from monitor import store
+
+    store.save_batch(engine, [((), None, state)], datetime.now(UTC))
+
+
 def feed_source(name: str, url: str, **keys) -> str:
     lines = ["[[source]]", f"name = {name!r}", 'type = "feed"', f"url = {url!r}"]
     lines += [f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower()}" for k, v in keys.items()]

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from monitor import cli, service, store
 from monitor.models import Review, SourceState
-from tests.conftest import feed_source
+from tests.conftest import feed_source, save_state
 from tests.test_alerts import NOW, alerts_table, free_port, make_cfg, seed, smtp, smtp_table, start_smtp  # noqa: F401
 
 MORNING = NOW + timedelta(days=1)
@@ -80,13 +80,13 @@ def test_failing_sources_removed_posts_awaiting_review_and_what_is_not_watched(t
     )
     ids, engine = seed(cfg, ("abuse", "Old abuse still to review"), ("criticism", "Post that was taken down"))
     service.send_digest(cfg, engine=engine, now=NOW)  # yesterday's digest: both listed then
-    store.save_state(
+    save_state(
         engine,
         SourceState(
             name="Broken forum", failures=2, last_success=NOW - timedelta(days=3), last_error="HTTP 404: not found"
         ),
     )
-    store.save_state(
+    save_state(
         engine, SourceState(name="Flaky", failures=1, last_success=MORNING - timedelta(hours=2), last_error="timed out")
     )
     store.add_review(

@@ -16,7 +16,7 @@ from werkzeug import Response
 from monitor import cli, config, fetch, service, store
 from monitor.errors import FetchError
 from monitor.models import SourceState
-from tests.conftest import feed_source, rss, write_config
+from tests.conftest import feed_source, rss, save_state, write_config
 from tests.rawserver import drip, endless
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -321,6 +321,6 @@ def test_old_databases_gain_the_new_source_columns(tmp_path):
         conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     engine.dispose()
     engine = store.connect(url)
-    store.save_state(engine, SourceState(name="s", permanent_failures=2, page_text="hello"))
+    save_state(engine, SourceState(name="s", permanent_failures=2, page_text="hello"))
     assert store.load_states(engine)["s"].page_text == "hello"
     assert store.pending_alerts(engine) == []

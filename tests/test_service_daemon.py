@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import cli, service, store
 from monitor.models import FetchResult, Item, Review, Score, SourceState
-from tests.conftest import feed_source, rss
+from tests.conftest import feed_source, rss, save_state
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 SCORES = {
@@ -75,8 +75,8 @@ def test_due_sources_follow_the_stored_next_check_and_skip_those_in_flight(make_
         + feed_source("Off", "http://127.0.0.1:9/d", enabled=False)
     )
     engine = service.open_store(cfg)
-    store.save_state(engine, SourceState("Due", next_check=NOW - timedelta(days=3)))
-    store.save_state(engine, SourceState("Later", next_check=NOW + timedelta(seconds=1)))
+    save_state(engine, SourceState("Due", next_check=NOW - timedelta(days=3)))
+    save_state(engine, SourceState("Later", next_check=NOW + timedelta(seconds=1)))
     names = lambda **kw: [s.name for s in service.due_sources(cfg, engine=engine, now=NOW, **kw)]  # noqa: E731
     assert names() == ["Never run", "Due"]
     assert names(running={"Due"}) == ["Never run"]

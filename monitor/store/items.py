@@ -1,0 +1,293 @@
+"""Mentions: saving what a scan scored (new, edited), reading them back, and their evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from monitor.models import (
+    Evidence,
+    FetchResult,
+    Item,
+    Score,
+    SourceState,
+    StoredItem,
+)
+from monitor.store.schema import (
+    bodies,
+    chunks,
+    content_hash,
+    dated,
+    evidence,
+    in_period,
+    items,
+)
+from monitor.store.sources import _state_row, _upsert_states
+
+# ---------------------------------------------------------------- items
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An item with its score, as handed to save_items."""
+
+    item: Item
+    score: Score
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    new_ids: tuple[int, ...]
+    updated_ids: tuple[int, ...]
+
+
+def save_items(
+    engine: Engine,
+    scored: Sequence[Scored],
+    now: datetime,
+    fetched: FetchResult | None = None,
+    state: SourceState | None = None,
+) -> SaveResult:
+    """Insert new mentions, update edited ones, keep evidence; one transaction (with the source state).
+
+    An item already stored with the same content is left alone. An edited one (same key, other
+    content) is updated in place and re-scored; its new version is added to the evidence.
+    """
+    return save_batch(engine, [(scored, fetched, state)], now)[0]
+
+
+def save_batch(
+    engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]], now: datetime
+) -> list[SaveResult]:
+    """save_items for several sources in one transaction (a scan's results as they arrive):
+    one commit instead of one per source, and each source's items and state still land together."""
+    with engine.begin() as conn:
+        results = [_save_source(conn, scored, now, fetched) for scored, fetched, _ in batch]
+        _upsert_states(conn, [_state_row(st) for _, _, st in batch if st is not None])
+        return results
+
+
+def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None) -> SaveResult:
+    new_ids, updated_ids = [], []
+    by_source: dict[str, dict[str, Scored]] = {}
+    for s in scored:  # a key listed twice in one body: its last version counts
+        by_source.setdefault(s.item.source, {})[s.item.key] = s
+    kept: list[tuple[int, Item]] = []
+    for source, group in by_source.items():
+        existing = _existing(conn, source, list(group))
+        fresh = [s for key, s in group.items() if key not in existing]
+        if fresh:  # one multi-row INSERT ... RETURNING, ids in the order given
+            rows = conn.execute(
+                insert(items).returning(items.c.id, sort_by_parameter_order=True),
+                [
+                    dict(
+                        source=source,
+                        key=s.item.key,
+                        first_seen=now,
+                        updated_at=None,
+                        digested_at=None,
+                        status="new",
+                        alert_pending=True,
+                        content_hash=content_hash(s.item.title, s.item.text),
+                        **_item_values(s),
+                    )
+                    for s in fresh
+                ],
+            ).all()
+            new_ids += [r.id for r in rows]
+            kept += [(r.id, s.item) for r, s in zip(rows, fresh, strict=False)]
+        for key, s in group.items():
+            old = existing.get(key)
+            chash = content_hash(s.item.title, s.item.text)
+            if old is None or old[1] == chash:
+                continue
+            relabelled = {"alert_pending": True} if old[2] != s.score.label else {}
+            conn.execute(
+                update(items)
+                .where(items.c.id == old[0])
+                .values(content_hash=chash, updated_at=now, **relabelled, **_item_values(s))
+            )
+            updated_ids.append(old[0])
+            kept.append((old[0], s.item))
+    if kept:
+        body_sha = _save_body(conn, fetched, now) if fetched is not None else None
+        fetched_url = fetched.url if fetched else ""
+        conn.execute(
+            insert(evidence),
+            [dict(body_sha256=body_sha, **_evidence_values(i, item, now, fetched_url)) for i, item in kept],
+        )
+    return SaveResult(tuple(new_ids), tuple(updated_ids))
+
+
+def _save_body(conn, fetched: FetchResult, now: datetime) -> str:
+    sha = hashlib.sha256(fetched.body).hexdigest()
+    if conn.execute(select(bodies.c.sha256).where(bodies.c.sha256 == sha)).first() is None:
+        conn.execute(
+            insert(bodies).values(
+                sha256=sha,
+                url=fetched.url,
+                fetched_at=fetched.fetched_at or now,
+                content_type=fetched.content_type,
+                content=fetched.body,
+            )
+        )
+    return sha
+
+
+def _existing(conn, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
+    out = {}
+    for chunk in chunks(keys):
+        rows = conn.execute(
+            select(items.c.key, items.c.id, items.c.content_hash, items.c.label).where(
+                items.c.source == source, items.c.key.in_(chunk)
+            )
+        )
+        out.update({r.key: (r.id, r.content_hash, r.label) for r in rows})
+    return out
+
+
+def _item_values(s: Scored) -> dict:
+    i, sc = s.item, s.score
+    return dict(
+        url=i.url,
+        title=i.title,
+        text=i.text,
+        author=i.author,
+        published=i.published,
+        label=sc.label,
+        severity=sc.severity,
+        sentiment=sc.sentiment,
+        flags=json.dumps(list(sc.flags)),
+        mentions_staff=sc.mentions_staff,
+    )
+
+
+def _evidence_values(item_id: int, item: Item, now: datetime, fetched_url: str) -> dict:
+    raw = (item.raw or item.text).encode("utf-8", "surrogateescape")
+    return dict(
+        item_id=item_id,
+        fetched_at=now,
+        url=item.url or fetched_url,
+        text=item.text,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _stored(r) -> StoredItem:
+    return StoredItem(
+        id=r.id,
+        source=r.source,
+        url=r.url,
+        title=r.title,
+        text=r.text,
+        author=r.author,
+        published=r.published,
+        first_seen=r.first_seen,
+        label=r.label,
+        severity=r.severity,
+        sentiment=r.sentiment,
+        flags=tuple(json.loads(r.flags)),
+        mentions_staff=bool(r.mentions_staff),
+        status=r.status,
+        updated_at=r.updated_at,
+        digested_at=r.digested_at,
+    )
+
+
+def list_items(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    labels: Iterable[str] = (),
+    statuses: Iterable[str] = (),
+    ids: Iterable[int] = (),
+    limit: int | None = None,
+) -> list[StoredItem]:
+    """Stored mentions, newest first (by first_seen)."""
+    q = select(items).order_by(items.c.first_seen.desc(), items.c.id.desc())
+    if since is not None:
+        q = q.where(items.c.first_seen >= since)
+    if until is not None:
+        q = q.where(items.c.first_seen < until)
+    if labels := list(labels):
+        q = q.where(items.c.label.in_(labels))
+    if statuses := list(statuses):
+        q = q.where(items.c.status.in_(statuses))
+    if ids := list(ids):
+        q = q.where(items.c.id.in_(ids))
+    if limit:
+        q = q.limit(limit)
+    with engine.connect() as conn:
+        return [_stored(r) for r in conn.execute(q)]
+
+
+def get_item(engine: Engine, item_id: int) -> StoredItem | None:
+    found = list_items(engine, ids=[item_id])
+    return found[0] if found else None
+
+
+def find_item_id(engine: Engine, source: str, key: str) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(select(items.c.id).where(items.c.source == source, items.c.key == key)).scalar()
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def list_evidence(engine: Engine, item_id: int) -> list[Evidence]:
+    """Every stored version of an item, oldest first, each with the whole body it came in."""
+    q = (
+        select(
+            evidence,
+            bodies.c.content,
+            bodies.c.url.label("body_url"),
+            bodies.c.content_type,
+            bodies.c.fetched_at.label("body_fetched_at"),
+        )
+        .outerjoin(bodies, bodies.c.sha256 == evidence.c.body_sha256)
+        .where(evidence.c.item_id == item_id)
+        .order_by(evidence.c.id)
+    )
+    with engine.connect() as conn:
+        return [
+            Evidence(
+                item_id=r.item_id,
+                version=n,
+                fetched_at=r.fetched_at,
+                url=r.url,
+                text=r.text,
+                raw=r.raw,
+                sha256=r.sha256,
+                body=r.content,
+                body_sha256=r.body_sha256,
+                body_url=r.body_url or "",
+                body_content_type=r.content_type or "",
+                body_fetched_at=r.body_fetched_at,
+            )
+            for n, r in enumerate(conn.execute(q), 1)
+        ]
+
+
+def iter_items(engine: Engine, since: datetime, until: datetime, batch: int = 2000) -> Iterator[StoredItem]:
+    """Every mention in the period, newest first, streamed in batches rather than loaded at once."""
+    q = (
+        select(items)
+        .where(in_period(since, until))
+        .order_by(dated.desc(), items.c.id.desc())
+        .execution_options(yield_per=batch)
+    )
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            yield _stored(r)

@@ -1,0 +1,128 @@
+"""The append-only review log and the take-down follow-ups it starts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import (
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from monitor.models import (
+    FOLLOW_UP_ACTIONS,
+    Review,
+    StoredItem,
+)
+from monitor.store.items import _stored
+from monitor.store.schema import (
+    follow_ups,
+    items,
+    reviews,
+)
+
+# ---------------------------------------------------------------- reviews
+
+
+def add_review(engine: Engine, review: Review) -> Review:
+    """Append to the review log (never overwritten) and set the item's current status.
+
+    A deletion request or a report to the platform puts the post on the follow-up list (due at
+    once); any other action, or a dismissal, takes it off: the latest action is what counts.
+    """
+    with engine.begin() as conn:
+        rid = conn.execute(
+            insert(reviews).values(
+                item_id=review.item_id,
+                at=review.at,
+                by=review.by,
+                status=review.status,
+                action=review.action,
+                note=review.note,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(update(items).where(items.c.id == review.item_id).values(status=review.status))
+        if review.action in FOLLOW_UP_ACTIONS:
+            done = conn.execute(
+                update(follow_ups).where(follow_ups.c.item_id == review.item_id).values(next_check=review.at)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(follow_ups).values(item_id=review.item_id, next_check=review.at))
+        elif review.action is not None or review.status == "dismissed":
+            conn.execute(delete(follow_ups).where(follow_ups.c.item_id == review.item_id))
+    return Review(**{**review.__dict__, "id": rid})
+
+
+def list_reviews(engine: Engine, item_ids: Iterable[int] | None = None) -> list[Review]:
+    q = select(reviews).order_by(reviews.c.item_id, reviews.c.at, reviews.c.id)
+    if item_ids is not None:
+        q = q.where(reviews.c.item_id.in_(list(item_ids)))
+    with engine.connect() as conn:
+        return [_review(r) for r in conn.execute(q)]
+
+
+def _review(r) -> Review:
+    return Review(item_id=r.item_id, at=r.at, by=r.by, status=r.status, action=r.action, note=r.note, id=r.id)
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+def due_follow_ups(engine: Engine, now: datetime) -> list[tuple[StoredItem, str | None]]:
+    """The posts whose take-down re-check is due, each with its last result; one indexed query
+    (none due: an empty index range)."""
+    q = (
+        select(items, follow_ups.c.last_result)
+        .join(follow_ups, follow_ups.c.item_id == items.c.id)
+        .where(follow_ups.c.next_check <= now)
+        .order_by(follow_ups.c.next_check)
+    )
+    with engine.connect() as conn:
+        return [(_stored(r), r.last_result) for r in conn.execute(q)]
+
+
+def set_follow_up(engine: Engine, item_id: int, *, checked: datetime, next_check: datetime, result: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(follow_ups)
+            .where(follow_ups.c.item_id == item_id)
+            .values(last_checked=checked, next_check=next_check, last_result=result)
+        )
+
+
+def reviews_with_action(engine: Engine, action: str, since: datetime) -> list[tuple[Review, StoredItem]]:
+    """Review-log entries with this action since a time, each with its mention (e.g. "removed")."""
+    q = (
+        select(
+            reviews.c.id.label("review_id"),
+            reviews.c.at.label("review_at"),
+            reviews.c.by,
+            reviews.c.status.label("review_status"),
+            reviews.c.action,
+            reviews.c.note,
+            items,
+        )
+        .join(items, items.c.id == reviews.c.item_id)
+        .where(reviews.c.action == action, reviews.c.at >= since)
+        .order_by(reviews.c.at)
+    )
+    with engine.connect() as conn:
+        return [
+            (
+                Review(
+                    item_id=r.id,
+                    at=r.review_at,
+                    by=r.by,
+                    status=r.review_status,
+                    action=r.action,
+                    note=r.note,
+                    id=r.review_id,
+                ),
+                _stored(r),
+            )
+            for r in conn.execute(q)
+        ]

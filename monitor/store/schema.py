@@ -1,0 +1,297 @@
+"""The database schema (SQLAlchemy Core tables), opening a database, and the migrations between schema versions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+
+from monitor.errors import StoreError
+
+SCHEMA_VERSION = 2
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, naive UTC in the database (portable)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+T = TypeVar("T")
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_checked", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("next_check", UTCDateTime),
+    Column("content_hash", String(64)),
+    Column("permanent_failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("page_text", Text),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("url", Text, nullable=False, default=""),
+    Column("title", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("author", Text, nullable=False, default=""),
+    Column("published", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("content_hash", String(64), nullable=False),
+    Column("label", String(16), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("sentiment", Float, nullable=False, default=0.0),
+    Column("flags", Text, nullable=False, default="[]"),
+    Column("mentions_staff", Boolean, nullable=False, default=False),
+    # Set when the item is stored (or re-labelled by an edit) and cleared in the transaction that
+    # queues its alerts: a crash in between leaves it pending, so no instant alert is ever lost.
+    Column("alert_pending", Boolean, nullable=False, default=False),
+    # Derived from the review log, kept here so lists can filter without a join;
+    # written in the same transaction as each review entry.
+    Column("status", String(16), nullable=False, default="new"),
+    Column("digested_at", UTCDateTime),
+    UniqueConstraint("source", "key", name="uq_items_source_key"),
+)
+Index("ix_items_first_seen", items.c.first_seen)
+Index("ix_items_published", items.c.published)
+Index("ix_items_label", items.c.label)
+Index("ix_items_status", items.c.status)
+Index("ix_items_digested", items.c.digested_at)
+Index("ix_items_alert_pending", items.c.alert_pending)
+
+# Each fetched body that yielded a new or edited mention, byte for byte as served (content-addressed).
+bodies = Table(
+    "bodies",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("content_type", Text, nullable=False, default=""),
+    Column("content", LargeBinary, nullable=False),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("raw", LargeBinary, nullable=False),  # the item's own XML/HTML fragment
+    Column("sha256", String(64), nullable=False),  # of raw
+    Column("body_sha256", String(64)),  # the whole response it came in (bodies)
+)
+Index("ix_evidence_item", evidence.c.item_id)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("action", String(32)),
+    Column("note", Text, nullable=False, default=""),
+)
+Index("ix_reviews_item", reviews.c.item_id)
+
+# Posts the school asked to be taken down, re-checked by the scan until they have gone.
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("next_check", UTCDateTime, nullable=False),
+    Column("last_checked", UTCDateTime),
+    Column("last_result", Text),
+)
+Index("ix_follow_ups_next_check", follow_ups.c.next_check)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("dedupe_key", String(200), unique=True),
+    Column("recipients", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message", LargeBinary, nullable=False),  # the whole RFC 5322 message, as sent
+    Column("item_ids", Text, nullable=False, default="[]"),
+    Column("not_before", UTCDateTime),  # quiet hours hold an email until then
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("last_attempt", UTCDateTime),
+    Column("next_attempt", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+)
+Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.next_attempt)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("items", Integer, nullable=False),
+    Column("outbox_id", Integer),
+)
+
+
+def content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    # WAL: readers (report, status) never block the daemon's writes; a kill leaves the DB consistent.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def connect(url: str) -> Engine:
+    """Open (and on first use create) the database at a SQLAlchemy URL."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        _migrate(engine)
+    except SQLAlchemyError as e:
+        raise StoreError(
+            f"cannot open database {safe_url(url)}: {e.__class__.__name__}: {e.args[0] if e.args else e}"
+        ) from None
+    return engine
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # a URL too broken to parse is shown as its scheme only
+        return url.split("://", 1)[0] + "://…"
+
+
+def _migrate(engine: Engine) -> None:
+    """Create the schema on first use and record its version.
+
+    Later schema changes are numbered steps applied here in order from the stored version
+    (the shape Alembic would give; kept in-process so a pip-installed monitor needs nothing more).
+    """
+    if _stored_version(engine) == SCHEMA_VERSION:
+        return  # the usual case: no need to ask the database about each table (create_all does)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+        if row is None:
+            conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(row.value) > SCHEMA_VERSION:
+            raise StoreError(f"the database is from a newer monitor (schema {row.value}); upgrade school-monitor")
+        elif int(row.value) < SCHEMA_VERSION:
+            for version in range(int(row.value) + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(text(statement))
+            conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+
+
+def _stored_version(engine: Engine) -> int | None:
+    """The schema version the database records; None for a new database (no meta table yet)."""
+    with engine.connect() as conn:
+        if not engine.dialect.has_table(conn, "meta"):
+            return None
+        value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else None
+
+
+# The steps from each schema version to the next (a new database is created at the latest).
+MIGRATIONS = {
+    2: (  # page sources: broken-source tracking and a watched page's previous text
+        "ALTER TABLE sources ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sources ADD COLUMN page_text TEXT",
+        # instant alerts decided from a flag, so a crash between storing and alerting loses none
+        "ALTER TABLE items ADD COLUMN alert_pending BOOLEAN NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS ix_items_alert_pending ON items (alert_pending)",
+    ),
+}
+
+
+# A mention is dated by when it was published, else when it was first seen.
+dated = func.coalesce(items.c.published, items.c.first_seen)
+
+
+def in_period(since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(dated >= since, dated < until)
+
+
+def chunks(values: Sequence[T], size: int = 500) -> Iterator[list[T]]:
+    """Values in pieces that stay under SQLite's bound-parameter limit (for `IN (...)`)."""
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i : i + size]

@@ -1,0 +1,69 @@
+"""Per-source state: validators, errors, next check (the one truth the daemon, `scan` and a restart share)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from monitor.models import (
+    SourceState,
+)
+from monitor.store.schema import (
+    chunks,
+    sources,
+)
+
+# ---------------------------------------------------------------- sources
+
+
+def load_states(engine: Engine) -> dict[str, SourceState]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(sources)).mappings().all()
+    return {r["name"]: SourceState(**{k: r[k] for k in r}) for r in rows}
+
+
+def _state_row(state: SourceState) -> dict:
+    return {c.name: getattr(state, c.name) for c in sources.c}
+
+
+def _upsert_state(conn, values: dict) -> None:
+    _upsert_states(conn, [values])
+
+
+# One statement for many rows (executemany): a scan's 400 states cost one round of SQL, not 400.
+_UPDATE_STATE = (
+    update(sources)
+    .where(sources.c.name == bindparam("old_name"))
+    .values({c.name: bindparam(c.name) for c in sources.c if c.name != "name"})
+)
+
+
+def _upsert_states(conn, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    names = [r["name"] for r in rows]
+    known = set()
+    for chunk in chunks(names):
+        known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
+    updates = [{**r, "old_name": r["name"]} for r in rows if r["name"] in known]
+    if updates:
+        conn.execute(_UPDATE_STATE, updates)
+    if inserts := [r for r in rows if r["name"] not in known]:
+        conn.execute(insert(sources), inserts)
+
+
+def due_sources(engine: Engine, names: Iterable[str], now: datetime) -> list[str]:
+    """Those of `names` whose next check has come, or that were never checked, in the given order."""
+    names = list(names)
+    with engine.connect() as conn:
+        rows = conn.execute(select(sources.c.name, sources.c.next_check).where(sources.c.name.in_(names)))
+        next_at = {r.name: r.next_check for r in rows}
+    return [n for n in names if next_at.get(n) is None or next_at[n] <= now]
