@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,17 +29,18 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator):
@@ -111,6 +113,11 @@ items = Table(
     # written in the same transaction as each review entry.
     Column("status", String(16), nullable=False, default="new"),
     Column("digested_at", UTCDateTime),
+    # What the current text scores as, when an edit made it milder than the label kept (the
+    # highest a mention ever had, so an edited abusive post keeps its evidence and its flag).
+    Column("text_label", String(16)),
+    Column("corrected_by", String(200)),  # a person's correction set the label (they decide)
+    Column("alerted_at", UTCDateTime),  # an instant alert was queued: retention keeps it
     UniqueConstraint("source", "key", name="uq_items_source_key"),
 )
 Index("ix_items_first_seen", items.c.first_seen)
@@ -155,6 +162,8 @@ reviews = Table(
     Column("status", String(16), nullable=False),
     Column("action", String(32)),
     Column("note", Text, nullable=False, default=""),
+    Column("label", String(16)),  # a correction: the label a person gave
+    Column("previous_label", String(16)),  # and the one it replaced
 )
 Index("ix_reviews_item", reviews.c.item_id)
 
@@ -186,6 +195,7 @@ outbox = Table(
     Column("last_attempt", UTCDateTime),
     Column("next_attempt", UTCDateTime),
     Column("sent_at", UTCDateTime),
+    Column("channel", String(200), nullable=False, default="email", server_default="email"),
 )
 Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.next_attempt)
 
@@ -196,6 +206,59 @@ digests = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("items", Integer, nullable=False),
     Column("outbox_id", Integer),
+)
+
+# The review desk's accounts, their sessions, and sign-in attempts (for throttling and the log).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("email", String(320), nullable=False, default=""),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's token: a stolen table opens nothing
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("csrf", String(64), nullable=False),
+)
+Index("ix_sessions_expires", sessions.c.expires_at)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("username", String(200), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("ok", Boolean, nullable=False),
+)
+Index("ix_login_attempts_at", login_attempts.c.at)
+
+# The optional AI second opinion: answers cached by the text's hash, requests counted per day.
+ai_answers = Table(
+    "ai_answers",
+    metadata,
+    Column("text_hash", String(64), primary_key=True),
+    Column("label", String(16), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("model", String(200), nullable=False, default=""),
+    Column("at", UTCDateTime, nullable=False),
+)
+
+ai_usage = Table(
+    "ai_usage",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD, UTC
+    Column("requests", Integer, nullable=False, default=0),
 )
 
 
@@ -240,24 +303,46 @@ def safe_url(url: str) -> str:
 
 
 def _migrate(engine: Engine) -> None:
-    """Create the schema on first use and record its version.
+    """Create the schema on first use, or bring an older one up to SCHEMA_VERSION.
 
-    Later schema changes are numbered steps applied here in order from the stored version
-    (the shape Alembic would give; kept in-process so a pip-installed monitor needs nothing more).
+    Several processes may open a new database at once (two `scan`s, the daemon and a `scan`):
+    each step is idempotent (a table or column already there is skipped), and a step that loses a
+    race to another process (the table it creates, the version row it inserts) is retried after
+    looking again. Later schema changes are numbered steps applied here in order from the stored
+    version (the shape Alembic would give; kept in-process so a pip-installed monitor needs nothing more).
     """
-    if _stored_version(engine) == SCHEMA_VERSION:
-        return  # the usual case: no need to ask the database about each table (create_all does)
-    metadata.create_all(engine)
+    for attempt in range(MIGRATE_ATTEMPTS):
+        version = _stored_version(engine)
+        if version == SCHEMA_VERSION:
+            return  # the usual case: no need to ask the database about each table (create_all does)
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(f"the database is from a newer monitor (schema {version}); upgrade school-monitor")
+        try:
+            _upgrade(engine, version)
+            return
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == MIGRATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))  # another process is creating it: look again
+
+
+MIGRATE_ATTEMPTS = 5
+
+
+def _upgrade(engine: Engine, version: int | None) -> None:
+    metadata.create_all(engine)  # the tables a version added (checks each first)
     with engine.begin() as conn:
-        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-        if row is None:
+        for step in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
+            for table, column, ddl in MIGRATIONS[step]:
+                if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+        if version is not None:  # an index on a column a step added
+            for table in metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+        if version is None:
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(row.value) > SCHEMA_VERSION:
-            raise StoreError(f"the database is from a newer monitor (schema {row.value}); upgrade school-monitor")
-        elif int(row.value) < SCHEMA_VERSION:
-            for version in range(int(row.value) + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version]:
-                    conn.execute(text(statement))
+        else:
             conn.execute(update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
 
 
@@ -270,14 +355,22 @@ def _stored_version(engine: Engine) -> int | None:
     return int(value) if value is not None else None
 
 
-# The steps from each schema version to the next (a new database is created at the latest).
-MIGRATIONS = {
+# The columns each schema version added to existing tables, (table, column, type and default);
+# the tables it added are created by create_all.
+MIGRATIONS: dict[int, tuple[tuple[str, str, str], ...]] = {
     2: (  # page sources: broken-source tracking and a watched page's previous text
-        "ALTER TABLE sources ADD COLUMN permanent_failures INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE sources ADD COLUMN page_text TEXT",
+        ("sources", "permanent_failures", "INTEGER NOT NULL DEFAULT 0"),
+        ("sources", "page_text", "TEXT"),
         # instant alerts decided from a flag, so a crash between storing and alerting loses none
-        "ALTER TABLE items ADD COLUMN alert_pending BOOLEAN NOT NULL DEFAULT 0",
-        "CREATE INDEX IF NOT EXISTS ix_items_alert_pending ON items (alert_pending)",
+        ("items", "alert_pending", "BOOLEAN NOT NULL DEFAULT FALSE"),
+    ),
+    3: (  # evidence kept through edits, corrections, desk accounts, channels
+        ("items", "text_label", "VARCHAR(16)"),
+        ("items", "corrected_by", "VARCHAR(200)"),
+        ("items", "alerted_at", "TIMESTAMP"),
+        ("reviews", "label", "VARCHAR(16)"),
+        ("reviews", "previous_label", "VARCHAR(16)"),
+        ("outbox", "channel", "VARCHAR(200) NOT NULL DEFAULT 'email'"),
     ),
 }
 
