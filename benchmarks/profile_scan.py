@@ -31,7 +31,7 @@ from pathlib import Path
 import bench_scan
 import genweb
 
-# (stage, module file suffix, function name): cumulative time of each, as a share of the scan.
+# (stage, part of the module path, function name): cumulative time of each, as a share of the scan.
 STAGES = (
     ("fetch (requests)", "monitor/fetch.py", "get"),
     ("feedparser.parse", "feedparser/api.py", "parse"),
@@ -39,11 +39,10 @@ STAGES = (
     ("html_to_text", "monitor/parse.py", "html_to_text"),
     ("canonical_link", "monitor/parse.py", "canonical_link"),
     ("mentions (MentionFinder.find)", "monitor/mentions.py", "find"),
-    ("score (Scorer.score, VADER)", "monitor/score.py", "score"),
-    ("store.save_items", "monitor/store.py", "save_items"),
-    ("store.save_state (failed sources)", "monitor/store.py", "save_state"),
-    ("store.connect (schema)", "monitor/store.py", "connect"),
-    ("Classifier() (VADER lexicon load)", "monitor/service.py", "__init__"),
+    ("score (Scorer.score, VADER)", "monitor/score", "score"),
+    ("store.save_batch", "monitor/store/items.py", "save_batch"),
+    ("store.connect (schema)", "monitor/store/schema.py", "connect"),
+    ("Classifier build (VADER lexicon load)", "monitor/service/classify.py", "_build"),
 )
 
 
@@ -69,15 +68,15 @@ class InlineExecutor:
 
 
 def profile_scan(config: Path, threads: bool) -> tuple[pstats.Stats, float]:
-    """Run service.scan in this process; returns the merged profile and the wall time."""
+    """Run Monitor.scan in this process; returns the merged profile and the wall time."""
     from monitor import config as config_mod
-    from monitor import service
+    from monitor.service import Monitor, parsing_pool, scanning
 
     workers: list[cProfile.Profile] = []
     lock = threading.Lock()
-    service.PROCESS_POOL_MIN_SOURCES = sys.maxsize  # everything in this process, where cProfile sees it
+    parsing_pool.PROCESS_POOL_MIN_SOURCES = sys.maxsize  # everything in this process, where cProfile sees it
     if threads:
-        collect = service._collect
+        collect = scanning.collect
 
         def profiled_collect(*args):
             prof = cProfile.Profile()
@@ -85,14 +84,14 @@ def profile_scan(config: Path, threads: bool) -> tuple[pstats.Stats, float]:
                 workers.append(prof)
             return prof.runcall(collect, *args)
 
-        service._collect = profiled_collect
+        scanning.collect = profiled_collect
     else:
-        service.ThreadPoolExecutor = InlineExecutor
+        scanning.ThreadPoolExecutor = InlineExecutor
     logging.getLogger("monitor").setLevel(logging.ERROR)  # a failing source is in the summary, not 100 lines
     main = cProfile.Profile()
     t0 = time.perf_counter()
     main.enable()
-    summary = service.scan(config_mod.load(config))
+    summary = Monitor(config_mod.load(config)).scan()
     main.disable()
     wall = time.perf_counter() - t0
     failed = len(summary.failed)
@@ -119,8 +118,8 @@ def print_stages(stats: pstats.Stats, wall: float) -> None:
     """Cumulative time of each stage's entry point (nested stages overlap: fetch is not in parse)."""
     print(f"\n=== time per stage (cumulative, share of the {wall:.2f} s scan) ===")
     for name, file_suffix, func in STAGES:
-        total = sum(v[3] for (f, _, fn), v in stats.stats.items() if f.endswith(file_suffix) and fn == func)
-        calls = sum(v[1] for (f, _, fn), v in stats.stats.items() if f.endswith(file_suffix) and fn == func)
+        total = sum(v[3] for (f, _, fn), v in stats.stats.items() if file_suffix in f and fn == func)
+        calls = sum(v[1] for (f, _, fn), v in stats.stats.items() if file_suffix in f and fn == func)
         print(f"  {name:<42} {total:7.2f} s  {total / wall:6.1%}  ({calls} calls)")
 
 

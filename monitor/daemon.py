@@ -1,9 +1,9 @@
-"""The daemon: APScheduler wiring only. It asks `service` what to do and when; it holds no state of its own.
+"""The daemon: APScheduler wiring only. It asks the Monitor what to do and when; it holds no state of its own.
 
 Jobs (APScheduler, memory job store): the tick asks which sources are due (each source's next check
 is stored in the database), hands them to a bounded worker pool, and sends the instant alerts of
-what the finished runs stored; the digest at [alerts] digest_at;
-the outbox every five minutes; retention daily. The database is the one truth that `scan`, the
+what the finished runs stored; the digest at [alerts] digest_at; the take-down re-checks and the
+outbox every five minutes; retention daily. The database is the one truth that `scan`, the
 daemon and a restart share, so a restart re-fetches nothing early and a source missed while the
 daemon was down runs once.
 
@@ -28,21 +28,22 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
-from monitor import config, service
+from monitor import config
 from monitor.config import Config
 from monitor.errors import ConfigError
+from monitor.service import Monitor
 
 log = logging.getLogger("monitor.daemon")
 
 WORKERS = 8  # sources fetched at once; a stuck one holds one worker until its timeout
 STOP_GRACE = 3.0  # seconds runs in flight get to finish on SIGTERM
-OUTBOX_MINUTES = 5
+OUTBOX_MINUTES = 5  # the outbox retried and the take-down re-checks run (each re-check is due every 6h)
 RETENTION_HOURS = 24
 
 
-def run(cfg: Config) -> int:
+def run(monitor: Monitor) -> int:
     """Run until SIGTERM or SIGINT; return the exit status."""
-    daemon = Daemon(cfg)
+    daemon = Daemon(monitor)
     with _signals(daemon):
         daemon.start()
         daemon.serve()
@@ -63,13 +64,12 @@ class _DailyTrigger(BaseTrigger):
 
 
 class Daemon:
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
-        self.engine = service.open_store(cfg)
-        self.runner = service.SourceRunner(cfg, self.engine)
+    def __init__(self, monitor: Monitor):
+        self.monitor = monitor
+        _ = monitor.engine  # opened now: a database that cannot be opened stops the start, not a job
         self.pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="source")
         self.running: dict[str, Future] = {}  # source name -> its run in flight
-        self.lock = threading.Lock()  # guards cfg/runner swaps, `running` and `stopping`
+        self.lock = threading.Lock()  # guards monitor swaps, `running` and `stopping`
         self.stopping = False
         self.wake = threading.Event()  # set by the signal handlers
         self.stop_requested = False
@@ -86,19 +86,18 @@ class Daemon:
     def start(self) -> None:
         # APScheduler logs every run at INFO: once a second is noise next to our one line per source run.
         logging.getLogger("apscheduler").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
-        now = service.now_utc()
-        self.scheduler.add_job(
-            self._tick, "interval", seconds=service.tick_seconds(self.cfg), id="tick", next_run_time=now
-        )
+        m = self.monitor
+        now = m.now()
+        self.scheduler.add_job(self._tick, "interval", seconds=m.tick_seconds(), id="tick", next_run_time=now)
         self.scheduler.add_job(self._outbox, "interval", minutes=OUTBOX_MINUTES, id="outbox", next_run_time=now)
         self.scheduler.add_job(self._retention, "interval", hours=RETENTION_HOURS, id="retention", next_run_time=now)
         self._schedule_digest()
         self.scheduler.start()
         log.info(
             "daemon started: %d source(s), %d enabled, a tick every %gs, %d workers",
-            len(self.cfg.sources),
-            sum(s.enabled for s in self.cfg.sources),
-            service.tick_seconds(self.cfg),
+            len(m.cfg.sources),
+            sum(s.enabled for s in m.cfg.sources),
+            m.tick_seconds(),
             WORKERS,
         )
 
@@ -122,17 +121,17 @@ class Daemon:
         self.wake.set()
 
     def reload(self) -> None:
+        old = self.monitor.cfg
         try:
-            new = config.load(self.cfg.path)
+            new = config.load(old.path)
         except ConfigError as e:
             log.error("reload failed, still running the previous configuration:\n%s", e)
             return
         with self.lock:
-            old = self.cfg
-            self.cfg, self.runner = new, self.runner.with_config(new)
+            self.monitor = self.monitor.with_config(new)
         if new.database_url != old.database_url:
             log.warning("[storage] database changed: it takes effect at the next start")
-        self.scheduler.reschedule_job("tick", trigger="interval", seconds=service.tick_seconds(new))
+        self.scheduler.reschedule_job("tick", trigger="interval", seconds=self.monitor.tick_seconds())
         self._schedule_digest()
         log.info("reloaded %s: %s", new.path, describe_changes(old, new))
 
@@ -145,23 +144,23 @@ class Daemon:
             in_flight = dict(self.running)
         self.pool.shutdown(wait=False, cancel_futures=True)
         _, unfinished = wait(in_flight.values(), timeout=STOP_GRACE)
-        service.clear_heartbeat(engine=self.engine)
+        self.monitor.clear_heartbeat()
         if not unfinished:
-            self.runner.close()  # ends the fetcher's watchdog thread, so nothing is left to wait for
+            self.monitor.close()  # ends the fetcher's watchdog thread, so nothing is left to wait for
         stragglers = _join_others(deadline)
         if stragglers:
             # A fetch or an email waiting on a slow server would keep the process alive until its own
             # timeout. Each run writes in one transaction, so leaving now keeps the database consistent.
-            unfinished = sorted(name for name, f in in_flight.items() if not f.done())
+            names = sorted(name for name, f in in_flight.items() if not f.done())
             log.warning(
                 "abandoning what is still in flight after %gs (%s); an unfinished source runs again at the next start",
                 STOP_GRACE,
-                ", ".join(unfinished or stragglers),
+                ", ".join(names or stragglers),
             )
             logging.shutdown()
             os._exit(0)
         if unfinished:
-            self.runner.close()
+            self.monitor.close()
         log.info("stopped")
 
     # ---- jobs (scheduler threads)
@@ -170,20 +169,20 @@ class Daemon:
         with self.lock:
             if self.stopping:
                 return
-            cfg, runner, running = self.cfg, self.runner, set(self.running)
+            m, running = self.monitor, set(self.running)
             # Under the lock, so no heartbeat can follow the one `stop` clears.
-            service.record_heartbeat(engine=self.engine)
-        for src in service.due_sources(cfg, engine=self.engine, running=running):
-            self._submit(runner, src)
+            m.heartbeat()
+        for src in m.due_sources(running=running):
+            self._submit(m, src)
         # Mentions stored by the runs that finished since the last tick (or by `add`) wait as
         # pending alerts; one place decides them, so a pile-on is counted once.
-        service.alert_new(cfg, self.engine)
+        m.alert_new()
 
-    def _submit(self, runner: service.SourceRunner, src: config.Source) -> None:
+    def _submit(self, m: Monitor, src: config.Source) -> None:
         with self.lock:
             if self.stopping or src.name in self.running:
                 return
-            future = self.pool.submit(runner.run, src)
+            future = self.pool.submit(m.run_source, src)
             self.running[src.name] = future
         future.add_done_callback(lambda f, name=src.name: self._done(name, f))
 
@@ -195,20 +194,24 @@ class Daemon:
             log.error("source %r: internal error: %s: %s", name, e.__class__.__name__, e, exc_info=e)
 
     def _digest(self) -> None:
-        service.send_digest(self.cfg, engine=self.engine)
+        self.monitor.send_digest()
 
     def _outbox(self) -> None:
-        service.flush_outbox(self.cfg, engine=self.engine)
+        """The take-down re-checks that are due, then the outbox (a `removed` confirmed meanwhile
+        reaches the next digest)."""
+        m = self.monitor
+        m.follow_up()
+        m.flush_outbox()
 
     def _retention(self) -> None:
-        service.apply_retention(self.cfg, engine=self.engine)
+        self.monitor.apply_retention()
 
     def _schedule_digest(self) -> None:
-        cfg, engine = self.cfg, self.engine
-        first = service.next_digest_at(cfg, engine=engine)
-        trigger = _DailyTrigger(first, lambda previous: service.next_digest_at(cfg, engine=engine, after=previous))
+        m = self.monitor
+        first = m.next_digest_at()
+        trigger = _DailyTrigger(first, lambda previous: m.next_digest_at(after=previous))
         self.scheduler.add_job(self._digest, trigger, id="digest", replace_existing=True)
-        log.info("next digest at %s", first.astimezone(cfg.alerts.tz).strftime("%Y-%m-%d %H:%M %Z"))
+        log.info("next digest at %s", first.astimezone(m.cfg.alerts.tz).strftime("%Y-%m-%d %H:%M %Z"))
 
 
 def describe_changes(old: Config, new: Config) -> str:

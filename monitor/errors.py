@@ -47,3 +47,63 @@ class StoreError(MonitorError):
 
 class NotifyError(MonitorError):
     """An email could not be rendered or sent (sending failures are queued, not raised to the user)."""
+
+
+# ---------------------------------------------------------------- what a request to the service got wrong
+#
+# Raised by the service with the facts, not with words for one front end: the command line says
+# "--since … must be before --until", the desk highlights a form field. Each carries its data.
+
+
+class RequestError(MonitorError):
+    """A request the service cannot do as asked (an unknown id, a bad choice, a bad period)."""
+
+    exit_code = 2
+
+
+class ItemNotFound(RequestError):
+    def __init__(self, item_id: int):
+        super().__init__(f"no mention with id {item_id}")
+        self.item_id = item_id
+
+
+class UnknownSources(RequestError):
+    def __init__(self, names: list[str]):
+        super().__init__(f"no source named {', '.join(map(repr, names))}")
+        self.names = names
+
+
+class InvalidChoice(RequestError):
+    """A value outside its allowed set: a review status, an action, a label, a report format."""
+
+    def __init__(self, field: str, value: str, allowed: tuple[str, ...] | list[str]):
+        super().__init__(f"{field} {value!r}: use one of {', '.join(allowed)}")
+        self.field, self.value, self.allowed = field, value, tuple(allowed)
+
+
+class InvalidPeriod(RequestError):
+    def __init__(self, since: object, until: object):
+        super().__init__(f"the period starts ({since}) after it ends ({until})")
+        self.since, self.until = since, until
+
+
+class InvalidInput(RequestError):
+    """A value that is not what it must be (a URL that is not http(s), a screenshot that is not an image)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+class NothingToFetch(RequestError):
+    """A mention added by hand whose address could not be read, and no text was given."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"could not fetch {url} ({reason}) and no text was given")
+        self.url, self.reason = url, reason
+
+
+class NoEvidence(RequestError):
+    def __init__(self, item_id: int):
+        super().__init__(f"mention {item_id} has no stored evidence")
+        self.item_id = item_id

@@ -36,6 +36,7 @@ import requests
 import urllib3
 
 from monitor import __version__
+from monitor.config import Source
 from monitor.errors import FetchError
 from monitor.models import FetchResult
 
@@ -51,12 +52,21 @@ ROBOTS_LIMIT = 512 * 1024  # Google reads 500 KiB of a robots.txt; so do we
 ROBOTS_TIMEOUT = 10.0
 
 
+_SOURCE = Source.__dataclass_fields__  # a source's defaults are a fetch's
+
+
 @dataclass(frozen=True)
 class Limits:
-    timeout: float = 20.0  # seconds for the whole fetch, not one socket read
-    max_bytes: int = 5 * 1024**2  # decoded body cap
-    per_host: int = 4  # requests in flight to one host at most
+    """How much one fetch may take; by default what a source takes unless sources.toml says more."""
+
+    timeout: float = _SOURCE["timeout"].default.total_seconds()  # for the whole fetch, not one socket read
+    max_bytes: int = _SOURCE["max_bytes"].default  # decoded body cap
+    per_host: int = _SOURCE["per_host"].default  # requests in flight to one host at most
     robots: bool = False  # obey robots.txt
+
+    @classmethod
+    def of(cls, src: Source) -> Limits:
+        return cls(src.timeout.total_seconds(), src.max_bytes, src.per_host, src.robots)
 
 
 class Fetcher:

@@ -86,6 +86,14 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Scored:
+    """An item with its score, as a scan hands it to the store."""
+
+    item: Item
+    score: Score
+
+
+@dataclass(frozen=True)
 class StoredItem:
     """A mention as stored: the item, its score and its review status."""
 
@@ -105,6 +113,9 @@ class StoredItem:
     status: str
     updated_at: datetime | None = None
     digested_at: datetime | None = None
+    text_label: str | None = None  # what an edited post now reads as, when milder than the label kept
+    corrected_by: str | None = None  # who corrected the label (a person's word decides)
+    alerted_at: datetime | None = None
 
     def as_json(self) -> dict:
         """The fields `items --json` prints (DESIGN.md), dates as ISO 8601 strings."""
@@ -125,6 +136,20 @@ class StoredItem:
             "mentions_staff": self.mentions_staff,
             "status": self.status,
         }
+
+
+def severity_of(label: str, mentions_staff: bool = False) -> str:
+    """High for extremism and abuse, medium for criticism (high when it names staff), else low."""
+    if label in ("extremism", "abuse"):
+        return "high"
+    if label == "criticism":
+        return "high" if mentions_staff else "medium"
+    return "low"
+
+
+def severity_order(item: StoredItem) -> tuple[int, int, int]:
+    """The sort key of "most severe first": severity, then label precedence, then oldest first."""
+    return (SEVERITY_RANK.get(item.severity, 9), LABEL_RANK.get(item.label, 9), item.id)
 
 
 @dataclass(frozen=True)
@@ -180,6 +205,32 @@ class ScanSummary:
 
 
 @dataclass(frozen=True)
+class FlushResult:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0  # still unsent afterwards: held by quiet hours, or retried later
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    queued: int = 0  # messages queued (pile-ons included)
+    piled: int = 0  # items gathered into pile-on messages rather than one message each
+    flushed: FlushResult = FlushResult()
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    email: Email | None  # None: nothing new, so no digest
+    items: int = 0
+    queued: bool = False
+    no_recipients: bool = False  # there was a digest, but nobody to send it to
+    flushed: FlushResult | None = None
+
+
+@dataclass(frozen=True)
 class Review:
     """One entry of the append-only review log."""
 
@@ -190,6 +241,15 @@ class Review:
     action: str | None = None
     note: str = ""
     id: int | None = None
+    label: str | None = None  # a correction: the label a person gave
+    previous_label: str | None = None  # and the one it replaced
+
+    @property
+    def summary(self) -> str:
+        """The step in a few words: "actioned, reported-to-platform" or "relabelled neutral → abuse"."""
+        if self.label:
+            return f"relabelled {self.previous_label} → {self.label}"
+        return self.status + (f", {self.action}" if self.action else "")
 
 
 @dataclass(frozen=True)
@@ -235,6 +295,12 @@ class SourceHealth:
     last_error: str | None = None
     last_error_at: datetime | None = None
     failures: int = 0
+
+    @classmethod
+    def of(cls, name: str, type: str, url: str, enabled: bool, state: SourceState | None) -> SourceHealth:
+        if state is None:
+            return cls(name, type, url, enabled)
+        return cls(name, type, url, enabled, state.last_success, state.last_error, state.last_error_at, state.failures)
 
 
 @dataclass(frozen=True)

@@ -16,75 +16,30 @@ import os
 import re
 import smtplib
 import ssl
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, parseaddr, parsedate_to_datetime
-from urllib.parse import urlsplit
 
-import jinja2
-
+from monitor import templating
 from monitor.config import Config
-from monitor.errors import ConfigError, NotifyError
+from monitor.errors import NotifyError
 from monitor.models import LABELS, Email, SourceState, StoredItem
+from monitor.text import excerpt, http_url, local_time, one_line
 
-TEMPLATES = ("alert", "digest", "pileon")
 SUBJECT_MAX = 200
 FIRST_WORDS = 8
-EXCERPT_CHARS = 200
 ADD_COMMAND = "school-monitor add --url URL --text TEXT --seen-on PLATFORM"
 
 
-# ---------------------------------------------------------------- templates
-
-
-def _environment(cfg: Config) -> jinja2.Environment:
-    # The school's own alerts/ first, then the packaged defaults, file by file.
-    loader = jinja2.ChoiceLoader(
-        [jinja2.FileSystemLoader(str(cfg.templates_dir)), jinja2.PackageLoader("monitor.templates", ".")]
-    )
-    return jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def check_templates(cfg: Config) -> list[str]:
-    """Compile every template (the school's overrides included); return where each came from.
-
-    Raises ConfigError (exit status 2) listing every template that does not compile, with its line.
-    """
-    env = _environment(cfg)
-    found, problems = [], []
-    for name in TEMPLATES:
-        for ext in ("txt", "html"):
-            try:
-                template = env.get_template(f"{name}.{ext}")
-            except jinja2.TemplateSyntaxError as e:
-                packaged = "" if e.filename and e.filename.startswith(str(cfg.templates_dir)) else " (packaged)"
-                problems.append((e.name, f"line {e.lineno}{packaged}: {e.message}"))
-                continue
-            except jinja2.TemplateNotFound as e:
-                problems.append((e.name, f"not found in {cfg.templates_dir} nor in the package"))
-                continue
-            found.append(template.filename or template.name)
-    if problems:
-        raise ConfigError(cfg.templates_dir, problems)
-    return found
-
-
-def _render(env: jinja2.Environment, name: str, context: dict) -> tuple[str, str]:
+def _render(cfg: Config, name: str, context: dict) -> tuple[str, str]:
     """The plain-text and HTML parts of one template pair."""
+    env = templating.environment(cfg.templates_dir, cfg.alerts.timezone)
     try:
-        return (env.get_template(f"{name}.txt").render(context), env.get_template(f"{name}.html").render(context))
-    except jinja2.TemplateError as e:
+        return templating.render(env, f"{name}.txt", context), templating.render(env, f"{name}.html", context)
+    except templating.TemplateError as e:
         where = getattr(e, "filename", None) or name
         raise NotifyError(f"template {where}: {e.__class__.__name__}: {e}") from None
 
@@ -94,24 +49,11 @@ def _render(env: jinja2.Environment, name: str, context: dict) -> tuple[str, str
 
 def clean_header(text: str, limit: int = SUBJECT_MAX) -> str:
     """Text fit for an email header: no CR/LF or other control characters, one line, capped."""
-    text = "".join(" " if unicodedata.category(c)[0] in "CZ" and c != " " else c for c in str(text))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def http_link(url: str) -> str:
-    """The URL if it is http(s) (safe to put in an href), else ''."""
-    parts = urlsplit(url or "")
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return one_line(text, limit)
 
 
 def _when(cfg: Config, when: datetime | None) -> str:
-    return when.astimezone(cfg.alerts.tz).strftime("%a %d %b %Y %H:%M") if when else "unknown"
+    return local_time(when, cfg.alerts.tz, "%a %d %b %Y %H:%M %Z", missing="unknown")
 
 
 def item_view(cfg: Config, it: StoredItem) -> dict:
@@ -125,7 +67,7 @@ def item_view(cfg: Config, it: StoredItem) -> dict:
         "author": it.author,
         "when": _when(cfg, it.published or it.first_seen),
         "url": it.url,
-        "link": http_link(it.url),
+        "link": http_url(it.url),
         "title": it.title,
         "text": it.text,
         "excerpt": excerpt(f"{it.title}: {it.text}" if it.title and it.text else it.title or it.text),
@@ -149,7 +91,7 @@ def render_alert(cfg: Config, item: StoredItem, recipients: tuple[str, ...], rou
         f'[{cfg.school.label}] {item.severity.upper()}: {item.label} on {item.source} — "{_first_words(item)}"'
     )
     context = {"school": cfg.school.label, "subject": subject, "item": item_view(cfg, item)}
-    text, html = _render(_environment(cfg), "alert", context)
+    text, html = _render(cfg, "alert", context)
     return Email(
         to=recipients,
         subject=subject,
@@ -175,7 +117,7 @@ def render_pileon(cfg: Config, items: list[StoredItem], recipients: tuple[str, .
         "items": [item_view(cfg, i) for i in items],
         "max_per_hour": cfg.alerts.max_per_hour,
     }
-    text, html = _render(_environment(cfg), "pileon", context)
+    text, html = _render(cfg, "pileon", context)
     ids = tuple(i.id for i in items)
     return Email(
         to=recipients,
@@ -259,7 +201,7 @@ def render_digest(cfg: Config, data: DigestData) -> Email:
         "not_watched": list(cfg.alerts.not_watched),
         "add_command": ADD_COMMAND,
     }
-    text, html = _render(_environment(cfg), "digest", context)
+    text, html = _render(cfg, "digest", context)
     return Email(
         to=cfg.alerts.recipients,
         subject=subject,

@@ -16,15 +16,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
-
+from monitor import templating
 from monitor.models import LABELS, Evidence, ReportData, Review, StoredItem, WeekCount
 
-TEMPLATE = "report.html"
 FLAGGED_LIMIT = 500  # the HTML lists this many flagged items; the CSV/JSON have them all
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LABEL_COLOURS = {
@@ -58,41 +53,6 @@ CSV_FIELDS = (
 )
 
 
-# ---------------------------------------------------------------- templates
-
-
-def packaged_templates() -> Path:
-    """The templates shipped with the package (the repo's alerts/ folder, installed as monitor.templates);
-    the repo's alerts/ folder itself when running from a checkout installed without that mapping."""
-    from importlib.resources import files
-
-    try:  # via a file inside: a namespace package's files() is a MultiplexedPath, not a folder
-        return Path(str(files("monitor.templates").joinpath(TEMPLATE))).parent
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "alerts"
-
-
-def environment(templates_dir: Path) -> Environment:
-    """cfg.templates_dir overrides the packaged templates file by file."""
-    env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(str(templates_dir)), FileSystemLoader(str(packaged_templates()))]),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["http_url"] = http_url
-    return env
-
-
-def http_url(url: str | None) -> str:
-    """The URL when it is http(s), else "" (a javascript: or data: URL never becomes a link)."""
-    try:
-        return url if url and urlsplit(url.strip()).scheme.lower() in ("http", "https") else ""
-    except ValueError:
-        return ""
-
-
 # ---------------------------------------------------------------- HTML
 
 
@@ -121,20 +81,22 @@ def weeks_from_days(
 
 
 def render_html(data: ReportData, templates_dir: Path) -> str:
-    tz = ZoneInfo(data.timezone)
-    env = environment(templates_dir)
-    env.filters["local"] = lambda d, fmt="%Y-%m-%d %H:%M": d.astimezone(tz).strftime(fmt) if d else ""
-    return env.get_template(TEMPLATE).render(
-        r=data,
-        labels=LABELS,
-        colours=LABEL_COLOURS,
-        charts=charts(data.weeks),
-        more=data.flagged_total - len(data.flagged),
-        last_day=data.until - timedelta(microseconds=1),
+    env = templating.environment(templates_dir, data.timezone)
+    return templating.render(
+        env,
+        templating.REPORT,
+        {
+            "r": data,
+            "labels": LABELS,
+            "colours": LABEL_COLOURS,
+            "charts": charts(data.weeks),
+            "more": data.flagged_total - len(data.flagged),
+            "last_day": data.until - timedelta(microseconds=1),
+        },
     )
 
 
-def charts(weeks: tuple[WeekCount, ...]) -> dict[str, Markup]:
+def charts(weeks: tuple[WeekCount, ...]) -> dict[str, templating.Markup]:
     """Mentions per week by label, and mean sentiment per week, as inline SVG (text kept as text)."""
     if not any(w.by_label for w in weeks):
         return {}
@@ -177,12 +139,12 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, Markup]:
     return {"mentions": mentions, "sentiment": sentiment}
 
 
-def _svg(canvas) -> Markup:
+def _svg(canvas) -> templating.Markup:
     buf = io.StringIO()
     canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
     # Our own drawing (labels and dates, no text from the internet): embedded from <svg> on.
-    return Markup(text[text.index("<svg") :])
+    return templating.Markup(text[text.index("<svg") :])
 
 
 # ---------------------------------------------------------------- CSV and JSON

@@ -37,11 +37,6 @@ def next_check(
     return now + wait + jitter(interval, rng)
 
 
-def is_due(next_at: datetime | None, now: datetime) -> bool:
-    """A source never checked is due; so is one whose time has come (missed runs coalesce into one)."""
-    return next_at is None or next_at <= now
-
-
 # ---------------------------------------------------------------- the daemon's clockwork
 
 MIN_TICK = timedelta(seconds=0.25)
@@ -90,3 +85,18 @@ def _wall(day: date, at: time, tz: tzinfo) -> datetime:
     """`at` on `day` in `tz`, normalised through UTC (a skipped time moves forward by the gap;
     fold=0 picks the first of a repeated time)."""
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def quiet_until(quiet_hours: tuple[time, time] | None, now: datetime, tz: tzinfo) -> datetime | None:
+    """The end of the quiet hours `now` falls in (hours in zone `tz`), or None outside them."""
+    if quiet_hours is None:
+        return None
+    start, end = quiet_hours
+    local = now.astimezone(tz)
+    t = local.time().replace(tzinfo=None)
+    overnight = start > end
+    inside = (t >= start or t < end) if overnight else (start <= t < end)
+    if not inside or start == end:
+        return None
+    day = local.date() + timedelta(days=1) if overnight and t >= start else local.date()
+    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)

@@ -36,6 +36,13 @@ def write_config(tmp_path: Path, sources: str = "", extra: str = "") -> Path:
     return path
 
 
+def monitor_for(cfg, now=None, engine=None):
+    """The service object for a test: its clock stopped at `now` when given, else the real one."""
+    from monitor.service import Monitor, utc_now
+
+    return Monitor(cfg, clock=(lambda: now) if now is not None else utc_now, engine=engine)
+
+
 def save_state(engine, state) -> None:
     """Store one source's state as a scan would (with no items)."""
     from datetime import UTC, datetime

@@ -16,9 +16,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from monitor import cli, config, service, store
+from monitor import cli, config, notify, schedule, store
 from monitor.models import Item, Score
-from tests.conftest import feed_source, rss, write_config
+from monitor.service import alerting
+from tests.conftest import feed_source, monitor_for, rss, write_config
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # 12:00 in London
 MANAGERS = ["a.stevenson@elmpark.example.org", "l.woods@elmpark.example.org"]
@@ -130,7 +131,7 @@ def seed(cfg, *specs, now=NOW):
 
 def alert(cfg, *specs, now=NOW):
     _ids, engine = seed(cfg, *specs, now=now)
-    return service.alert_new(cfg, engine, now), engine
+    return monitor_for(cfg, now=now, engine=engine).alert_new(), engine
 
 
 # ---------------------------------------------------------------- instant alerts
@@ -162,8 +163,8 @@ def test_abusive_item_is_one_email_with_both_parts_to_every_recipient(tmp_path, 
 def test_a_second_run_never_sends_the_same_alert_again(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
     _ids, engine = seed(cfg, ("abuse", "Elm Park Primary staff are scum"))
-    service.alert_new(cfg, engine, NOW)
-    again = service.alert_new(cfg, engine, NOW + timedelta(minutes=5))
+    monitor_for(cfg, now=NOW, engine=engine).alert_new()
+    again = monitor_for(cfg, now=NOW + timedelta(minutes=5), engine=engine).alert_new()
     assert again.queued == 0 and len(smtp.envelopes) == 1
 
 
@@ -171,7 +172,7 @@ def test_a_kill_between_storing_and_alerting_loses_no_alert(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
     ids, engine = seed(cfg, ("abuse", "Elm Park Primary staff are scum"))  # stored, then the process died
     assert store.pending_alerts(engine) == ids
-    result = service.alert_new(cfg, engine, NOW + timedelta(minutes=1))  # the next scan or daemon tick
+    result = monitor_for(cfg, now=NOW + timedelta(minutes=1), engine=engine).alert_new()  # the next scan or daemon tick
     assert result.queued == 1 and len(smtp.envelopes) == 1
     assert store.pending_alerts(engine) == []
 
@@ -193,7 +194,7 @@ def test_old_posts_found_now_go_to_the_digest_only(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table(immediate_max_age='"14d"') + smtp_table(smtp.port))
     result, _ = alert(cfg, ("abuse", "Old abuse of Elm Park Primary", {"published": NOW - timedelta(days=30)}))
     assert result.queued == 0 and smtp.envelopes == []
-    email_ = service.render_digest(cfg, now=NOW)
+    email_ = monitor_for(cfg, now=NOW).render_digest()
     assert "Old abuse of Elm Park Primary" in email_.text
 
 
@@ -234,18 +235,20 @@ def test_quiet_hours_hold_criticism_but_not_abuse(tmp_path, smtp):
     )
     assert (result.queued, result.flushed.sent, result.flushed.waiting) == (2, 1, 1)
     assert "abuse" in smtp.messages()[0]["Subject"]
-    (held,) = service.outbox(cfg, engine=engine)
+    (held,) = monitor_for(cfg, engine=engine).outbox()
     assert held.not_before == datetime(2026, 11, 11, 7, 0, tzinfo=UTC)
-    assert service.flush_outbox(cfg, engine=engine, now=datetime(2026, 11, 11, 6, 59, tzinfo=UTC)).sent == 0
-    assert service.flush_outbox(cfg, engine=engine, now=datetime(2026, 11, 11, 7, 0, tzinfo=UTC)).sent == 1
+    assert monitor_for(cfg, now=datetime(2026, 11, 11, 6, 59, tzinfo=UTC), engine=engine).flush_outbox().sent == 0
+    assert monitor_for(cfg, now=datetime(2026, 11, 11, 7, 0, tzinfo=UTC), engine=engine).flush_outbox().sent == 1
     assert "criticism" in smtp.messages()[1]["Subject"] and len(smtp.envelopes) == 2
 
 
 def test_quiet_hours_end_is_in_the_school_time_zone_in_summer(tmp_path):
     cfg = make_cfg(tmp_path, alerts_table(quiet_hours='"20:00-07:00"'))
     # 05:00 UTC in June is 06:00 in London (BST): quiet until 07:00 BST = 06:00 UTC.
-    assert service.quiet_until(cfg, datetime(2026, 6, 1, 5, 0, tzinfo=UTC)) == datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
-    assert service.quiet_until(cfg, datetime(2026, 6, 1, 12, 0, tzinfo=UTC)) is None
+    assert schedule.quiet_until(
+        cfg.alerts.quiet_hours, datetime(2026, 6, 1, 5, 0, tzinfo=UTC), cfg.alerts.tz
+    ) == datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
+    assert schedule.quiet_until(cfg.alerts.quiet_hours, datetime(2026, 6, 1, 12, 0, tzinfo=UTC), cfg.alerts.tz) is None
 
 
 def test_a_pile_on_becomes_one_summary_email_past_the_hourly_cap(tmp_path, smtp):
@@ -319,32 +322,32 @@ def test_server_down_then_up_delivers_exactly_once(tmp_path):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(port))
     result, engine = alert(cfg, ("abuse", "Elm Park Primary head is a crook"))
     assert (result.queued, result.flushed.sent, result.flushed.failed, result.flushed.waiting) == (1, 0, 1, 1)
-    (queued,) = service.outbox(cfg, engine=engine)
+    (queued,) = monitor_for(cfg, engine=engine).outbox()
     assert queued.attempts == 1 and "cannot send by 127.0.0.1" in queued.last_error
     assert queued.next_attempt == NOW + timedelta(minutes=1)
     controller, recorder = start_smtp(port)
     try:
-        assert service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(seconds=30)).sent == 0  # backing off
-        done = service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(minutes=2))
+        assert monitor_for(cfg, now=NOW + timedelta(seconds=30), engine=engine).flush_outbox().sent == 0  # backing off
+        done = monitor_for(cfg, now=NOW + timedelta(minutes=2), engine=engine).flush_outbox()
         assert (done.sent, done.waiting) == (1, 0)
-        assert service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(hours=3)).sent == 0
-        assert service.alert_new(cfg, engine, NOW + timedelta(hours=3)).queued == 0
+        assert monitor_for(cfg, now=NOW + timedelta(hours=3), engine=engine).flush_outbox().sent == 0
+        assert monitor_for(cfg, now=NOW + timedelta(hours=3), engine=engine).alert_new().queued == 0
     finally:
         controller.stop()
     assert len(recorder.envelopes) == 1
-    assert service.outbox(cfg, engine=engine) == []
+    assert monitor_for(cfg, engine=engine).outbox() == []
 
 
 def test_a_send_killed_mid_way_is_retried_after_the_lease_and_not_before(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
     ids, engine = seed(cfg, ("abuse", "Elm Park Primary is run by thugs"))
     item = store.get_item(engine, ids[0])
-    email_ = service.notify.render_alert(cfg, item, cfg.alerts.recipients, "main")
-    store.queue_emails(engine, [service._outgoing(cfg, email_, [item], NOW)], NOW)
+    email_ = notify.render_alert(cfg, item, cfg.alerts.recipients, "main")
+    store.queue_emails(engine, [alerting._outgoing(cfg, email_, [item], NOW)], NOW)
     (entry,) = store.due_emails(engine, NOW)
-    assert store.claim_email(engine, entry.id, NOW, NOW + service.SEND_LEASE)  # ...and the sender dies here
-    assert service.flush_outbox(cfg, engine=engine, now=NOW + timedelta(minutes=1)).sent == 0
-    assert service.flush_outbox(cfg, engine=engine, now=NOW + service.SEND_LEASE).sent == 1
+    assert store.claim_email(engine, entry.id, NOW, NOW + alerting.SEND_LEASE)  # ...and the sender dies here
+    assert monitor_for(cfg, now=NOW + timedelta(minutes=1), engine=engine).flush_outbox().sent == 0
+    assert monitor_for(cfg, now=NOW + alerting.SEND_LEASE, engine=engine).flush_outbox().sent == 1
     assert len(smtp.envelopes) == 1
 
 
@@ -357,7 +360,7 @@ def test_without_smtp_each_email_is_a_parseable_eml_file(tmp_path):
     msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert msg["To"] == ", ".join(MANAGERS) and msg["Subject"].startswith("[Elm Park Primary] HIGH: abuse")
     assert msg.get_body(("plain",)) is not None and "&lt;b&gt;" in msg.get_body(("html",)).get_content()
-    assert service.outbox(cfg, engine=engine) == []
+    assert monitor_for(cfg, engine=engine).outbox() == []
 
 
 # ---------------------------------------------------------------- STARTTLS, login, certificates
@@ -449,7 +452,7 @@ def test_an_unverifiable_certificate_is_refused_and_queued(tmp_path, starttls_sm
     )
     result, engine = alert(cfg, ("abuse", "Elm Park Primary threats"))
     assert (result.flushed.sent, result.flushed.failed) == (0, 1)
-    assert "CERTIFICATE_VERIFY_FAILED" in service.outbox(cfg, engine=engine)[0].last_error
+    assert "CERTIFICATE_VERIFY_FAILED" in monitor_for(cfg, engine=engine).outbox()[0].last_error
     assert starttls_smtp.logins == [] and starttls_smtp.envelopes == []
 
 
@@ -468,7 +471,7 @@ def test_a_missing_password_variable_is_a_queued_error_naming_it(tmp_path, start
     )
     result, engine = alert(cfg, ("abuse", "Elm Park Primary threats"))
     assert result.flushed.failed == 1
-    assert "TEST_SMTP_PASSWORD" in service.outbox(cfg, engine=engine)[0].last_error
+    assert "TEST_SMTP_PASSWORD" in monitor_for(cfg, engine=engine).outbox()[0].last_error
 
 
 # ---------------------------------------------------------------- end to end through a scan and the CLI
@@ -501,7 +504,7 @@ def test_scan_of_a_feed_sends_the_alert_and_no_alerts_sends_none(httpserver, tmp
         tmp_path,
         alerts_table() + immediate + "\n" + smtp_table(smtp.port) + feed_source("Gazette", httpserver.url_for("/feed")),
     )
-    summary = service.scan(cfg, now=NOW)
+    summary = monitor_for(cfg, now=NOW).scan()
     assert summary.alerts_queued == 1
     (msg,) = smtp.messages()
     assert msg["Subject"].startswith("[Elm Park Primary] ") and " on Gazette — " in msg["Subject"]
@@ -511,7 +514,7 @@ def test_scan_of_a_feed_sends_the_alert_and_no_alerts_sends_none(httpserver, tmp
         alerts_table() + immediate + "\n" + smtp_table(smtp.port) + feed_source("Quiet", httpserver.url_for("/quiet")),
     )
     assert cli.main(["--config", str(quiet.path), "scan", "--no-alerts"]) == 0
-    assert len(smtp.envelopes) == 1 and len(service.list_items(quiet)) == 1
+    assert len(smtp.envelopes) == 1 and len(monitor_for(quiet).items()) == 1
 
 
 def test_cli_says_an_unsent_email_is_queued_and_exits_0(tmp_path, capsys):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor import config, service
-from tests.conftest import feed_source, rss, write_config
+from monitor import config
+from tests.conftest import feed_source, monitor_for, rss, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 15.0  # overall timeout for a condition; never reached when things work
@@ -99,7 +99,7 @@ def daemons(tmp_path):
 
 
 def titles(cfg_path) -> list[str]:
-    return sorted(i.title for i in service.list_items(config.load(cfg_path)))
+    return sorted(i.title for i in monitor_for(config.load(cfg_path)).items())
 
 
 def started(d: Daemon) -> bool:
@@ -118,7 +118,7 @@ def test_items_arrive_and_sigterm_stops_it_cleanly(server, tmp_path, daemons):
     assert "source 'A': 1 items, 1 new, 0 updated, 1 mentions" in out
     assert "source 'A': 1 items, 0 new" in out
     assert "Traceback" not in out
-    st = service.status(config.load(path))
+    st = monitor_for(config.load(path)).status()
     assert st.heartbeat is None and st.healthy  # a clean stop: no daemon expected
 
 
@@ -202,5 +202,5 @@ def test_a_hanging_source_does_not_delay_the_others_and_stop_abandons_it(server,
         assert "abandoning" in d.output() and "Hang" in d.output()
     finally:
         release.set()
-    st = service.status(config.load(path))
+    st = monitor_for(config.load(path)).status()
     assert {s.name: s.last_success is not None for s in st.sources} == {"Hang": False, "A": True}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from monitor import cli, service, store
+from monitor import cli, store
 from monitor.models import Review, SourceState
-from tests.conftest import feed_source, save_state
+from tests.conftest import feed_source, monitor_for, save_state
 from tests.test_alerts import NOW, alerts_table, free_port, make_cfg, seed, smtp, smtp_table, start_smtp  # noqa: F401
 
 MORNING = NOW + timedelta(days=1)
@@ -26,7 +26,7 @@ def test_the_digest_lists_each_new_mention_once_and_never_again(tmp_path, smtp):
         ("praise", "Third: a lovely nativity"),
         ("neutral", "Fourth: the term dates"),
     )
-    result = service.send_digest(cfg, engine=engine, now=MORNING)
+    result = monitor_for(cfg, now=MORNING, engine=engine).send_digest()
     assert (result.items, result.queued, result.flushed.sent) == (4, True, 1)
     text = digest_text(smtp)
     for title in ("First", "Second", "Third", "Fourth"):
@@ -36,12 +36,12 @@ def test_the_digest_lists_each_new_mention_once_and_never_again(tmp_path, smtp):
     for item_id in ids[:2]:
         store.add_review(engine, Review(item_id=item_id, at=MORNING, by="ls", status="reviewed"))
     seed(cfg, ("praise", "Fifth: sports day"), now=MORNING + timedelta(hours=2))
-    second = service.send_digest(cfg, engine=engine, now=MORNING + timedelta(days=1))
+    second = monitor_for(cfg, now=MORNING + timedelta(days=1), engine=engine).send_digest()
     assert second.items == 1
     text = digest_text(smtp)
     assert "Fifth:" in text and not any(t in text for t in ("First", "Second", "Third", "Fourth"))
 
-    third = service.send_digest(cfg, engine=engine, now=MORNING + timedelta(days=2))
+    third = monitor_for(cfg, now=MORNING + timedelta(days=2), engine=engine).send_digest()
     assert third.email is None and not third.queued and len(smtp.envelopes) == 2
 
 
@@ -55,7 +55,7 @@ def test_grouped_by_label_most_severe_first_with_counts_at_the_top(tmp_path, smt
         ("extremism", "Extremism one"),
         ("neutral", "Neutral one"),
     )
-    service.send_digest(cfg, engine=engine, now=MORNING)
+    monitor_for(cfg, now=MORNING, engine=engine).send_digest()
     (msg,) = smtp.messages()
     text = digest_text(smtp)
     assert "5 new mentions: 1 extremism, 1 criticism, 2 praise, 1 neutral" in text.splitlines()[2]
@@ -79,7 +79,7 @@ def test_failing_sources_removed_posts_awaiting_review_and_what_is_not_watched(t
         + sources,
     )
     ids, engine = seed(cfg, ("abuse", "Old abuse still to review"), ("criticism", "Post that was taken down"))
-    service.send_digest(cfg, engine=engine, now=NOW)  # yesterday's digest: both listed then
+    monitor_for(cfg, now=NOW, engine=engine).send_digest()  # yesterday's digest: both listed then
     save_state(
         engine,
         SourceState(
@@ -100,7 +100,7 @@ def test_failing_sources_removed_posts_awaiting_review_and_what_is_not_watched(t
             note="gone after our request",
         ),
     )
-    result = service.send_digest(cfg, engine=engine, now=MORNING)
+    result = monitor_for(cfg, now=MORNING, engine=engine).send_digest()
     assert result.queued and result.items == 0  # nothing new, but a broken collector is news
     text = digest_text(smtp)
     assert "No new mentions." in text
@@ -114,9 +114,9 @@ def test_failing_sources_removed_posts_awaiting_review_and_what_is_not_watched(t
 
 def test_no_digest_when_nothing_is_new_unless_asked(tmp_path, smtp):
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
-    assert service.send_digest(cfg, now=MORNING).email is None and smtp.envelopes == []
+    assert monitor_for(cfg, now=MORNING).send_digest().email is None and smtp.envelopes == []
     cfg = make_cfg(tmp_path, alerts_table(digest_when_empty="true") + smtp_table(smtp.port))
-    assert service.send_digest(cfg, now=MORNING).flushed.sent == 1
+    assert monitor_for(cfg, now=MORNING).send_digest().flushed.sent == 1
     assert "No new mentions." in digest_text(smtp)
 
 
@@ -124,13 +124,13 @@ def test_a_digest_that_cannot_be_sent_is_queued_marked_and_sent_once_later(tmp_p
     port = free_port()
     cfg = make_cfg(tmp_path, alerts_table() + smtp_table(port))
     _, engine = seed(cfg, ("praise", "Great Elm Park Primary fair"))
-    result = service.send_digest(cfg, engine=engine, now=MORNING)
+    result = monitor_for(cfg, now=MORNING, engine=engine).send_digest()
     assert result.queued and (result.flushed.failed, result.flushed.waiting) == (1, 1)
-    assert service.send_digest(cfg, engine=engine, now=MORNING + timedelta(minutes=5)).email is None
+    assert monitor_for(cfg, now=MORNING + timedelta(minutes=5), engine=engine).send_digest().email is None
     controller, recorder = start_smtp(port)
     try:
-        assert service.flush_outbox(cfg, engine=engine, now=MORNING + timedelta(minutes=5)).sent == 1
-        assert service.flush_outbox(cfg, engine=engine, now=MORNING + timedelta(hours=5)).sent == 0
+        assert monitor_for(cfg, now=MORNING + timedelta(minutes=5), engine=engine).flush_outbox().sent == 1
+        assert monitor_for(cfg, now=MORNING + timedelta(hours=5), engine=engine).flush_outbox().sent == 0
     finally:
         controller.stop()
     assert len(recorder.envelopes) == 1 and "Great Elm Park Primary fair" in digest_text(recorder)

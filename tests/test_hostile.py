@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from monitor import cli, config, fetch, service, store
+from monitor import cli, config, fetch, store
 from monitor.errors import FetchError
 from monitor.models import SourceState
-from tests.conftest import feed_source, rss, save_state, write_config
+from tests.conftest import feed_source, monitor_for, rss, save_state, write_config
 from tests.rawserver import drip, endless
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -130,7 +130,7 @@ def test_a_scan_of_hostile_sources_reports_each_and_stores_the_good_ones(
     assert cli.main(["--config", str(path), "scan"]) == 0
     out = capsys.readouterr().out
     cfg = config.load(path)
-    states = service.source_states(cfg)
+    states = monitor_for(cfg).source_states()
 
     for name, (_, error) in expected.items():
         if error is None:
@@ -140,7 +140,7 @@ def test_a_scan_of_hostile_sources_reports_each_and_stores_the_good_ones(
             assert f"ERROR: {states[name].last_error}" in out
     assert "DOCTYPE declares an internal subset" in states["entity page"].last_error
 
-    found = {i.source: i for i in service.list_items(cfg)}
+    found = {i.source: i for i in monitor_for(cfg).items()}
     assert found["good"].title == "Elm Park Primary pupils win the chess cup"
     assert found["redirected"].url == "http://news.example/r1"
     assert "£500" in found["wrong charset"].text and "café" in found["wrong charset"].text
@@ -220,15 +220,15 @@ def test_permanent_failures_mark_a_source_broken(httpserver, tmp_path, capsys):
     assert "BROKEN ERROR: HTTP 410" in capsys.readouterr().out
     assert cli.main(["--config", str(path), "check"]) == 0
     out = capsys.readouterr().out
-    assert "BROKEN (3 permanent failures in a row" in out and "failing 3x: HTTP 410" in out
-    states = service.source_states(config.load(path))
+    assert "BROKEN (3 permanent failures in a row" in out and "failing 3x, last error " in out and ": HTTP 410" in out
+    states = monitor_for(config.load(path)).source_states()
     assert states["Gone"].broken and not states["Good"].broken
 
     httpserver.clear()
     httpserver.expect_request("/gone.xml").respond_with_data(GOOD, content_type="application/rss+xml")
     cli.main(["--config", str(path), "scan"])
     capsys.readouterr()
-    states = service.source_states(config.load(path))
+    states = monitor_for(config.load(path)).source_states()
     assert not states["Gone"].broken and states["Gone"].failures == 0
 
 
@@ -241,10 +241,10 @@ def test_a_server_error_backs_off_and_retry_after_is_honoured(httpserver, make_c
         feed_source("Error", httpserver.url_for("/error.xml"), interval="1m")
         + feed_source("Busy", httpserver.url_for("/busy.xml"), interval="1m")
     )
-    service.scan(cfg)
-    first = service.source_states(cfg)["Error"]
-    service.scan(cfg)
-    states = service.source_states(cfg)
+    monitor_for(cfg).scan()
+    first = monitor_for(cfg).source_states()["Error"]
+    monitor_for(cfg).scan()
+    states = monitor_for(cfg).source_states()
     second = states["Error"]
     assert (first.failures, second.failures) == (1, 2)
     assert timedelta(minutes=1) <= first.next_check - first.last_checked < timedelta(minutes=2)
@@ -269,12 +269,12 @@ def test_robots_txt_is_read_once_per_host_and_obeyed(httpserver, make_config):
         for p in ("/public/a", "/public/b", "/private/c")
     )
     cfg = make_config(sources)
-    runs = {r.source: r for r in service.scan(cfg).runs}
+    runs = {r.source: r for r in monitor_for(cfg).scan().runs}
     assert runs["/public/a"].error is None and runs["/public/b"].error is None
     assert runs["/private/c"].error.startswith("disallowed by robots.txt")
     requested = [req.path for req, _ in httpserver.log]
     assert requested.count("/robots.txt") == 1 and "/private/c" not in requested
-    assert {i.source for i in service.list_items(cfg)} == {"/public/a", "/public/b"}
+    assert {i.source for i in monitor_for(cfg).items()} == {"/public/a", "/public/b"}
 
 
 def test_feeds_ignore_robots_txt_unless_asked(httpserver, make_config):
@@ -284,7 +284,7 @@ def test_feeds_ignore_robots_txt_unless_asked(httpserver, make_config):
         feed_source("Feed", httpserver.url_for("/feed.xml"))
         + feed_source("Polite", httpserver.url_for("/feed.xml") + "?p", robots=True)
     )
-    runs = {r.source: r for r in service.scan(cfg).runs}
+    runs = {r.source: r for r in monitor_for(cfg).scan().runs}
     assert runs["Feed"].error is None
     assert runs["Polite"].error.startswith("disallowed by robots.txt")
 
@@ -304,7 +304,7 @@ def test_requests_in_flight_per_host_are_limited(raw_server, make_config):
 
     server = raw_server(handler)
     cfg = make_config("".join(feed_source(f"s{n}", server.url(f"/f{n}"), per_host=2) for n in range(6)))
-    summary = service.scan(cfg)
+    summary = monitor_for(cfg).scan()
     assert not summary.failed
     assert len(server.requests) == 6
     assert peak[0] == 2  # overlapping (8 workers), but never more than per_host

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor import cli, parse, service, store
+from monitor import cli, parse, store
 from monitor.config import Source
 from monitor.errors import ParseError
-from tests.conftest import feed_source, rss
+from tests.conftest import feed_source, monitor_for, rss
 
 PAGES = Path(__file__).parent / "pages"
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -154,13 +154,13 @@ def test_a_page_scan_stores_posts_once_beside_a_feed(httpserver, make_config):
         + page_source("Moved", httpserver.url_for("/moved"), **selectors)
         + feed_source("Feed", httpserver.url_for("/feed"))
     )
-    runs = {r.source: r for r in service.scan(cfg, now=NOW).runs}
+    runs = {r.source: r for r in monitor_for(cfg, now=NOW).scan().runs}
     assert (runs["Forum"].seen, runs["Forum"].new) == (4, 4)
     assert runs["Moved"].error == "selector div.post matched nothing; the page layout may have changed"
     assert runs["Feed"].new == 1
-    again = {r.source: r for r in service.scan(cfg, now=NOW).runs}
+    again = {r.source: r for r in monitor_for(cfg, now=NOW).scan().runs}
     assert (again["Forum"].new, again["Forum"].updated) == (0, 0)
-    assert len([i for i in service.list_items(cfg) if i.source == "Forum"]) == 4
+    assert len([i for i in monitor_for(cfg).items() if i.source == "Forum"]) == 4
 
 
 def test_a_watched_page_is_scored_on_what_changed(httpserver, make_config, capsys):
@@ -174,7 +174,7 @@ def test_a_watched_page_is_scored_on_what_changed(httpserver, make_config, capsy
     def scan(body):
         httpserver.clear()
         httpserver.expect_request("/report").respond_with_data(body, content_type="text/html")
-        (run,) = service.scan(cfg, now=NOW).runs
+        (run,) = monitor_for(cfg, now=NOW).scan().runs
         return run
 
     first = scan(original)
@@ -182,14 +182,14 @@ def test_a_watched_page_is_scored_on_what_changed(httpserver, make_config, capsy
     assert scan(original).updated == 0  # unchanged: nothing to score
     run = scan(changed)
     assert (run.new, run.updated) == (0, 1)  # an edited item, not a new one
-    (item,) = service.list_items(cfg)
+    (item,) = monitor_for(cfg).items()
     assert item.text == "Overall effectiveness: Requires improvement\nPupils' behaviour is poor and leadership is weak."
     assert item.title == "Elm Park Primary School - Ofsted report"
     engine = store.connect(cfg.database_url)
     with engine.connect() as conn:
         bodies = [r.content for r in conn.execute(store.bodies.select())]
     assert changed in bodies  # the whole page kept as evidence
-    state = service.source_states(cfg)["Ofsted"]
+    state = monitor_for(cfg).source_states()["Ofsted"]
     assert "Requires improvement" in state.page_text and state.content_hash
 
 
@@ -201,8 +201,8 @@ def test_check_shows_each_sources_health(httpserver, make_config, capsys):
         feed_source("Feed", httpserver.url_for("/feed"))
         + page_source("Nowhere", "http://127.0.0.1:9/thread", item="div.post", robots=False)
     )
-    service.scan(cfg)
+    monitor_for(cfg).scan()
     assert cli.main(["--config", str(cfg.path), "check"]) == 0
     out = capsys.readouterr().out
     assert "Feed [feed, every 1h]" in out and "Nowhere [page, every 1h]" in out
-    assert "last success never; failing 1x: cannot connect to 127.0.0.1" in out
+    assert "last success never; failing 1x, last error " in out

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from monitor import service
-from tests.conftest import feed_source, rss, write_config
+from monitor.service import parsing_pool, scanning
+from tests.conftest import feed_source, monitor_for, rss, write_config
 
 pytestmark = pytest.mark.skipif(
     "fork" not in multiprocessing.get_all_start_methods(), reason="parsing processes need the fork start method"
@@ -36,29 +36,29 @@ def test_a_large_scan_keeps_per_host(raw_server, make_config):
         conn.sendall(FEED_HEADERS + f"Content-Length: {len(GOOD)}\r\n\r\n".encode() + GOOD)
 
     server = raw_server(handler)
-    n = service.PROCESS_POOL_MIN_SOURCES + 4
+    n = parsing_pool.PROCESS_POOL_MIN_SOURCES + 4
     cfg = make_config("".join(feed_source(f"s{i}", server.url(f"/f{i}"), per_host=3) for i in range(n)))
-    summary = service.scan(cfg)
+    summary = monitor_for(cfg).scan()
     assert not summary.failed and len(summary.runs) == n
     assert len(server.requests) == n
     assert peak[0] == 3  # overlapping, but never more than per_host
-    assert len({i.source for i in service.list_items(cfg)}) == n
+    assert len({i.source for i in monitor_for(cfg).items()}) == n
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a scan parses in worker processes only with 2 cores or more")
 def test_a_parsing_process_that_dies_fails_only_the_sources_beside_it(httpserver, make_config, monkeypatch):
     httpserver.expect_request("/feed.xml").respond_with_data(GOOD, content_type="application/rss+xml")
-    n = service.PROCESS_POOL_MIN_SOURCES + service.SCAN_WORKERS + 8
+    n = parsing_pool.PROCESS_POOL_MIN_SOURCES + scanning.SCAN_WORKERS + 8
     cfg = make_config("".join(feed_source(f"s{i}", httpserver.url_for("/feed.xml") + f"?{i}") for i in range(n)))
-    analyse = service._analyse
+    analyse = parsing_pool.analyse
 
     def crashing(classifier, src, *args):  # a parser crashing its process on one hostile body
         if src.name == "s5":
             os._exit(9)
         return analyse(classifier, src, *args)
 
-    monkeypatch.setattr(service, "_analyse", crashing)  # the forked processes inherit it
-    runs = {r.source: r for r in service.scan(cfg).runs}
+    monkeypatch.setattr(parsing_pool, "analyse", crashing)  # the forked processes inherit it
+    runs = {r.source: r for r in monitor_for(cfg).scan().runs}
     assert len(runs) == n
     assert runs["s5"].error == (
         "a parsing process died (this source's body or another's crashed it); the source is read again on the next run"
@@ -66,9 +66,9 @@ def test_a_parsing_process_that_dies_fails_only_the_sources_beside_it(httpserver
     ok = [name for name, r in runs.items() if r.error is None]
     # Only the sources in the broken pool with it fail (at most one per fetching thread); a new
     # pool, started afresh (spawn: it has not inherited the crash), parses the rest.
-    assert len(ok) >= n - service.SCAN_WORKERS
-    assert service.source_states(cfg)["s5"].failures == 1
-    assert {i.source for i in service.list_items(cfg)} == set(ok)
+    assert len(ok) >= n - scanning.SCAN_WORKERS
+    assert monitor_for(cfg).source_states()["s5"].failures == 1
+    assert {i.source for i in monitor_for(cfg).items()} == set(ok)
 
 
 def test_ctrl_c_stops_a_large_scan_and_its_processes_quietly(raw_server, tmp_path):
@@ -77,7 +77,7 @@ def test_ctrl_c_stops_a_large_scan_and_its_processes_quietly(raw_server, tmp_pat
         conn.sendall(FEED_HEADERS + f"Content-Length: {len(GOOD)}\r\n\r\n".encode() + GOOD)
 
     server = raw_server(handler)
-    n = service.PROCESS_POOL_MIN_SOURCES + 4
+    n = parsing_pool.PROCESS_POOL_MIN_SOURCES + 4
     path = write_config(tmp_path, "".join(feed_source(f"s{i}", server.url(f"/f{i}"), per_host=2) for i in range(n)))
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(path), "scan"],

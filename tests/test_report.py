@@ -11,9 +11,9 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from monitor import cli, service, store
+from monitor import cli, store
 from monitor.models import Item, Review, Score
-from tests.conftest import FEEDPARSER_TESTS, feed_source
+from tests.conftest import FEEDPARSER_TESTS, feed_source, monitor_for
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 SINCE = NOW - timedelta(days=90)
@@ -80,7 +80,7 @@ def in_period(engine, since, until):
 
 def report_text(cfg, engine, fmt, since=SINCE, until=NOW):
     out = io.StringIO()
-    service.write_report(cfg, out, fmt=fmt, since=since, until=until, engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).write_report(out, fmt=fmt, since=since, until=until)
     return out.getvalue()
 
 
@@ -132,7 +132,7 @@ def test_html_report_summary_flagged_items_and_sources(seeded):
 
 def test_html_report_lists_at_most_the_limit_and_says_how_many_more(seeded):
     cfg, engine, _ = seeded
-    data = service.report_data(cfg, SINCE, NOW, engine=engine, now=NOW, flagged_limit=2)
+    data = monitor_for(cfg, now=NOW, engine=engine).report_data(SINCE, NOW, flagged_limit=2)
     from monitor import report
 
     text = " ".join(BeautifulSoup(report.render_html(data, cfg.templates_dir), "lxml").get_text().split())
@@ -175,11 +175,11 @@ def test_report_over_the_sanitizer_corpus_has_no_active_content(httpserver, make
         "".join(feed_source(f"s{n}", httpserver.url_for(f"/{n}"), all_mentions=True) for n in range(len(files)))
     )
     engine = store.connect(cfg.database_url)
-    service.scan(cfg, engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).scan()
     stored = store.list_items(engine)
     assert len(stored) > 300
     # Every stored item is shown (as if all were flagged), its author and title in the byline too.
-    data = service.report_data(cfg, NOW - timedelta(days=3650), NOW + timedelta(days=1), engine=engine, now=NOW)
+    data = monitor_for(cfg, now=NOW, engine=engine).report_data(NOW - timedelta(days=3650), NOW + timedelta(days=1))
     data = dataclasses.replace(data, flagged=tuple(stored))
     from monitor import report
 
@@ -198,7 +198,7 @@ def test_report_over_the_sanitizer_corpus_has_no_active_content(httpserver, make
 
 
 def test_scan_since_keeps_an_old_item_that_a_plain_scan_ignores(httpserver, make_config, capsys):
-    old = service.now_utc() - timedelta(days=270)
+    old = datetime.now(UTC) - timedelta(days=270)
     body = (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><guid>old</guid>'
         f"<title>Elm Park Primary parents complain</title><description>Nine months ago.</description>"
@@ -207,10 +207,10 @@ def test_scan_since_keeps_an_old_item_that_a_plain_scan_ignores(httpserver, make
     httpserver.expect_request("/f").respond_with_data(body, content_type="application/rss+xml")
     cfg = make_config(feed_source("F", httpserver.url_for("/f")), extra="[storage]\nkeep_days = 90\n")
     assert cli.main(["--config", str(cfg.path), "scan"]) == 0
-    assert service.list_items(cfg) == []
+    assert monitor_for(cfg).items() == []
     since = (old - timedelta(days=30)).date().isoformat()
     assert cli.main(["--config", str(cfg.path), "scan", "--since", since]) == 0
-    (item,) = service.list_items(cfg)
+    (item,) = monitor_for(cfg).items()
     assert item.title == "Elm Park Primary parents complain"
     capsys.readouterr()
     assert cli.main(["--config", str(cfg.path), "report", "--since", since, "--format", "json", "-o", "-"]) == 0

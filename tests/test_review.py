@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from werkzeug import Response
 
-from monitor import cli, config, service, store
-from tests.conftest import feed_source, write_config
+from monitor import cli, config, store
+from monitor.service import followups
+from tests.conftest import feed_source, monitor_for, write_config
 from tests.test_scan import NOW
 
 POST = "Elm Park Primary is a terrible school, awful and a disgrace, parents should complain"
@@ -37,7 +38,7 @@ def scanned(httpserver, tmp_path):
     httpserver.expect_request("/feed").respond_with_data(feed, content_type="application/rss+xml")
     path = write_config(tmp_path, feed_source("Forum", httpserver.url_for("/feed")))
     assert cli.main(["--config", str(path), "scan"]) == 0
-    (item,) = service.list_items(config.load(path))
+    (item,) = monitor_for(config.load(path)).items()
     return path, item.id, feed
 
 
@@ -85,12 +86,12 @@ def test_review_log_is_append_only_and_status_is_the_latest(httpserver, tmp_path
         ("alice", "reviewed", None, "first look"),
         ("bob", "actioned", "deletion-requested", "emailed the forum"),
     ]
-    assert service.list_items(cfg)[0].status == "actioned"
+    assert monitor_for(cfg).items()[0].status == "actioned"
     capsys.readouterr()
     assert cli.main(["--config", str(path), "show", str(item_id)]) == 0
     out = capsys.readouterr().out
     assert POST in out and "review log: 2 entries" in out
-    assert out.index("alice: reviewed") < out.index("bob: actioned deletion-requested — emailed the forum")
+    assert out.index("alice: reviewed") < out.index("bob: actioned, deletion-requested — emailed the forum")
     assert "evidence: 1 version(s)" in out
 
 
@@ -120,26 +121,28 @@ def test_follow_up_records_removed_only_when_the_post_has_gone(httpserver, make_
     httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
     cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
     engine = store.connect(cfg.database_url)
-    service.scan(cfg, engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).scan()
     (item,) = store.list_items(engine)
-    service.review(cfg, item.id, status="actioned", action="reported-to-platform", by="alice", engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).review(
+        item.id, status="actioned", action="reported-to-platform", by="alice"
+    )
 
     def checks():
         return sum(1 for req, _ in httpserver.log if req.path == "/thread/7")
 
-    assert service.scan(cfg, engine=engine, now=NOW + timedelta(hours=1)).removed == ()
+    assert monitor_for(cfg, now=NOW + timedelta(hours=1), engine=engine).scan().removed == ()
     assert checks() == 1
-    assert service.scan(cfg, engine=engine, now=NOW + timedelta(hours=2)).removed == ()
+    assert monitor_for(cfg, now=NOW + timedelta(hours=2), engine=engine).scan().removed == ()
     assert checks() == 1  # not due again yet: re-checked every few hours, not every scan
 
     served["status"] = 404
-    later = NOW + timedelta(hours=1) + service.FOLLOW_UP_EVERY
-    assert service.scan(cfg, engine=engine, now=later).removed == (item.id,)
+    later = NOW + timedelta(hours=1) + followups.FOLLOW_UP_EVERY
+    assert monitor_for(cfg, now=later, engine=engine).scan().removed == (item.id,)
     last = store.list_reviews(engine, [item.id])[-1]
     assert (last.by, last.status, last.action, last.at) == ("school-monitor", "actioned", "removed", later)
     assert "HTTP 404" in last.note
     assert store.get_item(engine, item.id).status == "actioned"
-    service.scan(cfg, engine=engine, now=later + timedelta(days=2))
+    monitor_for(cfg, now=later + timedelta(days=2), engine=engine).scan()
     assert checks() == 2  # once removed, never re-checked
     assert len(store.list_reviews(engine, [item.id])) == 2
 
@@ -149,9 +152,9 @@ def deletion_requested(httpserver, make_config):
     httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
     cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
     engine = store.connect(cfg.database_url)
-    service.scan(cfg, engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).scan()
     (item,) = store.list_items(engine)
-    service.review(cfg, item.id, status="actioned", action="deletion-requested", by="alice", engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).review(item.id, status="actioned", action="deletion-requested", by="alice")
     return cfg, engine, item
 
 
@@ -161,9 +164,9 @@ def test_follow_up_notices_a_post_deleted_from_a_page_that_is_still_there(httpse
         lambda _r: Response(page(served["text"]), content_type="text/html")
     )
     cfg, engine, item = deletion_requested(httpserver, make_config)
-    assert service.scan(cfg, engine=engine, now=NOW).removed == ()  # seen on its page: the baseline
+    assert monitor_for(cfg, now=NOW, engine=engine).scan().removed == ()  # seen on its page: the baseline
     served["text"] = "Thread 7 has a lovely reply."
-    assert service.scan(cfg, engine=engine, now=NOW + service.FOLLOW_UP_EVERY).removed == (item.id,)
+    assert monitor_for(cfg, now=NOW + followups.FOLLOW_UP_EVERY, engine=engine).scan().removed == (item.id,)
     assert "no longer contains the post's text" in store.list_reviews(engine, [item.id])[-1].note
 
 
@@ -174,7 +177,7 @@ def test_follow_up_never_takes_a_missing_feed_summary_for_a_deletion(httpserver,
     )
     cfg, engine, item = deletion_requested(httpserver, make_config)
     for n in range(3):
-        assert service.scan(cfg, engine=engine, now=NOW + n * service.FOLLOW_UP_EVERY).removed == ()
+        assert monitor_for(cfg, now=NOW + n * followups.FOLLOW_UP_EVERY, engine=engine).scan().removed == ()
     assert [r.action for r in store.list_reviews(engine, [item.id])] == ["deletion-requested"]
 
 
@@ -182,10 +185,10 @@ def test_a_later_action_stops_the_follow_up(httpserver, make_config):
     httpserver.expect_request("/feed").respond_with_data(post_feed(httpserver), content_type="application/rss+xml")
     cfg = make_config(feed_source("Forum", httpserver.url_for("/feed")))
     engine = store.connect(cfg.database_url)
-    service.scan(cfg, engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).scan()
     (item,) = store.list_items(engine)
-    service.review(cfg, item.id, status="actioned", action="deletion-requested", by="a", engine=engine, now=NOW)
-    service.review(cfg, item.id, status="actioned", action="responded", by="a", engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).review(item.id, status="actioned", action="deletion-requested", by="a")
+    monitor_for(cfg, now=NOW, engine=engine).review(item.id, status="actioned", action="responded", by="a")
     assert store.due_follow_ups(engine, NOW + timedelta(days=1)) == []
 
 
@@ -212,10 +215,10 @@ def test_add_a_mention_from_a_reachable_page(httpserver, tmp_path, capsys):
         == 0
     )
     cfg = config.load(path)
-    (item,) = service.list_items(cfg)
+    (item,) = monitor_for(cfg).items()
     assert capsys.readouterr().out.startswith(f"added #1: {item.label} {item.severity} [new]")
     assert item.source == "added by hand: Facebook" and POST in item.text and "var x" not in item.text
-    score = service.Classifier(cfg).classify(item.text)
+    score = monitor_for(cfg).classify(item.text)
     assert (item.label, item.severity, item.sentiment) == (score.label, score.severity, score.sentiment)
     assert item.label in ("criticism", "abuse")
     engine = store.connect(cfg.database_url)
@@ -242,9 +245,9 @@ def test_add_a_mention_when_the_url_cannot_be_fetched(tmp_path, capsys):
         == 0
     )
     assert "could not be fetched" in capsys.readouterr().err
-    (item,) = service.list_items(config.load(path))
+    (item,) = monitor_for(config.load(path)).items()
     assert item.text == text and item.source == "added by hand: WhatsApp"
-    score = service.Classifier(config.load(path)).classify(text)
+    score = monitor_for(config.load(path)).classify(text)
     assert (item.label, item.severity, item.mentions_staff) == (score.label, score.severity, score.mentions_staff)
 
 
@@ -254,7 +257,7 @@ def test_add_keeps_a_mention_the_finder_would_have_excluded(tmp_path, capsys):
     assert (
         cli.main(["--config", str(path), "add", "--url", "http://127.0.0.1:9/x", "--text", text, "--by", "erin"]) == 0
     )
-    (item,) = service.list_items(config.load(path))
+    (item,) = monitor_for(config.load(path)).items()
     assert item.label != "offtopic" and item.source == "added by hand: 127.0.0.1"
 
 
@@ -280,7 +283,7 @@ def test_a_mention_added_by_hand_alerts_at_once(tmp_path, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    (item,) = service.list_items(config.load(path))
-    assert item.label == "abuse" and "1 alert email(s) queued" in out
+    (item,) = monitor_for(config.load(path)).items()
+    assert item.label == "abuse" and "1 alert message(s) queued" in out
     sent = list((tmp_path / "data" / "outbox").glob("*.eml"))  # no [smtp]: delivered as a file
     assert len(sent) == 1 and f"#{item.id}" in sent[0].read_text(encoding="utf-8")

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from werkzeug import Response
 
-from monitor import cli, config, service, store
-from tests.conftest import FEEDS, feed_source, rss, write_config
+from monitor import cli, config, store
+from tests.conftest import FEEDS, feed_source, monitor_for, rss, write_config
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 
@@ -26,10 +26,10 @@ def serve(httpserver, path, body: bytes, etag: str | None = None, content_type="
 def test_scan_stores_mentions_and_skips_the_rest(httpserver, make_config):
     serve(httpserver, "/news.xml", (FEEDS / "local-news.xml").read_bytes())
     cfg = make_config(feed_source("Gazette", httpserver.url_for("/news.xml")))
-    summary = service.scan(cfg, now=NOW)
+    summary = monitor_for(cfg, now=NOW).scan()
     (run,) = summary.runs
     assert (run.seen, run.new, run.mentions, run.error) == (4, 2, 2, None)
-    found = service.list_items(cfg)
+    found = monitor_for(cfg).items()
     assert sorted(i.title for i in found) == [
         "Elm Park Primary pupils raise £2,000 for the food bank",
         "Parents question EPPS admissions decision",
@@ -44,21 +44,21 @@ def test_scan_stores_mentions_and_skips_the_rest(httpserver, make_config):
 def test_second_scan_sends_if_none_match_and_stores_nothing_new(httpserver, make_config):
     serve(httpserver, "/news.xml", (FEEDS / "local-news.xml").read_bytes(), etag='"v1"')
     cfg = make_config(feed_source("Gazette", httpserver.url_for("/news.xml")))
-    service.scan(cfg, now=NOW)
-    (run,) = service.scan(cfg, now=NOW).runs
+    monitor_for(cfg, now=NOW).scan()
+    (run,) = monitor_for(cfg, now=NOW).scan().runs
     assert run.not_modified and run.new == 0
     second = httpserver.log[-1][0]
     assert second.headers.get("If-None-Match") == '"v1"'
-    assert len(service.list_items(cfg)) == 2
+    assert len(monitor_for(cfg).items()) == 2
 
 
 def test_unchanged_feed_without_validators_stores_no_duplicate(httpserver, make_config):
     serve(httpserver, "/news.xml", (FEEDS / "local-news.xml").read_bytes())
     cfg = make_config(feed_source("Gazette", httpserver.url_for("/news.xml")))
-    service.scan(cfg, now=NOW)
-    (run,) = service.scan(cfg, now=NOW).runs
+    monitor_for(cfg, now=NOW).scan()
+    (run,) = monitor_for(cfg, now=NOW).scan().runs
     assert (run.seen, run.new, run.updated) == (4, 0, 0)
-    assert len(service.list_items(cfg)) == 2
+    assert len(monitor_for(cfg).items()) == 2
 
 
 def test_edited_item_is_updated_in_place(httpserver, make_config):
@@ -67,13 +67,13 @@ def test_edited_item_is_updated_in_place(httpserver, make_config):
     httpserver.expect_oneshot_request("/feed").respond_with_data(
         rss(("g1", "Elm Park Primary fair", "A lovely day.")), content_type="application/rss+xml"
     )
-    service.scan(cfg, now=NOW)
+    monitor_for(cfg, now=NOW).scan()
     httpserver.expect_oneshot_request("/feed").respond_with_data(
         rss(("g1", "Elm Park Primary fair", "A lovely day. Update: raised £500.")), content_type="application/rss+xml"
     )
-    (run,) = service.scan(cfg, now=NOW).runs
+    (run,) = monitor_for(cfg, now=NOW).scan().runs
     assert (run.new, run.updated) == (0, 1)
-    (item,) = service.list_items(cfg)
+    (item,) = monitor_for(cfg).items()
     assert item.text.endswith("raised £500.") and item.updated_at is not None
 
 
@@ -91,7 +91,7 @@ def test_dead_source_is_reported_while_others_are_stored(httpserver, tmp_path, c
     assert "Gone" in out and "HTTP 410" in out
     assert "Nowhere" in out and "cannot connect to 127.0.0.1" in out
     assert "1 source(s)" not in out and "2 new mention(s), 2 failed" in out
-    states = service.source_states(config.load(path))
+    states = monitor_for(config.load(path)).source_states()
     assert states["Gone"].failures == 1 and "410" in states["Gone"].last_error
     assert states["Gazette"].last_success is not None and states["Gazette"].failures == 0
 
@@ -99,16 +99,16 @@ def test_dead_source_is_reported_while_others_are_stored(httpserver, tmp_path, c
 def test_all_mentions_keeps_every_item_but_exclusions(httpserver, make_config):
     serve(httpserver, "/alert.atom", (FEEDS / "alert.atom").read_bytes(), content_type="application/atom+xml")
     cfg = make_config(feed_source("Alert", httpserver.url_for("/alert.atom"), all_mentions=True))
-    (run,) = service.scan(cfg, now=NOW).runs
+    (run,) = monitor_for(cfg, now=NOW).scan().runs
     assert (run.seen, run.mentions) == (2, 1)
-    (item,) = service.list_items(cfg)
+    (item,) = monitor_for(cfg).items()
     assert item.title == "Year 6 celebrate their SATs results"
 
 
 def test_items_json_has_the_documented_fields(httpserver, make_config, capsys):
     serve(httpserver, "/news.xml", (FEEDS / "local-news.xml").read_bytes())
     cfg = make_config(feed_source("Gazette", httpserver.url_for("/news.xml")))
-    service.scan(cfg, now=NOW)
+    monitor_for(cfg, now=NOW).scan()
     assert cli.main(["--config", str(cfg.path), "items", "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
@@ -143,8 +143,8 @@ def test_dates_without_a_date_and_in_the_future(httpserver, make_config):
     )
     serve(httpserver, "/f", body)
     cfg = make_config(feed_source("F", httpserver.url_for("/f")))
-    service.scan(cfg, now=NOW)
-    items = {i.title: i for i in service.list_items(cfg)}
+    monitor_for(cfg, now=NOW).scan()
+    items = {i.title: i for i in monitor_for(cfg).items()}
     assert items["Elm Park Primary news"].published == NOW
     assert items["Elm Park Primary later"].published == NOW
 
@@ -153,7 +153,7 @@ def test_evidence_keeps_the_body_as_served(httpserver, make_config):
     body = (FEEDS / "local-news.xml").read_bytes()
     serve(httpserver, "/news.xml", body)
     cfg = make_config(feed_source("Gazette", httpserver.url_for("/news.xml")))
-    service.scan(cfg, now=NOW)
+    monitor_for(cfg, now=NOW).scan()
     engine = store.connect(cfg.database_url)
     with engine.connect() as conn:
         rows = conn.execute(store.evidence.select()).all()

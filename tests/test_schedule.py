@@ -34,13 +34,6 @@ def test_backoff_doubles_per_failure_capped_at_a_day_and_retry_after_wins():
     assert nxt(retry_after=10 * 86400) == timedelta(days=1)
 
 
-def test_a_source_missed_many_times_is_due_once_and_a_future_one_is_not():
-    now = utc(2026, 11, 10, 12)
-    assert schedule.is_due(None, now)
-    assert schedule.is_due(now - timedelta(days=3), now)
-    assert not schedule.is_due(now + timedelta(seconds=1), now)
-
-
 def test_tick_follows_the_shortest_interval_within_bounds():
     assert schedule.tick_period([timedelta(seconds=1), timedelta(hours=1)]) == timedelta(seconds=0.25)
     assert schedule.tick_period([timedelta(seconds=20)]) == timedelta(seconds=2)

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from monitor import cli, service, store
+from monitor import cli, store
 from monitor.models import FetchResult, Item, Review, Score, SourceState
-from tests.conftest import feed_source, rss, save_state
+from tests.conftest import feed_source, monitor_for, rss, save_state
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 SCORES = {
@@ -30,7 +30,7 @@ def add_item(engine, key: str, severity: str, first_seen: datetime) -> int:
 
 def test_retention_deletes_old_unflagged_mentions_with_their_evidence(make_config):
     cfg = make_config()
-    engine = service.open_store(cfg)
+    engine = monitor_for(cfg).engine
     old = NOW - timedelta(days=400)
     ids = {
         key: add_item(engine, key, sev, when)
@@ -46,7 +46,7 @@ def test_retention_deletes_old_unflagged_mentions_with_their_evidence(make_confi
     store.add_review(engine, Review(ids["old-reviewed"], NOW - timedelta(days=300), "lw", "reviewed"))
     store.add_review(engine, Review(ids["old-dismissed"], NOW - timedelta(days=300), "lw", "dismissed", note="spam"))
 
-    assert service.apply_retention(cfg, engine=engine, now=NOW) == 2
+    assert monitor_for(cfg, now=NOW, engine=engine).apply_retention() == 2
     kept = {i.id for i in store.list_items(engine)}
     assert kept == {ids[k] for k in ("old-abuse", "old-reviewed", "old-dismissed", "recent")}
     with engine.connect() as conn:
@@ -55,15 +55,15 @@ def test_retention_deletes_old_unflagged_mentions_with_their_evidence(make_confi
     assert evidence_items == kept
     assert b"<rss>old-praise</rss>" not in bodies and b"<rss>old-abuse</rss>" in bodies
     assert [r.note for r in store.list_reviews(engine, [ids["old-dismissed"]])] == ["spam"]
-    assert service.apply_retention(cfg, engine=engine, now=NOW) == 0
+    assert monitor_for(cfg, now=NOW, engine=engine).apply_retention() == 0
 
 
 def test_retention_follows_keep_days(make_config):
     cfg = make_config(extra="[storage]\nkeep_days = 30\n")
-    engine = service.open_store(cfg)
+    engine = monitor_for(cfg).engine
     add_item(engine, "a", "low", NOW - timedelta(days=31))
     add_item(engine, "b", "low", NOW - timedelta(days=29))
-    assert service.apply_retention(cfg, engine=engine, now=NOW) == 1
+    assert monitor_for(cfg, now=NOW, engine=engine).apply_retention() == 1
     assert [i.title for i in store.list_items(engine)] == ["Elm Park Primary b"]
 
 
@@ -74,13 +74,13 @@ def test_due_sources_follow_the_stored_next_check_and_skip_those_in_flight(make_
         + feed_source("Later", "http://127.0.0.1:9/c")
         + feed_source("Off", "http://127.0.0.1:9/d", enabled=False)
     )
-    engine = service.open_store(cfg)
+    engine = monitor_for(cfg).engine
     save_state(engine, SourceState("Due", next_check=NOW - timedelta(days=3)))
     save_state(engine, SourceState("Later", next_check=NOW + timedelta(seconds=1)))
-    names = lambda **kw: [s.name for s in service.due_sources(cfg, engine=engine, now=NOW, **kw)]  # noqa: E731
+    names = lambda **kw: [s.name for s in monitor_for(cfg, now=NOW, engine=engine).due_sources(**kw)]  # noqa: E731
     assert names() == ["Never run", "Due"]
     assert names(running={"Due"}) == ["Never run"]
-    assert [s.name for s in service.due_sources(cfg, engine=engine, now=NOW + timedelta(seconds=1))] == [
+    assert [s.name for s in monitor_for(cfg, now=NOW + timedelta(seconds=1), engine=engine).due_sources()] == [
         "Never run",
         "Due",
         "Later",
@@ -92,39 +92,36 @@ def test_a_source_run_on_its_own_stores_its_items_and_its_next_check(httpserver,
         rss(("g1", "Elm Park Primary fair", "Fun.")), content_type="application/rss+xml"
     )
     cfg = make_config(feed_source("F", httpserver.url_for("/f"), interval="15m"))
-    engine = service.open_store(cfg)
-    runner = service.SourceRunner(cfg, engine)
-    try:
-        run = runner.run(cfg.sources[0], now=NOW)
-        again = runner.run(cfg.sources[0], now=NOW)
-    finally:
-        runner.close()
+    with monitor_for(cfg, now=NOW) as m:
+        run = m.run_source(cfg.sources[0])
+        again = m.run_source(cfg.sources[0])
+    engine = m.engine
     assert (run.new, run.mentions, run.error) == (1, 1, None) and again.new == 0
     state = store.load_states(engine)["F"]
     assert NOW + timedelta(minutes=15) <= state.next_check <= NOW + timedelta(minutes=16, seconds=30)
-    assert service.due_sources(cfg, engine=engine, now=NOW + timedelta(minutes=10)) == []
+    assert monitor_for(cfg, now=NOW + timedelta(minutes=10), engine=engine).due_sources() == []
 
 
 def test_status_is_unhealthy_without_a_database_or_with_a_stale_heartbeat(make_config):
     cfg = make_config(feed_source("F", "http://127.0.0.1:9/f"))
-    st = service.status(cfg, now=NOW)
+    st = monitor_for(cfg, now=NOW).status()
     assert not st.healthy and "no database yet" in st.problems[0]
-    engine = service.open_store(cfg)
-    st = service.status(cfg, now=NOW)
+    engine = monitor_for(cfg).engine
+    st = monitor_for(cfg, now=NOW).status()
     assert st.healthy and st.heartbeat is None and [s.name for s in st.sources] == ["F"]
     assert st.sources[0].last_checked is None and st.database_bytes > 0
-    service.record_heartbeat(engine=engine, now=NOW - timedelta(minutes=4))
-    assert service.status(cfg, now=NOW).healthy
-    service.record_heartbeat(engine=engine, now=NOW - timedelta(minutes=6))
-    st = service.status(cfg, now=NOW)
+    monitor_for(cfg, now=NOW - timedelta(minutes=4), engine=engine).heartbeat()
+    assert monitor_for(cfg, now=NOW).status().healthy
+    monitor_for(cfg, now=NOW - timedelta(minutes=6), engine=engine).heartbeat()
+    st = monitor_for(cfg, now=NOW).status()
     assert not st.healthy and "heartbeat is 360s old" in st.problems[0]
-    service.clear_heartbeat(engine=engine)
-    assert service.status(cfg, now=NOW).healthy
+    monitor_for(cfg, engine=engine).clear_heartbeat()
+    assert monitor_for(cfg, now=NOW).status().healthy
 
 
 def test_status_counts_unsent_emails_and_finds_the_last_digest(make_config):
     cfg = make_config()
-    engine = service.open_store(cfg)
+    engine = monitor_for(cfg).engine
     with engine.begin() as conn:
         for sent in (None, None, NOW):
             conn.execute(
@@ -134,7 +131,7 @@ def test_status_counts_unsent_emails_and_finds_the_last_digest(make_config):
             )
         for day in (8, 9):
             conn.execute(store.digests.insert().values(at=NOW.replace(day=day, hour=7, minute=30), items=3))
-    st = service.status(cfg, now=NOW)
+    st = monitor_for(cfg, now=NOW).status()
     assert (st.unsent, st.last_digest) == (2, datetime(2026, 11, 9, 7, 30, tzinfo=UTC))
 
 
@@ -150,10 +147,10 @@ def test_status_command_and_its_quiet_exit_status(httpserver, make_config, capsy
     capsys.readouterr()
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
-    assert "daemon    not running" in out and "outbox    0 unsent email(s)" in out
+    assert "daemon    not running" in out and "outbox    0 unsent message(s)" in out
     assert "  F: last success 20" in out and "Dead: last success never; failing 1x" in out
     assert "cannot connect to 127.0.0.1" in out and out.rstrip().endswith("health    OK")
-    service.record_heartbeat(engine=service.open_store(cfg), now=service.now_utc() - timedelta(hours=1))
+    monitor_for(cfg, now=datetime.now(UTC) - timedelta(hours=1)).heartbeat()
     assert cli.main(argv + ["--quiet"]) == 1
     assert cli.main(argv) == 1
     assert "UNHEALTHY: the daemon's last heartbeat is" in capsys.readouterr().out
@@ -176,7 +173,7 @@ def test_status_is_unhealthy_when_the_database_cannot_be_opened(make_config, cap
     cfg = make_config()
     cfg.data_dir.mkdir()
     (cfg.data_dir / "monitor.db").write_bytes(b"this is not a database, " * 100)
-    st = service.status(cfg, now=NOW)
+    st = monitor_for(cfg, now=NOW).status()
     assert not st.healthy and st.problems[0].startswith("cannot open database sqlite:///")
     assert cli.main(["--config", str(cfg.path), "status"]) == 1
     assert "health    UNHEALTHY: cannot open database" in capsys.readouterr().out
@@ -184,7 +181,7 @@ def test_status_is_unhealthy_when_the_database_cannot_be_opened(make_config, cap
 
 def test_retention_deletes_emails_sent_before_keep_days_but_never_unsent_ones(make_config):
     cfg = make_config(extra="[storage]\nkeep_days = 30\n")
-    engine = service.open_store(cfg)
+    engine = monitor_for(cfg).engine
 
     def email(key: str, created: datetime, sent: datetime | None) -> int:
         (outbox_id,) = store.queue_emails(
@@ -208,7 +205,7 @@ def test_retention_deletes_emails_sent_before_keep_days_but_never_unsent_ones(ma
     email("sent-long-ago", NOW - timedelta(days=40), NOW - timedelta(days=40))
     unsent = email("never-sent", NOW - timedelta(days=40), None)
     recent = email("sent-lately", NOW - timedelta(days=40), NOW - timedelta(days=29))
-    service.apply_retention(cfg, engine=engine, now=NOW)
+    monitor_for(cfg, now=NOW, engine=engine).apply_retention()
     with engine.connect() as conn:
         left = {r.id for r in conn.execute(store.outbox.select())}
     assert left == {unsent, recent}

@@ -6,9 +6,10 @@ two writes, or two scans at once, can never store an item twice. All times are s
 UTC and returned timezone-aware. One module per concern; this one only gathers their names.
 """
 
+from monitor.models import Scored
 from monitor.store.items import (
     SaveResult,
-    Scored,
+    add_evidence,
     find_item_id,
     get_item,
     iter_items,
@@ -35,7 +36,14 @@ from monitor.store.outbox import (
     unsent_emails,
 )
 from monitor.store.reports import count_by, count_flagged, daily_counts, flagged_items, reviews_in_period
-from monitor.store.reviews import add_review, due_follow_ups, list_reviews, reviews_with_action, set_follow_up
+from monitor.store.reviews import (
+    add_review,
+    due_follow_ups,
+    list_reviews,
+    relabel,
+    reviews_with_action,
+    set_follow_up,
+)
 from monitor.store.schema import (
     SCHEMA_VERSION,
     bodies,
@@ -67,6 +75,7 @@ __all__ = [
     "Outgoing",
     "SaveResult",
     "Scored",
+    "add_evidence",
     "add_review",
     "bodies",
     "claim_email",
@@ -106,6 +115,7 @@ __all__ = [
     "pending_candidates",
     "queue_digest",
     "queue_emails",
+    "relabel",
     "reviews",
     "reviews_in_period",
     "reviews_with_action",

@@ -19,7 +19,7 @@ from monitor.models import (
     Evidence,
     FetchResult,
     Item,
-    Score,
+    Scored,
     SourceState,
     StoredItem,
 )
@@ -35,14 +35,6 @@ from monitor.store.schema import (
 from monitor.store.sources import _state_row, _upsert_states
 
 # ---------------------------------------------------------------- items
-
-
-@dataclass(frozen=True)
-class Scored:
-    """An item with its score, as handed to save_items."""
-
-    item: Item
-    score: Score
 
 
 @dataclass(frozen=True)
@@ -129,6 +121,14 @@ def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchRe
     return SaveResult(tuple(new_ids), tuple(updated_ids))
 
 
+def add_evidence(engine: Engine, item_id: int, item: Item, body: FetchResult, now: datetime) -> None:
+    """One more evidence version of a mention: e.g. a screenshot staff took of a post no collector
+    can reach (the body is the image, byte for byte, with its type)."""
+    with engine.begin() as conn:
+        sha = _save_body(conn, body, now)
+        conn.execute(insert(evidence).values(body_sha256=sha, **_evidence_values(item_id, item, now, body.url)))
+
+
 def _save_body(conn, fetched: FetchResult, now: datetime) -> str:
     sha = hashlib.sha256(fetched.body).hexdigest()
     if conn.execute(select(bodies.c.sha256).where(bodies.c.sha256 == sha)).first() is None:
@@ -202,6 +202,9 @@ def _stored(r) -> StoredItem:
         status=r.status,
         updated_at=r.updated_at,
         digested_at=r.digested_at,
+        text_label=r.text_label,
+        corrected_by=r.corrected_by,
+        alerted_at=r.alerted_at,
     )
 
 

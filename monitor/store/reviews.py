@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import (
@@ -11,7 +12,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 
 from monitor.models import (
     FOLLOW_UP_ACTIONS,
@@ -35,16 +36,7 @@ def add_review(engine: Engine, review: Review) -> Review:
     once); any other action, or a dismissal, takes it off: the latest action is what counts.
     """
     with engine.begin() as conn:
-        rid = conn.execute(
-            insert(reviews).values(
-                item_id=review.item_id,
-                at=review.at,
-                by=review.by,
-                status=review.status,
-                action=review.action,
-                note=review.note,
-            )
-        ).inserted_primary_key[0]
+        rid = conn.execute(insert(reviews).values(_review_values(review))).inserted_primary_key[0]
         conn.execute(update(items).where(items.c.id == review.item_id).values(status=review.status))
         if review.action in FOLLOW_UP_ACTIONS:
             done = conn.execute(
@@ -54,7 +46,41 @@ def add_review(engine: Engine, review: Review) -> Review:
                 conn.execute(insert(follow_ups).values(item_id=review.item_id, next_check=review.at))
         elif review.action is not None or review.status == "dismissed":
             conn.execute(delete(follow_ups).where(follow_ups.c.item_id == review.item_id))
-    return Review(**{**review.__dict__, "id": rid})
+    return replace(review, id=rid)
+
+
+def relabel(
+    engine: Engine, item_id: int, *, label: str, severity: str, by: str, note: str, at: datetime, alert: bool
+) -> Review | None:
+    """A person's correction of a mention's label: logged (the old label kept in the entry), and
+    the mention's label and severity changed in the same transaction. `alert`: decide its instant
+    alerts again (a correction to a graver label). None when there is no such mention."""
+    with engine.begin() as conn:
+        row = conn.execute(select(items.c.label, items.c.status).where(items.c.id == item_id)).first()
+        if row is None:
+            return None
+        entry = Review(
+            item_id=item_id, at=at, by=by, status=row.status, note=note, label=label, previous_label=row.label
+        )
+        rid = conn.execute(insert(reviews).values(_review_values(entry))).inserted_primary_key[0]
+        values = {"label": label, "severity": severity, "corrected_by": by, "text_label": None}
+        conn.execute(
+            update(items).where(items.c.id == item_id).values(**values, **({"alert_pending": True} if alert else {}))
+        )
+    return replace(entry, id=rid)
+
+
+def _review_values(review: Review) -> dict:
+    return {
+        "item_id": review.item_id,
+        "at": review.at,
+        "by": review.by,
+        "status": review.status,
+        "action": review.action,
+        "note": review.note,
+        "label": review.label,
+        "previous_label": review.previous_label,
+    }
 
 
 def list_reviews(engine: Engine, item_ids: Iterable[int] | None = None) -> list[Review]:
@@ -65,8 +91,18 @@ def list_reviews(engine: Engine, item_ids: Iterable[int] | None = None) -> list[
         return [_review(r) for r in conn.execute(q)]
 
 
-def _review(r) -> Review:
-    return Review(item_id=r.item_id, at=r.at, by=r.by, status=r.status, action=r.action, note=r.note, id=r.id)
+def _review(r: Row) -> Review:
+    return Review(
+        item_id=r.item_id,
+        at=r.at,
+        by=r.by,
+        status=r.status,
+        action=r.action,
+        note=r.note,
+        id=r.id,
+        label=r.label,
+        previous_label=r.previous_label,
+    )
 
 
 # ---------------------------------------------------------------- follow-ups

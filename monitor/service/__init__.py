@@ -1,0 +1,374 @@
+"""The service object: everything the command line, the daemon and the desk can do, as the methods
+of one `Monitor`, made once from a config. It holds the config, the database, the clock, the
+fetcher and the classifier; each concern lives in a module of its own behind it:
+
+    scanning.py      a pass over the sources: fetch -> parse -> mentions -> score -> store
+    analysis.py      one fetched body -> its mentions, scored (parsing_pool.py: in one process per core)
+    classify.py      is a text about the school, and what is it (the mention finder and the scorer)
+    followups.py     re-check the posts the school asked to be taken down
+    alerting.py      instant alerts (lanes, quiet hours, pile-ons) and sending the outbox
+    digest.py        the daily digest
+    intake.py        review steps, label corrections, mentions added by hand
+    reports.py       the report and the evidence export
+    health.py        status, retention
+
+Only the Monitor reads the clock (`clock`, replaceable in tests); every module below it takes
+`now`. The modules never import each other's work: the Monitor hands plain dataclasses from one
+to the next. They are imported when first used, so `score`, `check` or `--help` never load
+SQLAlchemy or requests (tests/test_lazy_imports.py keeps that true).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, TextIO
+
+from monitor import schedule
+from monitor.config import Config, Source
+from monitor.errors import StoreError, UnknownSources
+from monitor.models import (
+    AlertResult,
+    DigestResult,
+    Email,
+    FlushResult,
+    ReportData,
+    Review,
+    ScanSummary,
+    Score,
+    SourceRun,
+    SourceState,
+    StoredItem,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from monitor.fetch import Fetcher
+    from monitor.service.classify import Classifier
+    from monitor.service.health import Status
+    from monitor.service.intake import Added, Mention
+    from monitor.store import OutboxEntry
+
+REPORT_FORMATS = ("html", "csv", "json")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _module(name: str):  # type: ignore[no-untyped-def]
+    """A concern module, imported at first use (import_module takes the import lock: thread-safe)."""
+    return importlib.import_module(f"monitor.service.{name}")
+
+
+def _store():  # type: ignore[no-untyped-def]
+    """The store (SQLAlchemy), imported at first use."""
+    return importlib.import_module("monitor.store")
+
+
+class Monitor:
+    """One school's monitor. Thread-safe for what the daemon and the desk do at once."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        engine: Engine | None = None,
+        fetcher: Fetcher | None = None,
+    ):
+        self.cfg = cfg
+        self.clock = clock
+        self._engine = engine
+        self._fetcher = fetcher
+        self._classifier: Classifier | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ what it holds
+
+    @property
+    def school(self) -> str:
+        return self.cfg.school.name
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def engine(self) -> Engine:
+        """The database, opened (and created) at first use."""
+        if self._engine is None:
+            from monitor import store
+
+            with self._lock:
+                if self._engine is None:
+                    self._engine = store.connect(self.cfg.database_url)
+        return self._engine
+
+    def has_database(self) -> bool:
+        """False for a SQLite file not created yet (reading commands must not create one)."""
+        url = self.cfg.database_url
+        if self._engine is not None or not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+            return True
+        return os.path.exists(url[len("sqlite:///") :])
+
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            from monitor import fetch
+
+            with self._lock:
+                if self._fetcher is None:
+                    self._fetcher = fetch.Fetcher()
+        return self._fetcher
+
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            with self._lock:
+                if self._classifier is None:
+                    self._classifier = _module("classify").Classifier(self.cfg)
+        assert self._classifier is not None
+        return self._classifier
+
+    def with_config(self, cfg: Config) -> Monitor:
+        """After a reload: the new config (aliases, sources), the same database, fetcher and clock."""
+        from monitor import templating
+
+        templating.forget()  # template overrides added since are read
+        return Monitor(cfg, clock=self.clock, engine=self._engine, fetcher=self._fetcher)
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+
+    def __enter__(self) -> Monitor:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ checking the setup
+
+    def check_templates(self) -> list[str]:
+        """Every template compiles (the school's overrides in alerts/ included); where each came from."""
+        from monitor import templating
+
+        return templating.check(self.cfg.templates_dir, self.cfg.alerts.timezone)
+
+    # ------------------------------------------------------------ sources and scanning
+
+    def select_sources(self, names: Sequence[str] = ()) -> list[Source]:
+        """The sources named (every enabled one when none is named)."""
+        if not names:
+            return [s for s in self.cfg.sources if s.enabled]
+        known = {s.name: s for s in self.cfg.sources}
+        if missing := [n for n in names if n not in known]:
+            raise UnknownSources(missing)
+        return [known[n] for n in names]
+
+    def source_states(self) -> dict[str, SourceState]:
+        """Each source's stored health; empty before the first scan (no database is created for it)."""
+        if not self.has_database():
+            return {}
+        from monitor import store
+
+        return store.load_states(self.engine)
+
+    def classify(self, text: str, title: str = "", all_mentions: bool = False) -> Score:
+        """Is a text about the school, and what is it (`school-monitor score`); nothing is stored."""
+        return self.classifier.classify(text, title, all_mentions)
+
+    def scan(
+        self,
+        names: Sequence[str] = (),
+        *,
+        since: datetime | None = None,
+        progress: Callable[[SourceRun], None] | None = None,
+        alerts: bool = True,
+    ) -> ScanSummary:
+        """One pass over the sources now, then the take-down re-checks and the instant alerts.
+
+        `since`: an ad-hoc scan that re-reads every source in full (no conditional GET) and keeps
+        items published since that date; without it, items older than [storage] keep_days are
+        ignored (retention would delete them anyway). `alerts=False` stores without instant alerts
+        (the digest still lists what was found).
+        """
+        sources = self.select_sources(names)
+        started = self.now()
+        scanning, store = _module("scanning"), _store()
+        runs = scanning.scan(self._pass(since, started), sources, self.clock, progress)
+        removed = self.follow_up()
+        summary = ScanSummary(
+            runs=tuple(runs),
+            started=started,
+            finished=self.now(),
+            removed=tuple(r.item_id for r in removed),
+        )
+        if not alerts:
+            store.clear_pending(self.engine, [i for r in runs for i in r.new_ids])
+            return summary
+        sent = self.alert_new()
+        return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
+
+    def run_source(self, src: Source) -> SourceRun:
+        """One source on its own, as the daemon's workers run it (its alerts are the tick's)."""
+        now = self.now()
+        return _module("scanning").run_one(self._pass(None, now), src, self.clock)
+
+    def _pass(self, since: datetime | None, now: datetime):  # type: ignore[no-untyped-def]
+        keep_from = since or now - timedelta(days=self.cfg.storage.keep_days)
+        return _module("scanning").Pass(self.engine, self.fetcher, self.classifier, keep_from, since is not None, now)
+
+    def due_sources(self, running: Iterable[str] = ()) -> list[Source]:
+        """The enabled sources whose stored next check has come, less those in flight (a source never
+        overlaps itself). A source due many times over while nothing ran is due once."""
+        running = set(running)
+        candidates = [s for s in self.cfg.sources if s.enabled and s.name not in running]
+        due = set(_store().due_sources(self.engine, [s.name for s in candidates], self.now()))
+        return [s for s in candidates if s.name in due]
+
+    def tick_seconds(self) -> float:
+        """How often the daemon's tick asks what is due, from the shortest enabled interval."""
+        return schedule.tick_period(s.interval for s in self.cfg.sources if s.enabled).total_seconds()
+
+    def follow_up(self) -> list[Review]:
+        """Re-check the posts whose take-down is due; the `removed` entries added."""
+        return _module("followups").run(self.cfg, self.engine, self.fetcher, self.now())
+
+    # ------------------------------------------------------------ mentions and what people do
+
+    def items(
+        self, *, since: datetime | None = None, labels: Iterable[str] = (), statuses: Iterable[str] = ()
+    ) -> list[StoredItem]:
+        """Stored mentions, newest first."""
+        return _store().list_items(self.engine, since=since, labels=labels, statuses=statuses)
+
+    def mention(self, item_id: int) -> Mention:
+        """One mention with its review log and evidence versions."""
+        return _module("intake").mention(self.engine, item_id)
+
+    def review(self, item_id: int, *, status: str, action: str | None = None, note: str = "", by: str) -> Review:
+        """Append one step to a mention's review log."""
+        return _module("intake").review(
+            self.engine, item_id, status=status, action=action, note=note, by=by, now=self.now()
+        )
+
+    def correct_label(self, item_id: int, *, label: str, note: str = "", by: str) -> Review:
+        """A person's correction of a mention's label (logged with the old one); a graver label is
+        alerted as that label says."""
+        entry = _module("intake").correct_label(self.engine, item_id, label=label, note=note, by=by, now=self.now())
+        self.alert_new()
+        return entry
+
+    def add_mention(
+        self,
+        url: str,
+        *,
+        text: str = "",
+        title: str = "",
+        seen_on: str = "",
+        note: str = "",
+        by: str,
+        screenshot: bytes | None = None,
+    ) -> tuple[Added, AlertResult]:
+        """A mention staff saw themselves, stored and scored like any other, and alerted at once
+        when its label calls for it (as a scanned one would be)."""
+        added = _module("intake").add(
+            self.engine,
+            self.classifier,
+            self.fetcher,
+            url,
+            text=text,
+            title=title,
+            seen_on=seen_on,
+            note=note,
+            by=by,
+            now=self.now(),
+            screenshot=screenshot,
+        )
+        return added, self.alert_new()
+
+    def export_evidence(self, item_id: int, out_dir: Path) -> list[Path]:
+        """Every evidence version of a mention written under out_dir; the manifests written."""
+        return _module("reports").export_evidence(self.engine, item_id, out_dir)
+
+    # ------------------------------------------------------------ alerts, digest and outbox
+
+    def alert_new(self) -> AlertResult:
+        """Queue the instant alerts for what was stored since the last call, then send what is due."""
+        alerting = _module("alerting")
+        queued = alerting.queue_alerts(self.cfg, self.engine, self.now())
+        return replace(queued, flushed=self.flush_outbox())
+
+    def flush_outbox(self) -> FlushResult:
+        """Send every message whose hold and back-off have passed; failures stay queued."""
+        return _module("alerting").flush(self.cfg, self.engine, self.now())
+
+    def outbox(self) -> list[OutboxEntry]:
+        """The messages waiting to be sent."""
+        return _store().unsent_emails(self.engine)
+
+    def render_digest(self, since: datetime | None = None) -> Email | None:
+        """The digest as it would be sent now (None: nothing to say); marks nothing."""
+        return _module("digest").render(self.cfg, self.engine, since, self.now())
+
+    def send_digest(self, since: datetime | None = None) -> DigestResult:
+        """Queue the digest (its mentions marked digested), then send what is due."""
+        result = _module("digest").queue(self.cfg, self.engine, since, self.now())
+        return replace(result, flushed=self.flush_outbox()) if result.queued else result
+
+    def next_digest_at(self, after: datetime | None = None) -> datetime:
+        """When the daemon sends the digest next: the next [alerts] digest_at after the one it sent
+        at `after`; on start (no `after`), at once if a scheduled digest was missed while it was down."""
+        at, tz = self.cfg.alerts.digest_at, self.cfg.alerts.tz
+        if after is not None:
+            return schedule.next_daily(after, at, tz)
+        return schedule.next_digest(self.now(), at, tz, _store().last_digest(self.engine))
+
+    # ------------------------------------------------------------ the report
+
+    def report_period(self, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+        return _module("reports").period(since, until, self.now())
+
+    def report_data(self, since: datetime, until: datetime, flagged_limit: int | None = None) -> ReportData:
+        return _module("reports").data(self.cfg, self.engine, since, until, self.now(), flagged_limit)
+
+    def default_report_path(self, since: datetime, until: datetime, fmt: str) -> Path:
+        return _module("reports").default_path(self.cfg, since, until, fmt)
+
+    def write_report(
+        self, out: TextIO, *, fmt: str = "html", since: datetime | None = None, until: datetime | None = None
+    ) -> int:
+        """The report in one format; the number of mentions in the period."""
+        since, until = self.report_period(since, until)
+        return _module("reports").write(self.cfg, self.engine, out, fmt, since, until, self.now())
+
+    # ------------------------------------------------------------ health and upkeep
+
+    def status(self) -> Status:
+        health = _module("health")
+        if not self.has_database():
+            return health.status(self.cfg, None, self.now())
+        try:
+            return health.status(self.cfg, self.engine, self.now())
+        except StoreError as e:
+            return health.unreachable(self.cfg, e, self.now())
+
+    def heartbeat(self) -> None:
+        """The daemon's tick says it is alive (`status` reads it)."""
+        _store().set_heartbeat(self.engine, self.now())
+
+    def clear_heartbeat(self) -> None:
+        """The daemon stopped cleanly: no daemon is expected until one starts again."""
+        _store().set_heartbeat(self.engine, None)
+
+    def apply_retention(self) -> int:
+        """Delete what data protection says not to keep; the mentions deleted."""
+        return _module("health").apply_retention(self.cfg, self.engine, self.now())

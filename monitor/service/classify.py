@@ -1,0 +1,54 @@
+"""Is a text about the school, and what is it? The mention finder and the scorer, built once per config."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from monitor import mentions, score
+from monitor.config import Config
+from monitor.models import Score
+
+
+class Classifier:
+    """Mentions + score. The lexicons and regexes are built on first use, so a scan where every
+    source answers 304 never pays for them; thread-safe, and a copy sent to a parsing process
+    builds its own."""
+
+    def __init__(self, cfg: Config):
+        self._cfg = cfg
+        self._lock = threading.Lock()
+        self._finder: mentions.MentionFinder | None = None
+        self._scorer: score.Scorer | None = None
+
+    def _build(self) -> tuple[mentions.MentionFinder, score.Scorer]:
+        with self._lock:
+            if self._finder is None or self._scorer is None:
+                self._finder = mentions.MentionFinder(self._cfg.school)
+                self._scorer = score.Scorer(self._cfg.scoring)
+            return self._finder, self._scorer
+
+    @property
+    def finder(self) -> mentions.MentionFinder:
+        return self._finder or self._build()[0]
+
+    @property
+    def scorer(self) -> score.Scorer:
+        return self._scorer or self._build()[1]
+
+    def __getstate__(self) -> dict:  # the lock stays behind
+        return {"_cfg": self._cfg}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["_cfg"])  # type: ignore[misc]
+
+    def classify(self, text: str, title: str = "", all_mentions: bool = False) -> Score:
+        match = self.finder.find(text, title, all_mentions=all_mentions)
+        return self.scorer.score(text, title, match)
+
+    def classify_confirmed(self, text: str, title: str = "") -> Score:
+        """Score a text a person says is about the school, even if no alias matched or an exclusion did."""
+        match = self.finder.find(text, title, all_mentions=True)
+        if not match.is_mention:
+            match = replace(match, is_mention=True, reasons=(*match.reasons, "added by hand"))
+        return self.scorer.score(text, title, match)

@@ -1,0 +1,94 @@
+"""Parsing and scoring in one process per core, while a scan's threads fetch.
+
+feedparser, BeautifulSoup and VADER are pure Python and hold the GIL, so a large scan hands each
+body to a process of its own; a small scan (fewer than PROCESS_POOL_MIN_SOURCES sources, or one
+core) parses in its threads. A process that dies (a parser crashing on a hostile body, the OOM
+killer) fails only the sources in it at that moment; a new pool takes the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from types import TracebackType
+
+from monitor.config import Source
+from monitor.errors import ParseError
+from monitor.models import FetchResult
+from monitor.service.analysis import Analysed, analyse
+from monitor.service.classify import Classifier
+
+PROCESS_POOL_MIN_SOURCES = 16
+_worker_classifier: Classifier | None = None  # set once in each parsing process
+
+
+def parsing_pool(classifier: Classifier, n_sources: int) -> contextlib.AbstractContextManager[ParsingProcesses | None]:
+    """The processes to parse in for a scan of `n_sources`, or None to parse in the scan's threads."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or n_sources < PROCESS_POOL_MIN_SOURCES or "fork" not in mp.get_all_start_methods():
+        return contextlib.nullcontext()
+    return ParsingProcesses(classifier, cores)
+
+
+class ParsingProcesses:
+    def __init__(self, classifier: Classifier, cores: int):
+        self._classifier, self._cores = classifier, cores
+        self._lock = threading.Lock()
+        # fork: a worker starts as a copy of this process (its modules imported, its config
+        # parsed) instead of importing and unpickling them afresh. Started before any thread of
+        # the scan's, so it forks a quiet process.
+        self._pool = self._start("fork")
+
+    def _start(self, method: str) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._cores,
+            mp_context=mp.get_context(method),
+            initializer=_init_worker,
+            initargs=(self._classifier,),
+        )
+
+    def analyse(
+        self, src: Source, fetched: FetchResult, previous_page: str | None, keep_from: datetime, now: datetime
+    ) -> Analysed:
+        pool = self._pool
+        try:
+            return pool.submit(_analyse_in_worker, src, fetched, previous_page, keep_from, now).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:  # the first thread to see it replaces it
+                    pool.shutdown(wait=False)
+                    # spawn, not fork: threads run here now, and a fork would copy a lock one holds
+                    self._pool = self._start("spawn")
+            return Analysed(
+                error=ParseError(
+                    "a parsing process died (this source's body or another's crashed it); "
+                    "the source is read again on the next run"
+                )
+            )
+
+    def __enter__(self) -> ParsingProcesses:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self._pool.shutdown(cancel_futures=kind is not None)
+
+
+def _init_worker(classifier: Classifier) -> None:
+    global _worker_classifier
+    _worker_classifier = classifier
+    # Ctrl-C reaches the whole process group: the scan stops its workers itself, without a
+    # traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _analyse_in_worker(
+    src: Source, fetched: FetchResult, previous_page: str | None, keep_from: datetime, now: datetime
+) -> Analysed:
+    assert _worker_classifier is not None, "the pool's initializer sets it"
+    return analyse(_worker_classifier, src, fetched, previous_page, keep_from, now)
