@@ -14,15 +14,17 @@ next start); SIGHUP re-reads sources.toml, keeping the old config when the new o
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -59,7 +61,7 @@ class _DailyTrigger(BaseTrigger):
         self.first = first
         self.following = following
 
-    def get_next_fire_time(self, previous_fire_time, now):
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
         return self.first if previous_fire_time is None else self.following(previous_fire_time)
 
 
@@ -184,7 +186,7 @@ class Daemon:
                 return
             future = self.pool.submit(m.run_source, src)
             self.running[src.name] = future
-        future.add_done_callback(lambda f, name=src.name: self._done(name, f))
+        future.add_done_callback(functools.partial(self._done, src.name))
 
     def _done(self, name: str, future: Future) -> None:
         with self.lock:
@@ -245,13 +247,17 @@ def _join_others(deadline: float) -> list[str]:
 
 
 @contextmanager
-def _signals(daemon: Daemon):
+def _signals(daemon: Daemon) -> Iterator[None]:
     wanted = {signal.SIGTERM: daemon.request_stop, signal.SIGINT: daemon.request_stop}
     if hasattr(signal, "SIGHUP"):  # not on Windows
         wanted[signal.SIGHUP] = daemon.request_reload
-    previous = {sig: signal.signal(sig, lambda _sig, _frame, act=act: act()) for sig, act in wanted.items()}
+    previous = {sig: signal.signal(sig, _handler(act)) for sig, act in wanted.items()}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _handler(act: Callable[[], None]) -> Callable[[int, FrameType | None], None]:
+    return lambda _sig, _frame: act()

@@ -1,5 +1,9 @@
 """The one exception root. Each subclass says which stage failed; the message says what to do."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 
 class MonitorError(Exception):
     """Root of every error the monitor raises on purpose. The CLI prints it without a traceback."""
@@ -12,7 +16,7 @@ class ConfigError(MonitorError):
 
     exit_code = 2
 
-    def __init__(self, path, problems):
+    def __init__(self, path: object, problems: Iterable[tuple[str | None, str]]):
         self.path = str(path)
         self.problems = list(problems)  # [(key, problem)]
         lines = [
@@ -30,7 +34,9 @@ class UsageError(MonitorError):
 class FetchError(MonitorError):
     """A source could not be fetched. `retry_after` (seconds) is set when the server asked for a pause."""
 
-    def __init__(self, message, *, status=None, retry_after=None, permanent=False):
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None, permanent: bool = False
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after

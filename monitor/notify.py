@@ -22,9 +22,10 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, parseaddr, parsedate_to_datetime
+from pathlib import Path
 
 from monitor import templating
-from monitor.config import Config
+from monitor.config import Config, Smtp
 from monitor.errors import NotifyError
 from monitor.models import LABELS, Email, SourceState, StoredItem
 from monitor.text import excerpt, http_url, local_time, one_line
@@ -248,10 +249,10 @@ def deliver(cfg: Config, message: bytes, recipients: tuple[str, ...] | list[str]
     if cfg.smtp is None:
         write_eml(cfg.outbox_dir, message)
         return
-    _send_smtp(cfg, message, [parseaddr(r)[1] for r in recipients])
+    _send_smtp(cfg, cfg.smtp, message, [parseaddr(r)[1] for r in recipients])
 
 
-def write_eml(folder, message: bytes):
+def write_eml(folder: Path, message: bytes) -> Path:
     """Write the message as <date>-<hash>.eml, atomically (temp file + rename); the same message
     written twice is one file."""
     headers = BytesHeaderParser(policy=policy.default).parsebytes(message)
@@ -273,8 +274,8 @@ def write_eml(folder, message: bytes):
     return path
 
 
-def _password(cfg: Config) -> str | None:
-    name = cfg.smtp.password_env
+def _password(smtp: Smtp) -> str | None:
+    name = smtp.password_env
     if not name:
         return None
     value = os.environ.get(name)
@@ -283,15 +284,29 @@ def _password(cfg: Config) -> str | None:
     return value
 
 
-def _send_smtp(cfg: Config, message: bytes, recipients: list[str]) -> None:
+def tls_context(cfg: Config) -> ssl.SSLContext:
+    """The context that verifies the mail server: against [smtp] ca_file when set, else the
+    system's CAs. NotifyError naming the file when it is missing or holds no PEM certificate."""
     smtp = cfg.smtp
+    if smtp is None or not smtp.ca_file:
+        return ssl.create_default_context()
+    path = cfg.base_dir / smtp.ca_file
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except FileNotFoundError:
+        raise NotifyError(f"[smtp] ca_file {path}: no such file") from None
+    except (ssl.SSLError, OSError, ValueError) as e:
+        raise NotifyError(f"[smtp] ca_file {path}: not a PEM file of CA certificates ({_reason(e)})") from None
+
+
+def _send_smtp(cfg: Config, smtp: Smtp, message: bytes, recipients: list[str]) -> None:
     if smtp.security == "none" and smtp.username:
         raise NotifyError('[smtp] security = "none" would send the password unencrypted; use starttls or tls')
-    cafile = str(cfg.base_dir / smtp.ca_file) if smtp.ca_file else None
-    context = ssl.create_default_context(cafile=cafile)  # certificates are always verified
+    context = tls_context(cfg)  # certificates are always verified
     timeout = smtp.timeout.total_seconds()
     sender = parseaddr(cfg.alerts.sender)[1]
-    password = _password(cfg) if smtp.username else None
+    password = _password(smtp) if smtp.username else None
+    conn: smtplib.SMTP
     try:
         if smtp.security == "tls":
             conn = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)

@@ -13,9 +13,9 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from monitor import templating
 from monitor.models import LABELS, Evidence, ReportData, Review, StoredItem, WeekCount
@@ -61,7 +61,7 @@ def weeks_from_days(
 ) -> tuple[WeekCount, ...]:
     """Daily (day, label, count, sentiment sum) rows -> one WeekCount per week of the period, empty ones too."""
 
-    def monday(day) -> datetime:
+    def monday(day: date) -> datetime:
         return datetime.combine(day - timedelta(days=day.weekday()), datetime.min.time(), UTC)
 
     counts: dict[datetime, dict[str, int]] = {}
@@ -102,9 +102,10 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, templating.Markup]:
         return {}
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import date2num
     from matplotlib.figure import Figure
 
-    x = [w.week for w in weeks]
+    x = [float(date2num(w.week)) for w in weeks]
     with matplotlib.rc_context(
         {
             "svg.fonttype": "none",
@@ -120,8 +121,17 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, templating.Markup]:
         for label in LABELS:
             values = [w.by_label.get(label, 0) for w in weeks]
             if any(values):
-                ax.bar(x, values, width=6, bottom=bottom, label=label, color=LABEL_COLOURS[label], align="edge")
+                ax.bar(
+                    x,
+                    values,
+                    width=6,
+                    bottom=bottom,
+                    label=label,
+                    color=LABEL_COLOURS[label],
+                    align="edge",
+                )
                 bottom = [b + v for b, v in zip(bottom, values, strict=False)]
+        ax.xaxis_date()
         ax.set_ylabel("mentions per week")
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=5, frameon=False, fontsize=8)
         fig.autofmt_xdate()
@@ -129,9 +139,10 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, templating.Markup]:
 
         fig = Figure(figsize=(7.2, 2.4))
         ax = fig.add_subplot()
-        points = [(w.week, w.sentiment) for w in weeks if w.sentiment is not None]
+        points = [(float(date2num(w.week)), w.sentiment) for w in weeks if w.sentiment is not None]
         ax.axhline(0, color="#999999", linewidth=0.8)
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, color="#2c3e50")
+        ax.xaxis_date()
         ax.set_ylim(-1, 1)
         ax.set_ylabel("mean sentiment (-1..1)")
         fig.autofmt_xdate()
@@ -139,7 +150,7 @@ def charts(weeks: tuple[WeekCount, ...]) -> dict[str, templating.Markup]:
     return {"mentions": mentions, "sentiment": sentiment}
 
 
-def _svg(canvas) -> templating.Markup:
+def _svg(canvas: Any) -> templating.Markup:
     buf = io.StringIO()
     canvas.print_figure(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 MAX_BACKOFF = timedelta(days=1)
@@ -11,8 +12,8 @@ MAX_RETRY_AFTER = timedelta(days=1)
 
 def jitter(interval: timedelta, rng: random.Random | None = None) -> timedelta:
     """Up to a tenth of the interval, so twenty sources do not all fire in the same second."""
-    rng = rng or random
-    return timedelta(seconds=rng.uniform(0, interval.total_seconds() / 10))
+    uniform = rng.uniform if rng else random.uniform
+    return timedelta(seconds=uniform(0, interval.total_seconds() / 10))
 
 
 def next_check(
@@ -43,7 +44,7 @@ MIN_TICK = timedelta(seconds=0.25)
 MAX_TICK = timedelta(seconds=30)
 
 
-def tick_period(intervals) -> timedelta:
+def tick_period(intervals: Iterable[timedelta]) -> timedelta:
     """How often the daemon asks what is due: a tenth of the shortest interval (the jitter's scale),
     at least a quarter second (no busy loop) and at most 30s (a long-interval source is never late
     by more than that, and the heartbeat stays fresh)."""

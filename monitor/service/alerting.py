@@ -49,12 +49,12 @@ def queue_alerts(cfg: Config, engine: Engine, now: datetime) -> AlertResult:
         for lane in _lanes(cfg, item):
             by_lane.setdefault(lane, []).append(item)
     emails, piled = [], 0
-    for (lane, recipients), items in by_lane.items():
-        room = max(0, a.max_per_hour - store.count_alerts_since(engine, now - timedelta(hours=1), lane))
+    for (lane_name, recipients), items in by_lane.items():
+        room = max(0, a.max_per_hour - store.count_alerts_since(engine, now - timedelta(hours=1), lane_name))
         for item in items[:room]:
-            emails.append(_outgoing(cfg, notify.render_alert(cfg, item, recipients, lane), [item], now))
+            emails.append(_outgoing(cfg, notify.render_alert(cfg, item, recipients, lane_name), [item], now))
         if rest := items[room:]:
-            emails.append(_outgoing(cfg, notify.render_pileon(cfg, rest, recipients, lane), rest, now))
+            emails.append(_outgoing(cfg, notify.render_pileon(cfg, rest, recipients, lane_name), rest, now))
             piled += len(rest)
     queued = store.queue_emails(engine, emails, now, alerted=new_ids)
     if queued:

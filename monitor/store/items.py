@@ -13,7 +13,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from monitor.models import (
     Evidence,
@@ -69,7 +69,7 @@ def save_batch(
         return results
 
 
-def _save_source(conn, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None) -> SaveResult:
+def _save_source(conn: Connection, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None) -> SaveResult:
     new_ids, updated_ids = [], []
     by_source: dict[str, dict[str, Scored]] = {}
     for s in scored:  # a key listed twice in one body: its last version counts
@@ -129,7 +129,7 @@ def add_evidence(engine: Engine, item_id: int, item: Item, body: FetchResult, no
         conn.execute(insert(evidence).values(body_sha256=sha, **_evidence_values(item_id, item, now, body.url)))
 
 
-def _save_body(conn, fetched: FetchResult, now: datetime) -> str:
+def _save_body(conn: Connection, fetched: FetchResult, now: datetime) -> str:
     sha = hashlib.sha256(fetched.body).hexdigest()
     if conn.execute(select(bodies.c.sha256).where(bodies.c.sha256 == sha)).first() is None:
         conn.execute(
@@ -144,7 +144,7 @@ def _save_body(conn, fetched: FetchResult, now: datetime) -> str:
     return sha
 
 
-def _existing(conn, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
+def _existing(conn: Connection, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
     out = {}
     for chunk in chunks(keys):
         rows = conn.execute(
@@ -184,7 +184,7 @@ def _evidence_values(item_id: int, item: Item, now: datetime, fetched_url: str) 
     )
 
 
-def _stored(r) -> StoredItem:
+def _stored(r: Row) -> StoredItem:
     return StoredItem(
         id=r.id,
         source=r.source,

@@ -13,8 +13,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.models import (
     StoredItem,
@@ -24,6 +25,7 @@ from monitor.store.schema import (
     chunks,
     dated,
     digests,
+    inserted_id,
     items,
     outbox,
 )
@@ -66,7 +68,7 @@ class OutboxEntry:
     sent_at: datetime | None
 
 
-def _outbox_entry(r) -> OutboxEntry:
+def _outbox_entry(r: Row) -> OutboxEntry:
     return OutboxEntry(
         id=r.id,
         created_at=r.created_at,
@@ -85,7 +87,7 @@ def _outbox_entry(r) -> OutboxEntry:
     )
 
 
-def _queue(conn, email: Outgoing, now: datetime) -> int | None:
+def _queue(conn: Connection, email: Outgoing, now: datetime) -> int | None:
     """Insert one email unless its dedupe_key is already queued or sent; its id, or None.
 
     The unique constraint decides: two processes queueing the same alert at once (the daemon and a
@@ -95,19 +97,21 @@ def _queue(conn, email: Outgoing, now: datetime) -> int | None:
         return None
     try:
         with conn.begin_nested():
-            return conn.execute(
-                insert(outbox).values(
-                    created_at=now,
-                    kind=email.kind,
-                    dedupe_key=email.dedupe_key,
-                    recipients=json.dumps(list(email.recipients)),
-                    subject=email.subject,
-                    message=email.message,
-                    item_ids=json.dumps(list(email.item_ids)),
-                    not_before=email.not_before,
-                    attempts=0,
+            return inserted_id(
+                conn.execute(
+                    insert(outbox).values(
+                        created_at=now,
+                        kind=email.kind,
+                        dedupe_key=email.dedupe_key,
+                        recipients=json.dumps(list(email.recipients)),
+                        subject=email.subject,
+                        message=email.message,
+                        item_ids=json.dumps(list(email.item_ids)),
+                        not_before=email.not_before,
+                        attempts=0,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
     except IntegrityError:
         return None
 
@@ -149,7 +153,7 @@ def clear_pending(engine: Engine, item_ids: Sequence[int]) -> None:
         _clear_pending(conn, item_ids)
 
 
-def _clear_pending(conn, item_ids: Sequence[int]) -> None:
+def _clear_pending(conn: Connection, item_ids: Sequence[int]) -> None:
     ids = list(item_ids)
     for chunk in chunks(ids):
         conn.execute(update(items).where(items.c.id.in_(chunk)).values(alert_pending=False))
@@ -170,11 +174,11 @@ def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: 
     return outbox_id
 
 
-def _unsent():
+def _unsent() -> ColumnElement[bool]:
     return outbox.c.sent_at.is_(None)
 
 
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return (
         _unsent()
         & (outbox.c.next_attempt.is_(None) | (outbox.c.next_attempt <= now))

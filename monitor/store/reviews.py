@@ -22,6 +22,7 @@ from monitor.models import (
 from monitor.store.items import _stored
 from monitor.store.schema import (
     follow_ups,
+    inserted_id,
     items,
     reviews,
 )
@@ -36,7 +37,7 @@ def add_review(engine: Engine, review: Review) -> Review:
     once); any other action, or a dismissal, takes it off: the latest action is what counts.
     """
     with engine.begin() as conn:
-        rid = conn.execute(insert(reviews).values(_review_values(review))).inserted_primary_key[0]
+        rid = inserted_id(conn.execute(insert(reviews).values(_review_values(review))))
         conn.execute(update(items).where(items.c.id == review.item_id).values(status=review.status))
         if review.action in FOLLOW_UP_ACTIONS:
             done = conn.execute(
@@ -62,7 +63,7 @@ def relabel(
         entry = Review(
             item_id=item_id, at=at, by=by, status=row.status, note=note, label=label, previous_label=row.label
         )
-        rid = conn.execute(insert(reviews).values(_review_values(entry))).inserted_primary_key[0]
+        rid = inserted_id(conn.execute(insert(reviews).values(_review_values(entry))))
         values = {"label": label, "severity": severity, "corrected_by": by, "text_label": None}
         conn.execute(
             update(items).where(items.c.id == item_id).values(**values, **({"alert_pending": True} if alert else {}))

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,14 +49,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; pass an aware one")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
@@ -266,7 +266,7 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\x00{text}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _sqlite_pragmas(dbapi_conn, _record):
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     # WAL: readers (report, status) never block the daemon's writes; a kill leaves the DB consistent.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -337,8 +337,8 @@ def _upgrade(engine: Engine, version: int | None) -> None:
                 if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
                     conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
         if version is not None:  # an index on a column a step added
-            for table in metadata.sorted_tables:
-                for index in table.indexes:
+            for t in metadata.sorted_tables:
+                for index in t.indexes:
                     index.create(conn, checkfirst=True)
         if version is None:
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
@@ -388,3 +388,10 @@ def chunks(values: Sequence[T], size: int = 500) -> Iterator[list[T]]:
     values = list(values)
     for i in range(0, len(values), size):
         yield values[i : i + size]
+
+
+def inserted_id(result: CursorResult) -> int:
+    """The id an INSERT gave its row."""
+    key = result.inserted_primary_key
+    assert key is not None, "an INSERT has a primary key"
+    return int(key[0])

@@ -11,7 +11,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from monitor.models import (
     SourceState,
@@ -34,7 +34,7 @@ def _state_row(state: SourceState) -> dict:
     return {c.name: getattr(state, c.name) for c in sources.c}
 
 
-def _upsert_state(conn, values: dict) -> None:
+def _upsert_state(conn: Connection, values: dict) -> None:
     _upsert_states(conn, [values])
 
 
@@ -46,11 +46,11 @@ _UPDATE_STATE = (
 )
 
 
-def _upsert_states(conn, rows: Sequence[dict]) -> None:
+def _upsert_states(conn: Connection, rows: Sequence[dict]) -> None:
     if not rows:
         return
     names = [r["name"] for r in rows]
-    known = set()
+    known: set[str] = set()
     for chunk in chunks(names):
         known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
     updates = [{**r, "old_name": r["name"]} for r in rows if r["name"] in known]

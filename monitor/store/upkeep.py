@@ -83,4 +83,4 @@ def database_size(engine: Engine) -> int | None:
     with engine.connect() as conn:
         pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
         size = conn.exec_driver_sql("PRAGMA page_size").scalar()
-    return pages * size
+    return int(pages or 0) * int(size or 0)
