@@ -169,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # a bug: say so plainly, keep the traceback for --log-level debug
         log.debug("internal error", exc_info=True)
-        warn(f"school-monitor: internal error: {e.__class__.__name__}: {e} (run with --log-level debug for details)")
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""  # not a database statement
+        warn(
+            f"school-monitor: internal error: {e.__class__.__name__}: {first} (run with --log-level debug for details)"
+        )
         return 1
 
 

@@ -21,6 +21,7 @@ SQLAlchemy or requests (tests/test_lazy_imports.py keeps that true).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from monitor import schedule
 from monitor.config import Config, Source
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
     from monitor.store import OutboxEntry
 
 REPORT_FORMATS = ("html", "csv", "json")
+T = TypeVar("T")
+log = logging.getLogger("monitor")
 
 
 def utc_now() -> datetime:
@@ -204,7 +207,7 @@ class Monitor:
         started = self.now()
         scanning, store = _module("scanning"), _store()
         runs = scanning.scan(self._pass(since, started), sources, self.clock, progress)
-        removed = self.follow_up()
+        removed = self._safely(self.follow_up, [])  # an alert never depends on an unrelated step
         summary = ScanSummary(
             runs=tuple(runs),
             started=started,
@@ -216,6 +219,14 @@ class Monitor:
             return summary
         sent = self.alert_new()
         return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
+
+    def _safely(self, step: Callable[[], T], fallback: T) -> T:
+        """Run a step of a larger job in its own error boundary: logged, never fatal to the job."""
+        try:
+            return step()
+        except Exception:
+            log.exception("%s failed; the rest of the work goes on", getattr(step, "__name__", "a step"))
+            return fallback
 
     def run_source(self, src: Source) -> SourceRun:
         """One source on its own, as the daemon's workers run it (its alerts are the tick's)."""
