@@ -220,9 +220,9 @@ def _iso(value: object) -> str:
 
 
 def cmd_check(m: Monitor, args: argparse.Namespace) -> int:
-    for w in m.cfg.warnings:
+    templates, warnings = m.check()
+    for w in (*m.cfg.warnings, *warnings):
         warn(f"warning: {w}")
-    templates = m.check_templates()
     cfg = m.cfg
     say(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s), {len(templates)} templates")
     console.sources(cfg.sources, m.source_states(), cfg.alerts.tz)

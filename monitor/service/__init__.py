@@ -159,11 +159,11 @@ class Monitor:
 
     # ------------------------------------------------------------ checking the setup
 
-    def check_templates(self) -> list[str]:
-        """Every template compiles (the school's overrides in alerts/ included); where each came from."""
-        from monitor import templating
-
-        return templating.check(self.cfg.templates_dir, self.cfg.alerts.timezone)
+    def check(self) -> tuple[list[str], list[str]]:
+        """What would fail later, found now: every template compiles (the school's overrides in
+        alerts/ included), [smtp] ca_file is a readable CA file. Returns (the templates used,
+        warnings such as a password variable not set here); raises ConfigError with every problem."""
+        return _module("checks").check(self.cfg)
 
     # ------------------------------------------------------------ sources and scanning
 

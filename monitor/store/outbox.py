@@ -252,3 +252,22 @@ def undigested_items(engine: Engine, since: datetime | None = None) -> list[Stor
 def count_unsent(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+def count_stuck_alerts(engine: Engine, waiting_since: datetime) -> int:
+    """Unsent alerts that sending has failed for (tried at least once) and that have been due since
+    before `waiting_since`; an alert held by quiet hours is due only from the end of its hold."""
+    due_since = func.coalesce(outbox.c.not_before, outbox.c.created_at)
+    q = (
+        select(func.count())
+        .select_from(outbox)
+        .where(
+            _unsent(),
+            outbox.c.kind.in_(("alert", "pileon")),
+            outbox.c.attempts > 0,
+            outbox.c.created_at < waiting_since,
+            due_since < waiting_since,
+        )
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
