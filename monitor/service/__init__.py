@@ -9,6 +9,7 @@ fetcher and the classifier; each concern lives in a module of its own behind it:
     alerting.py      instant alerts (lanes, quiet hours, pile-ons) and sending the outbox
     digest.py        the daily digest
     intake.py        review steps, label corrections, mentions added by hand
+    second_opinion.py  the optional AI second opinion on new mentions ([scoring.ai]): it may only raise a label
     reports.py       the report and the evidence export
     health.py        status, retention
 
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from monitor.service.classify import Classifier
     from monitor.service.health import Status
     from monitor.service.intake import Added, Mention
+    from monitor.service.second_opinion import SecondOpinion
     from monitor.store import OutboxEntry
 
 REPORT_FORMATS = ("html", "csv", "json")
@@ -196,7 +198,8 @@ class Monitor:
         progress: Callable[[SourceRun], None] | None = None,
         alerts: bool = True,
     ) -> ScanSummary:
-        """One pass over the sources now, then the take-down re-checks and the instant alerts.
+        """One pass over the sources now, then the AI second opinion on the new mentions (when
+        [scoring.ai] is set), the take-down re-checks and the instant alerts.
 
         `since`: an ad-hoc scan that re-reads every source in full (no conditional GET) and keeps
         items published since that date; without it, items older than [storage] keep_days are
@@ -207,7 +210,10 @@ class Monitor:
         started = self.now()
         scanning, store = _module("scanning"), _store()
         runs = scanning.scan(self._pass(since, started), sources, self.clock, progress)
-        removed = self._safely(self.follow_up, [])  # an alert never depends on an unrelated step
+        new_ids = [i for r in runs for i in r.new_ids]
+        self._safely(lambda: self.second_opinion(new_ids), None)  # before their alerts are decided
+        no_reviews: list[Review] = []
+        removed = self._safely(self.follow_up, no_reviews)  # an alert never depends on an unrelated step
         summary = ScanSummary(
             runs=tuple(runs),
             started=started,
@@ -229,9 +235,12 @@ class Monitor:
             return fallback
 
     def run_source(self, src: Source) -> SourceRun:
-        """One source on its own, as the daemon's workers run it (its alerts are the tick's)."""
+        """One source on its own, as the daemon's workers run it, with the AI second opinion on
+        its new mentions (its alerts are the tick's)."""
         now = self.now()
-        return _module("scanning").run_one(self._pass(None, now), src, self.clock)
+        run = _module("scanning").run_one(self._pass(None, now), src, self.clock)
+        self.second_opinion(run.new_ids)
+        return run
 
     def _pass(self, since: datetime | None, now: datetime):  # type: ignore[no-untyped-def]
         keep_from = since or now - timedelta(days=self.cfg.storage.keep_days)
@@ -304,11 +313,25 @@ class Monitor:
             now=self.now(),
             screenshot=screenshot,
         )
+        opinion = self.second_opinion([added.item.id]) if added.new else None
+        if opinion is not None and opinion.raised:
+            added = replace(added, item=_store().get_item(self.engine, added.item.id) or added.item)
         return added, self.alert_new()
 
     def export_evidence(self, item_id: int, out_dir: Path) -> list[Path]:
         """Every evidence version of a mention written under out_dir; the manifests written."""
         return _module("reports").export_evidence(self.engine, item_id, out_dir)
+
+    # ------------------------------------------------------------ the AI second opinion (optional)
+
+    def second_opinion(self, item_ids: Sequence[int]) -> SecondOpinion | None:
+        """Ask [scoring.ai] about these stored mentions (those neither extremism nor abuse, nor
+        corrected by a person) and raise the labels its answers call graver; their instant alerts
+        are decided again. None when [scoring.ai] is absent (nothing asked, nothing imported).
+        Never raises for the endpoint's failures: the rules' labels stand."""
+        if self.cfg.scoring.ai is None or not item_ids:
+            return None
+        return _module("second_opinion").run(self.cfg, self.engine, item_ids, self.now())
 
     # ------------------------------------------------------------ alerts, digest and outbox
 

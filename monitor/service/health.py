@@ -82,6 +82,7 @@ def apply_retention(cfg: Config, engine: Engine, now: datetime) -> int:
     before = now - timedelta(days=cfg.storage.keep_days)
     deleted = store.delete_old_items(engine, before)
     emails = store.delete_sent_emails(engine, before)
+    store.delete_old_ai_records(engine, before, before.date().isoformat())  # a cached reason may quote a post
     if deleted or emails:
         log.info(
             "retention: deleted %d unflagged mention(s) first seen and %d email(s) sent before %s",

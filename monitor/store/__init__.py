@@ -8,6 +8,15 @@ UTC and returned timezone-aware. One module per concern; this one only gathers t
 """
 
 from monitor.models import Scored
+from monitor.store.ai import (
+    AIAnswer,
+    cached_answers,
+    claim_request,
+    delete_old_ai_records,
+    raise_label,
+    requests_on,
+    save_answer,
+)
 from monitor.store.items import (
     SaveResult,
     add_evidence,
@@ -107,4 +116,15 @@ __all__ = [
     "set_heartbeat",
     "undigested_items",
     "unsent_emails",
+]
+
+# The AI second opinion (its cache, budget and raised labels).
+__all__ += [
+    "AIAnswer",
+    "cached_answers",
+    "claim_request",
+    "delete_old_ai_records",
+    "raise_label",
+    "requests_on",
+    "save_answer",
 ]
