@@ -39,7 +39,7 @@ STAGES = (
     ("html_to_text", "monitor/parse.py", "html_to_text"),
     ("canonical_link", "monitor/parse.py", "canonical_link"),
     ("mentions (MentionFinder.find)", "monitor/mentions.py", "find"),
-    ("score (Scorer.score, VADER)", "monitor/score.py", "score"),
+    ("score (Scorer.score, VADER)", "monitor/score/decide.py", "score"),
     ("store.save_items", "monitor/store.py", "save_items"),
     ("store.save_state (failed sources)", "monitor/store.py", "save_state"),
     ("store.connect (schema)", "monitor/store.py", "connect"),
