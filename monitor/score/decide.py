@@ -5,9 +5,11 @@ In precedence order:
 1. extremism, then abuse: a strong rule of that label hit, or two different weak ones. Inside a
    news frame ("police are investigating") or in quotation marks, the text reports the threat
    rather than making it: the hits stay as "reported:..." flags and the stance decides.
-2. possible extremism or abuse (severity medium, flag `possible`): the signals disagree on a grave
-   reading: the abusive-language model is confident but no strong rule confirms it, with a
-   person, a role or the school named; or one weak threat-shape cue alone (thresholds.py).
+2. a second look where no rule fired (none if the text reports or quotes): a weak abuse cue the
+   abusive-language model confirms (PROBABLE_AT, a person or a role named) is abuse; where the
+   signals disagree on a grave reading, the text is possible abuse or extremism (severity
+   medium, flag `possible`, still alerted): one weak rule marked `possible` (a threat shape of
+   low confidence), or the model confident alone (POSSIBLE_AT) with a person or a role named.
 3. criticism / praise / neutral from a stance: VADER's compound per sentence (vader.py) moved by
    the criticism and praise phrases, with negation, contrast, scare quotes and sarcasm; notices,
    questions and news damp VADER (their tone is register, not stance).
@@ -99,6 +101,7 @@ class Scorer:
         self._shapes = Shapes(self._sentiment.lexicon, self.registry.classes, {n: r.id for n, r in shapes.items()})
         self._group_rule = shapes["group_name"].id
         self._model = AbuseModel.load() if model is True else model or None
+        self._possible_rules = frozenset(r.id for r in self.registry.rules if r.possible)
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
         if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
@@ -109,10 +112,9 @@ class Scorer:
         if reading.abusive is not None:
             flags.append(f"model:abusive {reading.abusive:.2f}")
         label, why = _grave(found, low)
-        severity = None
+        severity = ""
         if label is None:
-            label, why = _possible(reading, why)
-            severity = "medium" if label else None
+            label, severity, why = _second_look(reading, why, self._possible_rules)
         if label is None:
             label, stance_flags = _stance(low, found, reading.sentiment, reading.turn)
             why += stance_flags
@@ -181,11 +183,24 @@ def _quoted(low: str, hit: Hit) -> bool:
     return close.end() >= hit.end or len(low[start : close.end()].split()) >= 3
 
 
-def _possible(reading: Reading, why: list[str]) -> tuple[str | None, list[str]]:
-    """possible abuse where the model is confident and no rule confirmed it (see the docstring)."""
-    if reading.aimed and reading.abusive is not None and reading.abusive >= POSSIBLE_AT:
-        return "abuse", why + ["possible", "possible:model"]
-    return None, why
+def _second_look(reading: Reading, why: list[str], possible_rules: frozenset[str]) -> tuple[str | None, str, list[str]]:
+    """Where no rule fired a grave label, the signals that may still point to one (a text that
+    reports or quotes them excepted): a weak abuse cue the model confirms (abuse); a weak rule
+    marked `possible`, or the model confident alone, with a person named (possible, medium)."""
+    found, low = reading.found, reading.low
+    if fired(found["reporting"]):
+        return None, "", why
+    own = {name: [h for h in found[name] if not _quoted(low, h)] for name in ("extremism", "abuse")}
+    model = reading.abusive if reading.aimed and reading.abusive is not None else 0.0
+    if own["abuse"] and model >= PROBABLE_AT:
+        return "abuse", "high", why + [f"abuse:{h.text}" for h in own["abuse"]] + ["abuse:model"]
+    for name in ("extremism", "abuse"):
+        cues = [h for h in own[name] if h.rule in possible_rules]
+        if cues:
+            return name, "medium", why + ["possible"] + [f"{name}:{h.text}" for h in cues]
+    if model >= POSSIBLE_AT:
+        return "abuse", "medium", why + ["possible", "abuse:model"]
+    return None, "", why
 
 
 def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) -> tuple[str, list[str]]:

@@ -2,7 +2,8 @@
 
 A rule has an id, the label it argues for (extremism, abuse, criticism, praise, or a cue list:
 sarcasm, reporting, notice), a strength (strong, or weak: it counts only with a second cue of its
-label), a pattern, and examples it must match and must not match. Its pattern is either an entry
+label; a weak rule marked `possible` makes the text possible abuse or extremism alone), a
+pattern, and examples it must match and must not match. Its pattern is either an entry
 of the lexicon language (lexicon.py) or `shape:NAME`, a structural rule that shapes.py reads in
 code; either way every hit it makes carries its id.
 
@@ -41,6 +42,7 @@ class Rule:
     must_not: tuple[str, ...] = ()
     source: str = ""  # where it is defined ("abuse.txt:12", "rules.toml")
     note: str = ""  # why the rule exists, in a line
+    possible: bool = False  # a weak rule whose hit alone makes the text possible abuse/extremism
 
     @property
     def weak(self) -> bool:
@@ -116,6 +118,7 @@ def _records(data: dict[str, object]) -> Iterable[Rule]:
             must_not=tuple(record.get("must_not", ())),
             source="rules.toml",
             note=record.get("note", ""),
+            possible=record.get("possible", False),
         )
 
 

@@ -232,6 +232,7 @@ class Shapes:
         self._c = {name: frozenset(words) for name, words in classes.items()}
         self._negative = {w: v for w, v in lexicon.items() if v <= _INSULT_AT and w.isalpha()}
         self._negative.update({w: min(lexicon.get(w, 0.0), _HARSH_AT) for w in classes["insulting"]})
+        self._negative.update({w: min(lexicon.get(w, 0.0), _ALONE_AT) for w in classes["body"]})
 
         def first(*names: str) -> frozenset[str]:
             return frozenset(
