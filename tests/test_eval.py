@@ -1,6 +1,7 @@
 """The scorer against the labelled dev corpus: the floors the issue sets."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,40 @@ def test_heldout_floors(name):
     assert result["labels"]["extremism"]["recall"] >= floors["extremism"]
     assert result["labels"]["abuse"]["recall"] >= floors["abuse"]
     assert result["labels"]["offtopic"]["precision"] >= floors["offtopic"]
+
+
+def test_rule_analysis_gives_each_rule_coverage_precision_and_conflicts(tmp_path):
+    corpus = tmp_path / "tiny.jsonl"
+    rows = [
+        {"id": "1", "text": "Elm Park Primary's head is a total moron.", "label": "abuse"},
+        {"id": "2", "text": "Elm Park Primary is outstanding, the teachers are brilliant.", "label": "praise"},
+        {
+            "id": "3",
+            "text": "Elm Park Primary put into special measures. Brilliant, just brilliant.",
+            "label": "criticism",
+        },
+        {"id": "4", "text": "Nothing to do with any school at all.", "label": "offtopic"},
+    ]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows))
+    module = _load_eval()
+    analysis = {r["id"]: r for r in module.rule_analysis(corpus)}
+    brilliant = analysis["praise.brilliant"]
+    assert brilliant["hits"] == 2 and brilliant["coverage"] == pytest.approx(2 / 3)  # 3 mentions
+    assert brilliant["precision"] == 0.5 and brilliant["conflicts"] == 0.5
+    assert "rules hit a text" in module.rules_report(list(analysis.values()), 1000)
+
+
+def test_the_report_counts_possible_alerts_and_their_false_alarms(tmp_path):
+    corpus = tmp_path / "tiny.jsonl"
+    rows = [
+        {"id": "1", "text": "You'll be sorry, Mrs Woods. Elm Park Primary can't protect you.", "label": "abuse"},
+        {
+            "id": "2",
+            "text": "The head at Elm Park Primary is useless and the office is pathetic.",
+            "label": "criticism",
+        },
+    ]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows))
+    result = _load_eval().evaluate(corpus, timing=False)
+    assert result["possible"] == {"alerts": 2, "false_alarms": 1}
+    assert "possible (medium) alerts: 2, of which false alarms: 1" in _load_eval().report(result)

@@ -53,6 +53,13 @@ _QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\
 # The stance is VADER_WEIGHT x compound (-1..1) + PHRASE_WEIGHT per phrase hit (a weak one counts
 # WEAK_WEIGHT of that); VADER alone reads war stories and lost matches as criticism, so the phrases
 # weigh more. Set on round values where both the dev set and hand-written probes score well.
+# Swearing at a thing, not a person ("what a load of crap", "bloody hell, closed again"): the model
+# reads it as abusive (0.97) though it insults no one, so it is left out of what the model reads.
+_MILD_SWEARING = re.compile(
+    r"\b(?:bloody|crap|crappy|shit|shite|shitty|damn|damned|hell|bollocks|arse|piss|pissed|sodding|"
+    r"bleeding|effing|joke|wtf|omg|ffs)\b"
+)
+
 PHRASE_WEIGHT = 0.5
 VADER_WEIGHT = 0.8
 WEAK_WEIGHT = 0.5
@@ -77,8 +84,8 @@ class Reading(NamedTuple):
     sentiment: float
     flags: list[str]
     turn: int
-    abusive: float | None  # the model's probability of abusive language, None without the model
-    aimed: bool  # a person or a role is named (the model's probability counts only then)
+    abusive: float | None  # the model's probability of abusive language; None: not asked
+    aimed: bool  # the model was asked: a person or a role is named, no rule fired a grave label
 
 
 class Scorer:
@@ -142,8 +149,17 @@ class Scorer:
             found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
             found["extremism"] += group_names(whole, self._group_rule)
-        abusive = self._model.probability(low) if self._model else None
-        aimed = abusive is not None and abusive >= PROBABLE_AT and self._shapes.names_a_person(low)
+        # The model counts only where no rule fired a grave label and a person or a role is named,
+        # and can reach its thresholds only where a word leans toward abuse: it is asked only there.
+        abusive, aimed = None, False
+        if (
+            self._model is not None
+            and self._model.worth_asking(words)
+            and not (fired(found["abuse"]) or fired(found["extremism"]))
+            and self._shapes.names_a_person(low)
+        ):
+            aimed = True
+            abusive = self._model.probability(_MILD_SWEARING.sub(" ", low))
         return Reading(whole, low, found, sentiment, flags, turn, abusive, aimed)
 
     def hits(self, text: str, title: str = "") -> list[Hit]:
@@ -157,6 +173,10 @@ def _grave(found: dict[str, list[Hit]], low: str) -> tuple[str | None, list[str]
     quotes them; None and the reported hits otherwise."""
     reported = fired(found["reporting"])
     flags = []
+    if found["hyperbole"] and found["abuse"]:  # "I'll kill him if he loses another jumper"
+        figures = [h for h in found["abuse"] if any(_same_sentence(low, h, f) for f in found["hyperbole"])]
+        found = {**found, "abuse": [h for h in found["abuse"] if h not in figures]}
+        flags += [f"hyperbole:{h.text}" for h in figures]
     for name in ("extremism", "abuse"):
         hits = found[name]
         if not fired(hits):
@@ -166,6 +186,11 @@ def _grave(found: dict[str, list[Hit]], low: str) -> tuple[str | None, list[str]
             return name, [f"{name}:{h.text}" for h in own]
         flags += [f"reported:{name}:{h.text}" for h in hits]
     return None, flags
+
+
+def _same_sentence(low: str, a: Hit, b: Hit) -> bool:
+    start, end = min(a.start, b.start), max(a.end, b.end)
+    return not any(c in low[start:end] for c in ".!?\n")
 
 
 def _quoted(low: str, hit: Hit) -> bool:

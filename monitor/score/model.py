@@ -20,6 +20,10 @@ from importlib import resources
 
 # scikit-learn's default token pattern, on lower-cased text.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# A text none of whose words has a mean coefficient this high toward abuse is not asked: on the
+# 1,405 studied and probe texts, none of those without such a word scored above 0.17, and
+# the model counts from thresholds.PROBABLE_AT (0.4) up. (2,096 of the 15,442 words have one.)
+LEANING_AT = 0.5
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,16 @@ class AbuseModel:
     """probability(text): how likely the text is abusive (0..1), the mean of five calibrated SVMs."""
 
     def __init__(self, vocabulary: list[str], idf: array, classifiers: list[_Classifier], source: str = ""):
-        self.index = {word: i for i, word in enumerate(vocabulary)}
-        self.idf = idf
         self.classifiers = classifiers
         self.source = source
+        # Per word: its IDF and, per classifier, IDF x coefficient: one tuple look-up per word.
+        columns = [[idf[i] * clf.coef[i] for i in range(len(vocabulary))] for clf in classifiers]
+        self.index = {word: (idf[i], *(column[i] for column in columns)) for i, word in enumerate(vocabulary)}
+        self._intercepts = [clf.intercept for clf in classifiers]
+        self.leaning = frozenset(
+            w for i, w in enumerate(vocabulary) if sum(c.coef[i] for c in classifiers) / len(classifiers) >= LEANING_AT
+        )
+        self._calibrations = [(clf.a, clf.b) for clf in classifiers]
 
     @classmethod
     def load(cls) -> AbuseModel:
@@ -58,18 +68,29 @@ class AbuseModel:
         ]
         return cls(vocabulary, values[:n], classifiers, header["source"])
 
+    def worth_asking(self, words: set[str]) -> bool:
+        """Whether a text with these (lower-case) words has one that leans toward abuse."""
+        return not self.leaning.isdisjoint(words)
+
     def probability(self, text: str) -> float:
-        counts: dict[int, int] = {}
+        """The mean over the classifiers of 1 / (1 + exp(a * decision + b)), the decision being the
+        l2-normalised TF-IDF vector of the text's words dotted with the coefficients, plus the
+        intercept: scikit-learn's TfidfVectorizer, LinearSVC and sigmoid calibration."""
+        counts: dict[str, int] = {}
+        index = self.index
         for token in _TOKEN.findall(text.lower()):
-            i = self.index.get(token)
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
-        weights = {i: c * self.idf[i] for i, c in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values()))
+            if token in index:
+                counts[token] = counts.get(token, 0) + 1
+        sums = [0.0] * len(self._intercepts)
+        squares = 0.0
+        for token, count in counts.items():
+            row = index[token]
+            squares += (count * row[0]) ** 2
+            for k in range(len(sums)):
+                sums[k] += count * row[k + 1]
+        norm = math.sqrt(squares)
         total = 0.0
-        for clf in self.classifiers:
-            decision = clf.intercept
-            if norm:
-                decision += sum(w * clf.coef[i] for i, w in weights.items()) / norm
-            total += 1.0 / (1.0 + math.exp(clf.a * decision + clf.b))
-        return total / len(self.classifiers)
+        for k, (a, b) in enumerate(self._calibrations):
+            decision = self._intercepts[k] + (sums[k] / norm if norm else 0.0)
+            total += 1.0 / (1.0 + math.exp(a * decision + b))
+        return total / len(self._calibrations)

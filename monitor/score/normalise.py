@@ -169,7 +169,7 @@ def normalise(text: str) -> str:
     """Lower case, straight apostrophes and masked swear words spelt out ("b***h", "f---ing",
     "tw@t", "b1tch"): the form lexicon entries are matched in (same length, so offsets hold)."""
     low = text.lower().replace("’", "'").replace("‘", "'")
-    if _MASK_HINT.search(low):
+    if ("*" in low or "#" in low or "--" in low) and _MASK_HINT.search(low):
         low = _MASKED.sub(_unmask, low)
     return _LEET.sub(_unleet, low) if _LEET_HINT.search(low) else low
 

@@ -1,7 +1,7 @@
 """The rule registry: every rule the scorer reads a text by, as one named record.
 
 A rule has an id, the label it argues for (extremism, abuse, criticism, praise, or a cue list:
-sarcasm, reporting, notice), a strength (strong, or weak: it counts only with a second cue of its
+sarcasm, reporting, notice, hyperbole), a strength (strong, or weak: it counts only with a second cue of its
 label; a weak rule marked `possible` makes the text possible abuse or extremism alone), a
 pattern, and examples it must match and must not match. Its pattern is either an entry
 of the lexicon language (lexicon.py) or `shape:NAME`, a structural rule that shapes.py reads in
@@ -27,7 +27,7 @@ from importlib import resources
 from monitor.score.lexicon import Classes, parse_classes
 
 # The lists a lexicon entry can belong to, in precedence order of the labels they argue for.
-LABELS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting", "notice")
+LABELS = ("extremism", "abuse", "criticism", "praise", "sarcasm", "reporting", "notice", "hyperbole")
 STRENGTHS = ("strong", "weak")
 SHAPE = "shape:"
 

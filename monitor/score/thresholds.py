@@ -6,5 +6,5 @@ model confirms the cue: abuse. POSSIBLE_AT: with a person, a role or the school 
 confirming it: possible abuse (severity medium, flag `possible`), alerted but marked as such.
 """
 
-PROBABLE_AT = 0.5
+PROBABLE_AT = 0.4
 POSSIBLE_AT = 0.8
