@@ -297,8 +297,8 @@ def _plural(word: str) -> str:
 
 def _starting_a_word(body: str) -> str:
     """`body` not preceded by a letter or digit; '#' and '@' may precede it (hashtags, handles).
-    The check follows the first character, so the regex starts with a literal and the engine can
-    skip ahead to it: several times faster than a leading look-behind."""
+    The check follows the first character, so the regex starts with a literal the engine can skip
+    ahead to."""
     first = 2 if body.startswith("\\") else 1
     return body[:first] + r"(?<!\w.)" + body[first:]
 

@@ -85,8 +85,7 @@ class Lexicons:
     `a/b` either word, `(a b/c)` either phrase, `word*` any ending, `_` any one word, `word?` or
     `(...)?` optional, `@name` a word class (see the module docstring).
 
-    One regex per entry, tried only where the text has that entry's first word: one alternation of
-    hundreds of phrases is an order of magnitude slower than VADER.
+    One regex per entry, tried only where the text has that entry's first word.
     """
 
     def __init__(self, names: Sequence[str], rules: Iterable[Entry], classes: Classes):

@@ -3,7 +3,7 @@ weighed around a contrast ("..., but ...").
 
 `FastVader` is VADER 3.3.2 less its emoji pass on ASCII text and with a negation check that does
 not lower-case the whole text per sentiment word: scores identical to VADER's (tested on every
-held-out text), a fifth less time (benchmarks/README.md). `Sentiment.compound` returns 0 at once
+held-out text; why it is kept: benchmarks/README.md). `Sentiment.compound` returns 0 at once
 for a sentence with no word of VADER's lexicon, as VADER would after a longer walk. Both are
 tested to be taken (test_score_rules.py), so neither can silently stop working.
 """
