@@ -63,7 +63,7 @@ HELDOUT_FLOORS = {
     # abuse 0.625), then studied; these are the figures after that round's fixes.
     # macro-F1 0.93 -> 0.92, abuse 0.95 -> 0.92: "looks like a <animal>" is a weak cue now (farm
     # trips, costumes).
-    "heldout_blind4.jsonl": {"macro_f1": 0.92, "extremism": 0.96, "abuse": 0.92, "offtopic": 1.0},
+    "heldout_blind4.jsonl": {"macro_f1": 0.93, "extremism": 0.96, "abuse": 0.95, "offtopic": 1.0},
     # Written blind (honest figure 0.704, extremism 0.60, abuse 0.52), then studied in the sixth round.
     "heldout_blind5.jsonl": {"macro_f1": 0.81, "extremism": 1.0, "abuse": 0.88, "offtopic": 0.86},
     # Written blind (honest figure 0.663, extremism 0.60, abuse 0.44). Never studied line by line,
@@ -72,7 +72,9 @@ HELDOUT_FLOORS = {
     "heldout_blind6.jsonl": {"macro_f1": 0.70, "extremism": 0.75, "abuse": 0.56, "offtopic": 0.86},
     # Written blind in everyday wording and NEVER studied: its failures must not be read to write
     # rules, or no honest figure remains. Today's figure, below the targets: that is the truth.
-    "heldout_blind7.jsonl": {"macro_f1": 0.78, "extremism": 0.73, "abuse": 0.70, "offtopic": 1.0},
+    # Issue 14 (registry, model, threat shapes, 'possible'), measured in aggregate only: 0.788 ->
+    # 0.79 (abuse 0.70 -> 0.75, extremism unchanged).
+    "heldout_blind7.jsonl": {"macro_f1": 0.79, "extremism": 0.73, "abuse": 0.75, "offtopic": 1.0},
 }
 
 
