@@ -32,6 +32,7 @@ from monitor.store.outbox import (
     pending_candidates,
     queue_digest,
     queue_emails,
+    stuck_messages,
     undigested_items,
     unsent_emails,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "set_follow_up",
     "set_heartbeat",
     "sources",
+    "stuck_messages",
     "undigested_items",
     "unsent_emails",
 ]
