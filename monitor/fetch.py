@@ -21,7 +21,6 @@ import heapq
 import ipaddress
 import itertools
 import os
-import queue
 import socket
 import threading
 import time
@@ -63,8 +62,7 @@ class Fetcher:
     """One requests adapter (connection reuse) shared by all fetches of a scan; thread-safe for GETs.
 
     Holds the per-scan caches: robots.txt per host, whether a host is public, the per-host slots.
-    No Session: its per-request merging of settings and its cookie jar were over a third of a
-    304's CPU, and a monitor should not carry one source's cookies to another anyway.
+    No Session: a monitor should not carry one source's cookies to another.
     """
 
     def __init__(self, user_agent: str = USER_AGENT, pool_size: int = 16):
@@ -425,6 +423,8 @@ def _watched_pool(base: type, local: threading.local) -> type:
 
 
 class _WatchedAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with the watched pools (for direct connections and through a proxy)."""
+
     def __init__(self, local: threading.local, **kw):
         self._pool_classes = {
             "http": _watched_pool(urllib3.HTTPConnectionPool, local),
@@ -441,25 +441,6 @@ class _WatchedAdapter(requests.adapters.HTTPAdapter):
         manager.pool_classes_by_scheme = self._pool_classes
         return manager
 
-    def request_url(self, request: requests.PreparedRequest, proxies: dict) -> str:
-        # requests' own answer without a proxy, found without parsing the URL twice more.
-        return super().request_url(request, proxies) if proxies else request.path_url
-
-    def build_response(self, req: requests.PreparedRequest, resp: urllib3.HTTPResponse) -> requests.Response:
-        """requests' own, less the cookie jar (it parsed every response's Set-Cookie through mock
-        request and response objects, for cookies that nothing reads) and less copying the headers
-        into another case-insensitive dict (urllib3's already is one) to guess a text encoding
-        that nothing reads either."""
-        response = requests.Response()
-        response.status_code = resp.status
-        response.headers = resp.headers
-        response.raw = resp
-        response.reason = resp.reason
-        response.url = req.url
-        response.request = req
-        response.connection = self
-        return response
-
 
 # ---------------------------------------------------------------- per-scan caches
 
@@ -469,37 +450,15 @@ class _HostSlots:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._slots: dict[str, _Tokens] = {}
+        self._slots: dict[str, threading.Semaphore] = {}
 
-    def acquire(self, key: str, limit: int, timeout: float | None = None) -> _Tokens:
-        """Take a slot for host:port `key`; the caller releases the tokens returned."""
-        slots = self._slots.get(key)  # one dict read is atomic: only a new host takes the lock
-        if slots is None:
-            with self._lock:
-                slots = self._slots.setdefault(key, _Tokens(limit))
-        if not slots.acquire(timeout):
+    def acquire(self, key: str, limit: int, timeout: float | None = None) -> threading.Semaphore:
+        """Take a slot for host:port `key`; the caller releases the semaphore returned."""
+        with self._lock:
+            slots = self._slots.setdefault(key, threading.Semaphore(limit))
+        if not slots.acquire(timeout=timeout):
             raise FetchError(f"no free connection slot for {key} within {timeout:g}s")
         return slots
-
-
-class _Tokens:
-    """A semaphore as a queue of tokens: SimpleQueue waits in C, where threading's semaphore is
-    Python around a Condition (costly when every worker waits on one host's slots)."""
-
-    def __init__(self, n: int):
-        self._queue = queue.SimpleQueue()
-        for _ in range(n):
-            self._queue.put(None)
-
-    def acquire(self, timeout: float | None) -> bool:
-        try:
-            self._queue.get(timeout=timeout)
-        except queue.Empty:
-            return False
-        return True
-
-    def release(self) -> None:
-        self._queue.put(None)
 
 
 class _OncePerKey:
