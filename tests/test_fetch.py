@@ -152,3 +152,59 @@ def test_a_user_and_password_in_the_url_are_sent_as_basic_auth(httpserver):
     url = httpserver.url_for("/private.xml").replace("http://", "http://user:pass@")
     with fetch.Fetcher() as fetcher:
         assert fetcher.get(url).body == b"members only"
+
+
+# ---------------------------------------------------------------- secrets stay out of messages
+
+
+def test_passwords_in_urls_never_reach_an_error_message(httpserver):
+    for a, b in (("/loop-a", "/loop-b"), ("/loop-b", "/loop-a")):
+        httpserver.expect_request(a).respond_with_response(Response(status=302, headers={"Location": b}))
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nDisallow: /\n")
+    base = httpserver.url_for("").replace("http://", "http://reader:s3cret@")
+    with fetch.Fetcher() as fetcher:
+        messages = []
+        for url, limits in (
+            (base + "loop-a", fetch.Limits()),  # "redirect loop: <url> redirects back to <url>"
+            (base + "page", fetch.Limits(robots=True)),  # "disallowed by robots.txt (<url>/robots.txt)"
+            ("ftp://reader:s3cret@files.example/feed.xml", fetch.Limits()),
+            ("http://reader:s3cret@[::1/feed.xml", fetch.Limits()),
+            ("http://reader:p@ss:s3cret@[::1/feed.xml", fetch.Limits()),  # an unescaped @ in the password
+        ):
+            with pytest.raises(FetchError) as e:
+                fetcher.get(url, limits)
+            messages.append(str(e.value))
+    assert messages[0].startswith("redirect loop") and messages[1].startswith("disallowed by robots.txt")
+    assert not [m for m in messages if "s3cret" in m or "reader" in m], messages
+
+
+def test_the_url_of_a_result_carries_no_password(httpserver):
+    httpserver.expect_request("/feed.xml").respond_with_data("ok")
+    with fetch.Fetcher() as fetcher:
+        got = fetcher.get(httpserver.url_for("/feed.xml").replace("http://", "http://reader:s3cret@"))
+    assert got.body == b"ok" and got.url == httpserver.url_for("/feed.xml")
+
+
+@pytest.mark.parametrize("status, allowed", [(403, False), (401, False), (500, True), (404, True)])
+def test_robots_txt_errors_as_robotparser_reads_them(httpserver, status, allowed):
+    httpserver.expect_request("/robots.txt").respond_with_data("no", status=status)
+    httpserver.expect_request("/page").respond_with_data("page")
+    with fetch.Fetcher() as fetcher:
+        if allowed:
+            assert fetcher.get(httpserver.url_for("/page"), fetch.Limits(robots=True)).body == b"page"
+        else:
+            with pytest.raises(FetchError, match=r"disallowed by robots\.txt"):
+                fetcher.get(httpserver.url_for("/page"), fetch.Limits(robots=True))
+
+
+def test_a_long_lived_fetcher_reads_robots_txt_again_once_it_is_old(httpserver, monkeypatch):
+    httpserver.expect_request("/robots.txt").respond_with_data("User-agent: *\nAllow: /\n")
+    httpserver.expect_request("/page").respond_with_data("page")
+    with fetch.Fetcher() as fetcher:  # a scan: read once
+        for _ in range(3):
+            fetcher.get(httpserver.url_for("/page"), fetch.Limits(robots=True))
+    monkeypatch.setattr(fetch, "ROBOTS_KEEP", 0.0)
+    with fetch.Fetcher() as fetcher:  # the daemon's, days later (here: at once)
+        for _ in range(2):
+            fetcher.get(httpserver.url_for("/page"), fetch.Limits(robots=True))
+    assert [req.path for req, _ in httpserver.log].count("/robots.txt") == 3
