@@ -13,8 +13,10 @@ Every request goes through `Fetcher.get`, which assumes the server is hostile:
   source configured inside the school's network); `origin=` judges a URL by the source that linked
   to it, `public_only=True` allows public addresses alone;
 - robots.txt fetched once per host (kept a day) and obeyed when the source asks for it;
-- at most `per_host` requests in flight to one host:port;
-- no cookies kept; no password of a URL in any error message or result.
+- at most `per_host` requests in flight to one host:port, and with `host_gaps`, at least that many
+  seconds between the starts of two requests to one host (or host:port);
+- no cookies kept; extra headers (API tokens) go to the URL's own host only, never into a message;
+  no password of a URL in any error message or result.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import heapq
 import ipaddress
 import itertools
 import logging
+import math
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -36,6 +39,7 @@ from urllib.parse import urljoin, urlsplit
 from urllib.request import getproxies
 from urllib.robotparser import RobotFileParser
 
+import idna
 import requests
 import urllib3
 
@@ -69,6 +73,10 @@ _LEGACY_IPV4 = frozenset("0123456789abcdefxABCDEFX.")
 T = TypeVar("T")
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout: float = 20.0  # seconds for the whole fetch, not one socket read
@@ -81,13 +89,30 @@ class Fetcher:
     """One requests adapter (connection reuse) shared by all fetches; thread-safe for GETs.
 
     Holds what outlives one fetch: robots.txt per host, the addresses of names, the per-host
-    slots. No Session: a monitor should not carry one source's cookies to another.
+    slots and pacing. No Session: a monitor should not carry one source's cookies to another.
+
+    `host_gaps`: {"host" or "host:port": seconds} between the starts of two requests there (a host
+    covers all its ports). `on_wait(host, seconds)` is called (on the fetching thread) before a
+    request waits for its gap. `clock` gives `FetchResult.fetched_at` and the "now" of Retry-After
+    dates.
     """
 
-    def __init__(self, user_agent: str = USER_AGENT, pool_size: int = 16) -> None:
+    def __init__(
+        self,
+        user_agent: str = USER_AGENT,
+        pool_size: int = 16,
+        *,
+        host_gaps: Mapping[str, float] | None = None,
+        on_wait: Callable[[str, float], None] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self._local = threading.local()  # the guard of the fetch running on this thread
         self._watchdog = _Watchdog()
         self._slots = _HostSlots()
+        self._pacer = _Pacer(host_gaps or {})
+        self._on_wait = on_wait
+        self._clock = clock
+        self._closed = threading.Event()
         self._robots: _OncePerKey[RobotFileParser] = _OncePerKey(ROBOTS_KEEP)
         self._addresses: _OncePerKey[tuple[str, ...]] = _OncePerKey(ADDRESSES_KEEP)
         # The headers a Session would send, with ours.
@@ -105,6 +130,8 @@ class Fetcher:
         self._proxied = bool(getproxies())
 
     def close(self) -> None:
+        """Stop the watchdog, end any wait for a gap (those fetches fail), close the connections."""
+        self._closed.set()
         self._watchdog.close()
         self._adapter.close()
 
@@ -122,29 +149,43 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        headers: Mapping[str, str] | None = None,
         origin: str | None = None,
         public_only: bool = False,
     ) -> FetchResult:
         """GET a URL. Returns a FetchResult (status 304 when unchanged); raises FetchError on failure.
 
+        `headers`: extra request headers (a token), sent to the URL's own host only.
         `origin`: judge the URL as if this URL had redirected to it (an item's link: its source).
         `public_only`: refuse any address that is not public, whatever the origin.
         """
         try:
             target = _target(url)
             scope = self._scope(target, origin, public_only)
-            headers = self._headers.copy()
+            extra = _extra_headers(headers)
+            base = self._headers | extra
             if accept:
-                headers["Accept"] = accept
+                base["Accept"] = accept
             if etag:
-                headers["If-None-Match"] = etag
+                base["If-None-Match"] = etag
             if last_modified:
-                headers["If-Modified-Since"] = last_modified
+                base["If-Modified-Since"] = last_modified
             self._clear(target, scope, limits, redirect=False)
-            return self._get(target, headers, limits, scope, etag, last_modified)
+            return self._get(target, _Sending(base, frozenset(extra), target), limits, scope, etag, last_modified)
         except FetchError as e:
             # The one way out of the module: whatever a message quotes, no password leaves with it.
             raise _redacted(e) from None
+
+    def next_allowed(self, host_or_url: str) -> float:
+        """Seconds until a request to this host may start under its gap (0: now). A URL, "host:port",
+        or "host" (then the longest wait of any of its ports)."""
+        host, port = _host_and_port(host_or_url)
+        return self._pacer.next_allowed(host, port, time.monotonic()) if host else 0.0
+
+    def host_gap(self, host_or_url: str) -> float:
+        """The gap, in seconds, between two requests to this host (0 when none is set)."""
+        host, port = _host_and_port(host_or_url)
+        return self._pacer.gap(host, port) if host else 0.0
 
     # ------------------------------------------------------------ addresses
 
@@ -187,7 +228,7 @@ class Fetcher:
     def _get(
         self,
         target: _Target,
-        headers: dict[str, str],
+        sending: _Sending,
         limits: Limits,
         scope: _Scope,
         etag: str | None = None,
@@ -201,7 +242,7 @@ class Fetcher:
             guard = self._watchdog.arm(limits.timeout, scope, outer)
             self._local.guard = guard
             try:
-                return self._follow(target, headers, limits, guard, etag, last_modified)
+                return self._follow(target, sending, limits, guard, etag, last_modified)
             finally:
                 guard.disarm()
                 self._local.guard = outer
@@ -211,7 +252,7 @@ class Fetcher:
     def _follow(
         self,
         target: _Target,
-        headers: dict[str, str],
+        sending: _Sending,
         limits: Limits,
         guard: _Guard,
         etag: str | None,
@@ -221,7 +262,7 @@ class Fetcher:
         seen = {target.url}
         current = target
         for hop in itertools.count(1):
-            resp = self._request(current, headers, limits, guard)
+            resp = self._request(current, sending.headers_for(current), limits, guard)
             try:
                 location = _redirect_target(resp, current.url)
                 if location is None:
@@ -243,6 +284,7 @@ class Fetcher:
     def _request(self, target: _Target, headers: dict[str, str], limits: Limits, guard: _Guard) -> requests.Response:
         proxies = requests.utils.get_environ_proxies(target.url) if self._proxied else {}
         guard.direct = not requests.utils.select_proxy(target.url, proxies)
+        self._wait_turn(target, guard)
         socket_timeout = min(10.0, max(0.1, guard.remaining()))
         try:
             # As a Session would prepare it (the URL as _target prepared it, a user:password in it
@@ -259,18 +301,32 @@ class Fetcher:
         guard.attach(resp.raw)
         if resp.status_code not in REDIRECTS and resp.status_code != 304:
             try:
-                _raise_for_status(resp)
+                _raise_for_status(resp, self._clock)
             except FetchError:
                 resp.close()
                 raise
         return resp
+
+    def _wait_turn(self, target: _Target, guard: _Guard) -> None:
+        """Wait for the host's gap since its last request, outside the fetch's deadline."""
+        wait = self._pacer.reserve(target.host, target.port, time.monotonic())
+        if wait <= 0:
+            return
+        if self._on_wait is not None:
+            try:
+                self._on_wait(target.host, wait)
+            except Exception:  # a progress display must not fail a fetch
+                log.exception("on_wait callback failed")
+        guard.extend(wait)
+        if self._closed.wait(wait):
+            raise FetchError(f"the fetcher was closed while waiting {wait:.0f}s for {target.host} (min_gap)")
 
     def _result(
         self, resp: requests.Response, limits: Limits, guard: _Guard, etag: str | None, last_modified: str | None
     ) -> FetchResult:
         url = redact_url(resp.url or "")
         if resp.status_code == 304:
-            return FetchResult(url=url, status=304, etag=etag, last_modified=last_modified, fetched_at=_now())
+            return FetchResult(url=url, status=304, etag=etag, last_modified=last_modified, fetched_at=self._clock())
         body = _read_capped(resp, limits, guard)
         content_type = resp.headers.get("Content-Type", "")
         return FetchResult(
@@ -281,7 +337,7 @@ class Fetcher:
             encoding=_declared_charset(content_type),
             etag=resp.headers.get("ETag"),
             last_modified=resp.headers.get("Last-Modified"),
-            fetched_at=_now(),
+            fetched_at=self._clock(),
         )
 
     # ------------------------------------------------------------ robots.txt
@@ -303,7 +359,8 @@ class Fetcher:
         robots_limits = Limits(timeout=timeout, max_bytes=ROBOTS_LIMIT, per_host=limits.per_host)
         try:
             # Its wait for a slot is bounded: a redirect to this host may hold one of them meanwhile.
-            got = self._get(target, self._headers.copy(), robots_limits, scope, slot_wait=timeout)
+            sending = _Sending(self._headers.copy(), frozenset(), target)
+            got = self._get(target, sending, robots_limits, scope, slot_wait=timeout)
         except FetchError as e:
             rules.parse(["User-agent: *", "Disallow: /"] if e.status in (401, 403) else [])
             return rules
@@ -448,12 +505,126 @@ def _target(url: str, *, redirect: bool = False) -> _Target:
     )
 
 
+def _host_and_port(host_or_url: str) -> tuple[str, int | None]:
+    """("host", port or None) of a URL, "host:port", "[v6]:port" or "host"; ("", None) if neither."""
+    text = host_or_url.strip()
+    try:
+        if "://" in text:
+            parts = urlsplit(text)
+            return _host_key(parts.hostname or ""), parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            return _host_key(host), int(rest[1:]) if rest.startswith(":") else None
+        if text.count(":") == 1:
+            host, _, port = text.partition(":")
+            return _host_key(host), int(port)
+        return _host_key(text), None
+    except ValueError:
+        return "", None
+
+
+def _host_key(host: str) -> str:
+    """A host as URLs name it once prepared: lower-case, IDNA, no trailing dot, no brackets."""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    if not host or any(c in host for c in "/?#@ \\"):
+        raise ValueError(f"not a host: {host!r}")
+    if _literal_ip(host) or host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as e:
+        raise ValueError(f"not a host: {host!r} ({e})") from None
+
+
+def _same_site(a: _Target, b: _Target) -> bool:
+    """Whether credentials meant for `a` may go to `b`: the same host and port, or http to https."""
+    if a.host != b.host:
+        return False
+    return a.port == b.port or (a.scheme, a.port, b.scheme, b.port) == ("http", 80, "https", 443)
+
+
+@dataclass(frozen=True)
+class _Sending:
+    """A fetch's headers; the caller's own (`extra`: tokens) only to the first URL's site."""
+
+    headers: dict[str, str]
+    extra: frozenset[str]
+    first: _Target
+
+    def headers_for(self, target: _Target) -> dict[str, str]:
+        if not self.extra or _same_site(self.first, target):
+            return self.headers
+        return {k: v for k, v in self.headers.items() if k not in self.extra}
+
+
+def _extra_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's headers, checked here so that requests never quotes a value in an error."""
+    if not headers:
+        return {}
+    for name, value in headers.items():
+        try:
+            requests.utils.check_header_validity((name, value))
+        except (requests.exceptions.InvalidHeader, TypeError, ValueError):
+            raise FetchError(
+                f"refused: the request header {str(name)[:100]!r} has an invalid name or value (not shown)",
+                permanent=True,
+            ) from None
+    return dict(headers)
+
+
 def _redacted(e: FetchError) -> FetchError:
     text = str(e)
     clean = redact_urls(text)
     if clean == text:
         return e
     return FetchError(clean, status=e.status, retry_after=e.retry_after, permanent=e.permanent)
+
+
+# ---------------------------------------------------------------- pacing
+
+
+class _Pacer:
+    """At least `gap` seconds between the starts of two requests to one host (any port) or host:port.
+
+    A request takes the next start time when it is about to be sent (so threads queue in order
+    without holding a lock while they wait) and then waits for it.
+    """
+
+    def __init__(self, gaps: Mapping[str, float]):
+        self._gaps: dict[tuple[str, int | None], float] = {}
+        for key, seconds in gaps.items():
+            host, port = _host_and_port(str(key))
+            gap = float(seconds)
+            if not host or not math.isfinite(gap) or gap < 0:
+                raise ValueError(f"host_gaps: {key!r} = {seconds!r} is not a host with a gap of 0 seconds or more")
+            self._gaps[(host, port)] = gap
+        self._next: dict[tuple[str, int | None], float] = {}
+        self._lock = threading.Lock()
+
+    def _keys(self, host: str, port: int | None) -> list[tuple[tuple[str, int | None], float]]:
+        if port is None:  # "host" alone: each of its keys
+            return [(k, g) for k, g in self._gaps.items() if k[0] == host]
+        return [(k, self._gaps[k]) for k in ((host, None), (host, port)) if k in self._gaps]
+
+    def gap(self, host: str, port: int | None) -> float:
+        return max((g for _, g in self._keys(host, port)), default=0.0)
+
+    def reserve(self, host: str, port: int, now: float) -> float:
+        """Take this host's next start time; the seconds to wait for it."""
+        if not self._gaps:
+            return 0.0
+        keys = self._keys(host, port)
+        if not keys:
+            return 0.0
+        with self._lock:
+            start = max([now] + [self._next.get(k, now) for k, _ in keys])
+            for k, gap in keys:
+                self._next[k] = start + gap
+        return start - now
+
+    def next_allowed(self, host: str, port: int | None, now: float) -> float:
+        with self._lock:
+            return max([0.0] + [self._next.get(k, now) - now for k, _ in self._keys(host, port)])
 
 
 # ---------------------------------------------------------------- the deadline
@@ -476,6 +647,15 @@ class _Guard:
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    def extend(self, seconds: float) -> None:
+        """Push the deadline back (a wait that is not the server's fault), and that of the fetch
+        this one runs within."""
+        guard: _Guard | None = self
+        while guard is not None:
+            with guard._lock:
+                guard.deadline += seconds
+            guard = guard.outer
 
     def check_peer(self, sock: socket.socket, host: str) -> None:
         """The address a connection reached, held to the fetch's rule (it may differ from the one
@@ -692,10 +872,6 @@ class _OncePerKey(Generic[T]):
 # ---------------------------------------------------------------- responses
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _redirect_target(resp: requests.Response, current: str) -> str | None:
     location = resp.headers.get("Location")
     if resp.status_code not in REDIRECTS or not location:
@@ -730,7 +906,7 @@ def _reason(e: BaseException) -> str:
     return text.split(": ", 1)[-1] if "Max retries" in text else text
 
 
-def _raise_for_status(resp: requests.Response) -> None:
+def _raise_for_status(resp: requests.Response, clock: Callable[[], datetime]) -> None:
     code = resp.status_code
     if code < 400:
         return
@@ -740,7 +916,7 @@ def _raise_for_status(resp: requests.Response) -> None:
         raise FetchError(
             f"HTTP {code}: the server asked us to slow down",
             status=code,
-            retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
+            retry_after=retry_after_seconds(resp.headers.get("Retry-After"), now=clock()),
         )
     if code in (401, 403):
         raise FetchError(
@@ -749,8 +925,9 @@ def _raise_for_status(resp: requests.Response) -> None:
     raise FetchError(f"HTTP {code}: {resp.reason or 'error'}", status=code)
 
 
-def retry_after_seconds(value: str | None, cap: float = 24 * 3600) -> float | None:
-    """Retry-After as seconds (delta or HTTP date), capped so a hostile server cannot park a source."""
+def retry_after_seconds(value: str | None, cap: float = 24 * 3600, *, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds (delta, or HTTP date against `now`, default the current time), capped
+    so a hostile server cannot park a source."""
     if not value:
         return None
     value = value.strip()
@@ -762,7 +939,7 @@ def retry_after_seconds(value: str | None, cap: float = 24 * 3600) -> float | No
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, min((when - _now()).total_seconds(), cap))
+    return max(0.0, min((when - (now or _utc_now())).total_seconds(), cap))
 
 
 def _read_capped(resp: requests.Response, limits: Limits, guard: _Guard) -> bytes:
