@@ -831,8 +831,10 @@ class _HostSlots:
 
     def acquire(self, key: str, limit: int, timeout: float | None = None) -> threading.Semaphore:
         """Take a slot for host:port `key`; the caller releases the semaphore returned."""
-        with self._lock:
-            slots = self._slots.setdefault(key, threading.Semaphore(limit))
+        slots = self._slots.get(key)  # one dict read is atomic: only a new host takes the lock
+        if slots is None:
+            with self._lock:
+                slots = self._slots.setdefault(key, threading.Semaphore(limit))
         if not slots.acquire(timeout=timeout):
             raise FetchError(f"no free connection slot for {key} within {timeout:g}s")
         return slots
