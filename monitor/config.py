@@ -375,6 +375,11 @@ class Config:
         return {h.host: h.min_gap.total_seconds() for h in self.hosts if h.min_gap}
 
 
+def source_default(name: str) -> Any:
+    """A [[source]] key's default (what [defaults] changes), for a fetch that is no source's."""
+    return Source.__dataclass_fields__[name].default
+
+
 def resolve_database_url(url: str, base_dir: Path) -> str:
     """Make a relative SQLite path relative to the directory of sources.toml."""
     prefix = "sqlite:///"
