@@ -257,7 +257,12 @@ class Monitor:
 
     def _pass(self, since: datetime | None, now: datetime):  # type: ignore[no-untyped-def]
         keep_from = since or now - timedelta(days=self.cfg.storage.keep_days)
-        return _module("scanning").Pass(self.engine, self.fetcher, self.classifier, keep_from, since is not None, now)
+        examples = None
+        if self.cfg.scoring.learn_from_corrections:
+            examples = _module("classify").examples(_store().corrected(self.engine))
+        return _module("scanning").Pass(
+            self.engine, self.fetcher, self.classifier, keep_from, since is not None, now, examples
+        )
 
     def due_sources(self, running: Iterable[str] = (), *, paced: bool = False) -> list[Source]:
         """The enabled sources whose stored next check has come, less those in flight (a source never

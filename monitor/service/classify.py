@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from monitor import mentions, score
 from monitor.config import Config
-from monitor.models import Score
+from monitor.models import Score, Scored, severity_of
+from monitor.score.examples import Example, ExampleIndex
 
 
 class Classifier:
@@ -52,3 +53,26 @@ class Classifier:
         if not match.is_mention:
             match = replace(match, is_mention=True, reasons=(*match.reasons, "added by hand"))
         return self.scorer.score(text, title, match)
+
+
+def examples(corrected: list[tuple[int, str, str]]) -> ExampleIndex | None:
+    """The school's corrected mentions as examples for their near-duplicates (None: none yet)."""
+    return ExampleIndex(Example(i, text, label) for i, text, label in corrected) if corrected else None
+
+
+def learn(scored: tuple[Scored, ...], index: ExampleIndex | None) -> tuple[Scored, ...]:
+    """A near-duplicate of a corrected mention (a repost, a pile-on quoting it, a few words changed)
+    takes the label a person gave it, flagged `example:#ID`: a false alarm corrected to neutral
+    quiets its copies, a threat the rules missed is caught again in its reposts."""
+    if index is None:
+        return scored
+    out = []
+    for s in scored:
+        found = index.match(f"{s.item.title}\n{s.item.text}" if s.item.title else s.item.text)
+        if found is not None and found.label != s.score.label:
+            severity = severity_of(found.label, s.score.mentions_staff)
+            s = replace(
+                s, score=replace(s.score, label=found.label, severity=severity, flags=(*s.score.flags, found.flag))
+            )
+        out.append(s)
+    return tuple(out)

@@ -22,8 +22,9 @@ from monitor import fetch, schedule, store
 from monitor.config import Source
 from monitor.errors import FetchError, ParseError, StoreError
 from monitor.models import FetchResult, Scored, SourceRun, SourceState
+from monitor.score.examples import ExampleIndex
 from monitor.service.analysis import Analysed, analyse
-from monitor.service.classify import Classifier
+from monitor.service.classify import Classifier, learn
 from monitor.service.parsing_pool import ParsingProcesses, parsing_pool
 
 log = logging.getLogger("monitor")
@@ -60,6 +61,7 @@ class Pass:
     keep_from: datetime  # items published before this are ignored
     full: bool  # re-read in full (no conditional GET)
     now: datetime
+    examples: ExampleIndex | None = None  # the school's corrected mentions, for their near-duplicates
 
 
 def scan(
@@ -128,7 +130,8 @@ def collect(p: Pass, src: Source, state: SourceState | None, procs: ParsingProce
         done = procs.analyse(src, fetched, previous_page, p.keep_from, p.now)
     if not done.scored:  # the body is kept only as the evidence of a mention: don't hold it till saved
         fetched = replace(fetched, body=b"")
-    return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
+    scored = learn(done.scored, p.examples)
+    return Collected(src, fetched, scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
 
 
 def save(engine: Engine, batch: Sequence[Collected], states: dict[str, SourceState], now: datetime) -> list[SourceRun]:

@@ -20,6 +20,7 @@ from monitor.store.ai import (
 from monitor.store.items import (
     SaveResult,
     add_evidence,
+    corrected,
     find_item_id,
     get_item,
     iter_items,
@@ -78,6 +79,7 @@ __all__ = [
     "clear_pending",
     "connect",
     "content_hash",
+    "corrected",
     "count_alerts_since",
     "count_by",
     "count_flagged",

@@ -385,3 +385,10 @@ def iter_items(engine: Engine, since: datetime, until: datetime, batch: int = 20
     with engine.connect() as conn:
         for r in conn.execute(q):
             yield _stored(r)
+
+
+def corrected(engine: Engine) -> list[tuple[int, str, str]]:
+    """The mentions a person corrected, as (id, title and text, label): the school's examples."""
+    q = select(items.c.id, items.c.title, items.c.text, items.c.label).where(items.c.corrected_by.is_not(None))
+    with engine.connect() as conn:
+        return [(r.id, f"{r.title}\n{r.text}" if r.title else r.text, r.label) for r in conn.execute(q)]
