@@ -18,7 +18,7 @@ from aiosmtpd.smtp import AuthResult
 
 from monitor import cli, config, notify, schedule, store
 from monitor.models import Item, Score
-from monitor.service import alerting
+from monitor.service import alerting, outgoing
 from tests.conftest import feed_source, monitor_for, rss, write_config
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)  # 12:00 in London
@@ -343,7 +343,7 @@ def test_a_send_killed_mid_way_is_retried_after_the_lease_and_not_before(tmp_pat
     ids, engine = seed(cfg, ("abuse", "Elm Park Primary is run by thugs"))
     item = store.get_item(engine, ids[0])
     email_ = notify.render_alert(cfg, item, cfg.alerts.recipients, "main")
-    store.queue_emails(engine, [alerting._outgoing(cfg, email_, [item], NOW)], NOW)
+    store.queue_emails(engine, [outgoing.email_row(cfg, email_, None, NOW)], NOW)
     (entry,) = store.due_emails(engine, NOW)
     assert store.claim_email(engine, entry.id, NOW, NOW + alerting.SEND_LEASE)  # ...and the sender dies here
     assert monitor_for(cfg, now=NOW + timedelta(minutes=1), engine=engine).flush_outbox().sent == 0

@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from monitor import channels, cli, notify, store
 from monitor.models import Note
-from monitor.service import alerting
+from monitor.service import alerting, outgoing
 from tests.conftest import monitor_for
 from tests.test_alerts import (  # noqa: F401  (smtp and tls_cert are fixtures)
     DSL,
@@ -192,7 +192,7 @@ def test_a_flush_that_ignores_backoff_leaves_a_message_another_sender_is_sending
     item = store.get_item(engine, ids[0])
     (ch,) = channels.configured(cfg)
     note = notify.render_alert_note(cfg, item, "main")
-    store.queue_emails(engine, [alerting._note_outgoing(cfg, note, ch, [item], NOW)], NOW)
+    store.queue_emails(engine, outgoing.note_rows(note, [ch], None, NOW), NOW)
     (entry,) = store.due_emails(engine, NOW)
     assert store.claim_email(engine, entry.id, NOW, NOW + alerting.SEND_LEASE)  # ...and that sender is still at it
     assert monitor_for(cfg, now=NOW + timedelta(minutes=1), engine=engine).flush_outbox(force=True).sent == 0

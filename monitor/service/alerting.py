@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 from monitor import channels, notify, schedule, store
 from monitor.config import Config
 from monitor.errors import NotifyError
-from monitor.models import AlertResult, Delivery, Email, FlushResult, Note, StoredItem, severity_order
+from monitor.models import AlertResult, Delivery, FlushResult, StoredItem, severity_order
+from monitor.service.outgoing import email_row, note_rows
 
 log = logging.getLogger("monitor")
 
@@ -68,15 +69,15 @@ def queue_alerts(cfg: Config, engine: Engine, now: datetime) -> AlertResult:
         lane = lanes[name]
         room = max(0, a.max_per_hour - store.count_alerts_since(engine, now - timedelta(hours=1), name))
         for item in items[:room]:
+            hold = hold_until(cfg, [item], now)
             if lane.recipients:
-                messages.append(_outgoing(cfg, notify.render_alert(cfg, item, lane.recipients, name), [item], now))
-            note = notify.render_alert_note(cfg, item, name)
-            messages += [_note_outgoing(cfg, note, ch, [item], now) for ch in lane.channels]
+                messages.append(email_row(cfg, notify.render_alert(cfg, item, lane.recipients, name), hold, now))
+            messages += note_rows(notify.render_alert_note(cfg, item, name), lane.channels, hold, now)
         if rest := items[room:]:
+            hold = hold_until(cfg, rest, now)
             if lane.recipients:
-                messages.append(_outgoing(cfg, notify.render_pileon(cfg, rest, lane.recipients, name), rest, now))
-            note = notify.render_pileon_note(cfg, rest, name)
-            messages += [_note_outgoing(cfg, note, ch, rest, now) for ch in lane.channels]
+                messages.append(email_row(cfg, notify.render_pileon(cfg, rest, lane.recipients, name), hold, now))
+            messages += note_rows(notify.render_pileon_note(cfg, rest, name), lane.channels, hold, now)
             piled += len(rest)
     queued = store.queue_emails(engine, messages, now, alerted=new_ids)
     if queued:
@@ -113,33 +114,6 @@ def hold_until(cfg: Config, items: Sequence[StoredItem], now: datetime) -> datet
     if any(i.label in URGENT for i in items):
         return None
     return schedule.quiet_until(cfg.alerts.quiet_hours, now, cfg.alerts.tz)
-
-
-def _outgoing(cfg: Config, email: Email, items: Sequence[StoredItem], now: datetime) -> store.Outgoing:
-    return store.Outgoing(
-        kind=email.kind,
-        dedupe_key=email.dedupe_key or f"{email.kind}:{now.isoformat()}",
-        recipients=email.to,
-        subject=email.subject,
-        message=notify.message_bytes(cfg, email, now),
-        item_ids=email.item_ids,
-        not_before=hold_until(cfg, items, now),
-    )
-
-
-def _note_outgoing(
-    cfg: Config, note: Note, channel: channels.Channel, items: Sequence[StoredItem], now: datetime
-) -> store.Outgoing:
-    return store.Outgoing(
-        kind=note.kind,
-        dedupe_key=channel.dedupe_key(note.dedupe_key or f"{note.kind}:{now.isoformat()}"),
-        recipients=(),
-        subject=note.title,
-        message=channels.encode(note),
-        item_ids=note.item_ids,
-        not_before=hold_until(cfg, items, now),
-        channel=channel.column,
-    )
 
 
 # ---------------------------------------------------------------- sending the outbox

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from monitor import channels, notify, schedule, store
 from monitor.config import Config
 from monitor.models import DigestResult, Email, SourceState, severity_order
+from monitor.service.outgoing import email_row, note_rows
 
 FAILING_RUNS = 3  # a source failing this many runs in a row is named in the digest
 
@@ -41,34 +42,9 @@ def queue(cfg: Config, engine: Engine, since: datetime | None, now: datetime) ->
     if not email.to and not targets:
         return DigestResult(email=email, items=len(email.item_ids), no_recipients=True)
     hold = schedule.quiet_until(cfg.alerts.quiet_hours, now, cfg.alerts.tz)
-    messages = []
-    if email.to:
-        messages.append(
-            store.Outgoing(
-                kind=email.kind,
-                dedupe_key=email.dedupe_key or f"digest:{now.isoformat()}",
-                recipients=email.to,
-                subject=email.subject,
-                message=notify.message_bytes(cfg, email, now),
-                item_ids=email.item_ids,
-                not_before=hold,
-            )
-        )
+    messages = [email_row(cfg, email, hold, now)] if email.to else []
     if targets:
-        note = notify.render_digest_note(cfg, data)
-        messages += [
-            store.Outgoing(
-                kind=note.kind,
-                dedupe_key=c.dedupe_key(note.dedupe_key or f"digest:{now.isoformat()}"),
-                recipients=(),
-                subject=note.title,
-                message=channels.encode(note),
-                item_ids=note.item_ids,
-                not_before=hold,
-                channel=c.column,
-            )
-            for c in targets
-        ]
+        messages += note_rows(notify.render_digest_note(cfg, data), targets, hold, now)
     queued = store.queue_digest(engine, messages, email.item_ids, now) is not None
     return DigestResult(email=email, items=len(email.item_ids), queued=queued, channels=shown)
 
