@@ -487,15 +487,20 @@ def deliver(cfg: Config, message: bytes, recipients: tuple[str, ...] | list[str]
     _send_smtp(cfg, cfg.smtp, message, [parseaddr(r)[1] for r in recipients])
 
 
-def write_eml(folder: Path, message: bytes) -> Path:
-    """Write the message as <date>-<hash>.eml, atomically (temp file + rename); the same message
-    written twice is one file."""
+def eml_path(folder: Path, message: bytes) -> Path:
+    """Where a message is written as an .eml file: <date>-<hash>.eml, one name per message."""
     headers = BytesHeaderParser(policy=policy.default).parsebytes(message)
     try:
         stamp = parsedate_to_datetime(headers["Date"]).strftime("%Y%m%d-%H%M%S")
     except (TypeError, ValueError):
         stamp = "undated"
-    path = folder / f"{stamp}-{hashlib.sha256(message).hexdigest()[:12]}.eml"
+    return folder / f"{stamp}-{hashlib.sha256(message).hexdigest()[:12]}.eml"
+
+
+def write_eml(folder: Path, message: bytes) -> Path:
+    """Write the message as <date>-<hash>.eml, atomically (temp file + rename); the same message
+    written twice is one file."""
+    path = eml_path(folder, message)
     tmp = path.with_suffix(".tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from monitor import cli, store
-from monitor.models import FetchResult, Item, Review, Score, SourceState
+from monitor.models import FetchResult, Item, Review, Score, Scored, SourceState
 from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss, save_state
 
@@ -210,3 +210,20 @@ def test_retention_deletes_emails_sent_before_keep_days_but_never_unsent_ones(ma
     with engine.connect() as conn:
         left = {r.id for r in conn.execute(schema.outbox.select())}
     assert left == {unsent, recent}
+
+
+def test_retention_deletes_the_eml_copies_of_the_emails_it_deletes(make_config):
+    """Without [smtp] delivered mail is an .eml file in data/outbox/: it quotes mentions, so it
+    goes when its outbox row goes; a recent one stays."""
+    cfg = make_config(extra="[storage]\nkeep_days = 30\n")
+    old_m = monitor_for(cfg, now=NOW - timedelta(days=40))
+    for key, when in (("old", NOW - timedelta(days=40)), ("recent", NOW - timedelta(days=2))):
+        item = Item(
+            source="Forum", key=key, url=f"https://forum.example/{key}", title="", text=f"Elm Park Primary {key}"
+        )
+        store.save_items(old_m.engine, [Scored(item, Score(True, "abuse", "high", -0.9))], when)
+        monitor_for(cfg, now=when, engine=old_m.engine).alert_new()
+    files = sorted(cfg.outbox_dir.glob("*.eml"))
+    assert len(files) == 2
+    monitor_for(cfg, now=NOW, engine=old_m.engine).apply_retention()
+    assert sorted(cfg.outbox_dir.glob("*.eml")) == files[1:]  # names start with the date: the old one first

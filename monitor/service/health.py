@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from monitor import channels, store
+from monitor import channels, notify, store
 from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.models import SourceState
@@ -84,12 +84,14 @@ def apply_retention(cfg: Config, engine: Engine, now: datetime) -> int:
     before = now - timedelta(days=cfg.storage.keep_days)
     deleted = store.delete_old_items(engine, before)
     emails = store.delete_sent_emails(engine, before)
+    for message in emails:  # the delivered copies in data/outbox/ (without [smtp]) quote mentions too
+        notify.eml_path(cfg.outbox_dir, message).unlink(missing_ok=True)
     store.delete_old_ai_records(engine, before, before.date().isoformat())  # a cached reason may quote a post
     if deleted or emails:
         log.info(
             "retention: deleted %d unflagged mention(s) first seen and %d email(s) sent before %s",
             deleted,
-            emails,
+            len(emails),
             before.date().isoformat(),
         )
     return deleted

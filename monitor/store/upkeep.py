@@ -53,11 +53,15 @@ def delete_old_items(engine: Engine, before: datetime) -> int:
     return len(ids)
 
 
-def delete_sent_emails(engine: Engine, before: datetime) -> int:
-    """Delete emails sent before `before` (they quote the mentions); unsent ones stay, whatever
-    their age. An alert's dedupe key goes with it: the item's alert was sent long ago."""
+def delete_sent_emails(engine: Engine, before: datetime) -> list[bytes]:
+    """Delete messages sent before `before` (they quote the mentions); unsent ones stay, whatever
+    their age. An alert's dedupe key goes with it: the item's alert was sent long ago. Returns the
+    deleted emails as sent (their copies on disk go too)."""
+    old = (outbox.c.sent_at.is_not(None), outbox.c.sent_at < before)
     with writing(engine) as conn:
-        return conn.execute(delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < before)).rowcount
+        emails = list(conn.execute(select(outbox.c.message).where(*old, outbox.c.channel == "email")).scalars())
+        conn.execute(delete(outbox).where(*old))
+    return emails
 
 
 def set_heartbeat(engine: Engine, at: datetime | None) -> None:
