@@ -26,6 +26,7 @@ from monitor.errors import (
     InvalidInput,
     InvalidPeriod,
     ItemNotFound,
+    MessageNotFound,
     MonitorError,
     NoEvidence,
     NothingToFetch,
@@ -146,6 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("outbox", help="list the messages (emails and channel notes) waiting to be sent")
     s.add_argument("--send", action="store_true", help="send every one waiting for a retry now, whatever its back-off")
     s.add_argument("--held", action="store_true", help="with --send: those quiet hours hold too")
+    s.add_argument(
+        "--drop",
+        type=int,
+        metavar="ID",
+        help="give up one message (e.g. for a channel taken out of the config); its row stays, marked dropped",
+    )
+    s.add_argument("--note", default="", help="with --drop: why")
+    s.add_argument("--by", default=default_user(), help="with --drop: who (default: $USER)")
 
     sub.add_parser(
         "notify-test", help="send a test message to every email recipient and channel now; print what each said"
@@ -202,6 +211,8 @@ def worded(e: RequestError) -> str:
     """A service error in the words of the command line (its flags and commands)."""
     if isinstance(e, ItemNotFound):
         return f"no item with id {e.item_id}; `school-monitor items` lists them"
+    if isinstance(e, MessageNotFound):
+        return f"no unsent message with id {e.outbox_id}; `school-monitor outbox` lists them"
     if isinstance(e, UnknownSources):
         return f"no source named {', '.join(map(repr, e.names))}; `school-monitor check` lists them"
     if isinstance(e, InvalidChoice):
@@ -445,6 +456,10 @@ def cmd_digest(m: Monitor, args: argparse.Namespace) -> int:
 def cmd_outbox(m: Monitor, args: argparse.Namespace) -> int:
     if args.held and not args.send:
         raise UsageError("--held goes with --send: `school-monitor outbox --send --held`")
+    if args.drop is not None:
+        dropped = m.drop_message(args.drop, note=args.note, by=args.by)
+        say(f"message #{dropped.id} ({dropped.kind}: {dropped.subject}) dropped; it will not be sent")
+        return 0
     if args.send:
         result = m.flush_outbox(force=True, held=args.held)
         say(f"{result.sent} sent, {result.failed} failed" + console.waiting(result.waiting))

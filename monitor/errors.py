@@ -73,6 +73,12 @@ class ItemNotFound(RequestError):
         self.item_id = item_id
 
 
+class MessageNotFound(RequestError):
+    def __init__(self, outbox_id: int):
+        super().__init__(f"no unsent message with id {outbox_id}")
+        self.outbox_id = outbox_id
+
+
 class UnknownSources(RequestError):
     def __init__(self, names: list[str]):
         super().__init__(f"no source named {', '.join(map(repr, names))}")

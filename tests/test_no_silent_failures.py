@@ -129,3 +129,22 @@ def test_sending_a_digest_to_nobody_says_why_and_fails(tmp_path, capsys):
     store.save_items(monitor_for(config.load(path)).engine, [abuse()], NOW)
     assert cli.main(["--config", str(path), "digest", "--send"]) == 1
     assert "nobody to send it to" in capsys.readouterr().err
+
+
+def test_a_message_that_can_never_go_can_be_dropped_by_name_and_status_recovers(tmp_path, capsys):
+    path = write_config(tmp_path, extra=SMTP_WITH_CA.format(ca="missing.pem"))
+    cfg = config.load(path)
+    m = monitor_for(cfg, now=NOW)
+    store.save_items(m.engine, [abuse()], NOW)
+    m.alert_new()  # fails: the CA file is missing
+    (waiting,) = m.outbox()
+    assert not monitor_for(cfg, now=NOW + timedelta(hours=2), engine=m.engine).status().healthy
+    assert (
+        cli.main(["--config", str(path), "outbox", "--drop", str(waiting.id), "--note", "sent by hand", "--by", "ann"])
+        == 0
+    )
+    assert "dropped; it will not be sent" in capsys.readouterr().out
+    assert m.outbox() == []
+    assert monitor_for(cfg, now=NOW + timedelta(hours=2), engine=m.engine).status().healthy
+    assert cli.main(["--config", str(path), "outbox", "--drop", str(waiting.id)]) == 2
+    assert f"no unsent message with id {waiting.id}" in capsys.readouterr().err

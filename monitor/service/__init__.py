@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from monitor import schedule
 from monitor.config import Config, Source
-from monitor.errors import StoreError, UnknownSources
+from monitor.errors import MessageNotFound, StoreError, UnknownSources
 from monitor.models import (
     AlertResult,
     Delivery,
@@ -373,6 +373,16 @@ class Monitor:
     def outbox(self) -> list[OutboxEntry]:
         """The messages waiting to be sent, of every channel."""
         return _store().unsent_emails(self.engine)
+
+    def drop_message(self, outbox_id: int, *, note: str, by: str) -> OutboxEntry:
+        """Give up one unsent message (a channel taken out of the config can never take it): it is
+        kept, marked dropped by whom and why, and no longer sent or counted as waiting."""
+        dropped = _store().drop_message(
+            self.engine, outbox_id, self.now(), f"dropped by {by}" + (f": {note}" if note else "")
+        )
+        if dropped is None:
+            raise MessageNotFound(outbox_id)
+        return dropped
 
     def render_digest(self, since: datetime | None = None) -> Email | None:
         """The digest as it would be sent now (None: nothing to say); marks nothing."""

@@ -288,3 +288,16 @@ def stuck_messages(engine: Engine, due_before: datetime) -> list[OutboxEntry]:
 def count_unsent(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+def drop_message(engine: Engine, outbox_id: int, now: datetime, note: str) -> OutboxEntry | None:
+    """Mark one unsent message as given up (kept, with `note` as its last word); None when there
+    is no such unsent message."""
+    with writing(engine) as conn:
+        done = conn.execute(
+            update(outbox).where(outbox.c.id == outbox_id, _unsent()).values(sent_at=now, last_error=note)
+        )
+        if done.rowcount != 1:
+            return None
+        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).one()
+    return _outbox_entry(row)
