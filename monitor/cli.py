@@ -217,7 +217,7 @@ def _iso(value: object) -> str:
 
 
 def cmd_check(m: Monitor, args: argparse.Namespace) -> int:
-    for w in m.cfg.warnings:
+    for w in (*m.cfg.warnings, *m.check_sources()):
         warn(f"warning: {w}")
     templates = m.check_templates()
     cfg = m.cfg

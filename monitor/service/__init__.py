@@ -372,3 +372,16 @@ class Monitor:
     def apply_retention(self) -> int:
         """Delete what data protection says not to keep; the mentions deleted."""
         return _module("health").apply_retention(self.cfg, self.engine, self.now())
+
+    # ------------------------------------------------------------ checking the sources before a fetch
+
+    def check_sources(self) -> list[str]:
+        """What `check` can tell about the sources before fetching them: raises ConfigError (with
+        every problem, keyed as the file's) for a JMESPath expression or CSS selector that does not
+        compile; returns warnings (a header's environment variable not set here)."""
+        from monitor import source_check
+        from monitor.errors import ConfigError
+
+        if problems := source_check.problems(self.cfg.sources):
+            raise ConfigError(self.cfg.path, problems)
+        return source_check.warnings(self.cfg.sources)
