@@ -1,7 +1,10 @@
 """Scorer quality on a labelled corpus: per-label precision/recall/F1, macro-F1, the confusion
-matrix, and throughput against plain VADER. Prints figures; asserts nothing.
+matrix, the 'possible' alerts and how many were false alarms, and throughput against plain VADER.
+Prints figures; asserts nothing.
 
     python benchmarks/eval_scorer.py [../shared/corpora/dev.jsonl]
+    python benchmarks/eval_scorer.py --rules FILE    # each rule's coverage, precision, conflicts
+    python benchmarks/eval_scorer.py --no-model FILE # the rules alone
 
 The school config is the repo's sources.toml when there is one, else the embedded Elm Park one.
 """
@@ -19,7 +22,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from monitor import config as monitor_config
 from monitor.config import Config, School
 from monitor.mentions import MentionFinder
-from monitor.models import LABELS, OFFTOPIC
+from monitor.models import LABELS, OFFTOPIC, Score
 from monitor.score import Scorer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,13 +78,17 @@ def read_corpus(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def evaluate(path: str | Path = DEFAULT_CORPUS, config: Config | None = None) -> dict:
+def evaluate(
+    path: str | Path = DEFAULT_CORPUS, config: Config | None = None, model: bool = True, timing: bool = True
+) -> dict:
     """Score every row of a JSONL corpus and return the figures `main` prints."""
     config = config or load_config()
     rows = read_corpus(Path(path))
-    finder, scorer = MentionFinder(config.school), Scorer(config.scoring)
-    predicted = [predict(finder, scorer, r) for r in rows]
+    finder, scorer = MentionFinder(config.school), Scorer(config.scoring, model=model)
+    scores = [score_row(finder, scorer, r) for r in rows]
+    predicted = [s.label for s in scores]
     gold = [r["label"] for r in rows]
+    possible = [(g, s.label) for g, s in zip(gold, scores, strict=True) if "possible" in s.flags]
     metrics = per_label(gold, predicted)
     return {
         "n": len(rows),
@@ -90,13 +97,75 @@ def evaluate(path: str | Path = DEFAULT_CORPUS, config: Config | None = None) ->
         "confusion": confusion(gold, predicted),
         "staff_accuracy": staff_accuracy(finder, rows),
         "errors": [(r["id"], r["label"], p) for r, p in zip(rows, predicted, strict=False) if p != r["label"]],
-        "throughput": throughput(finder, scorer, rows),
+        "possible": {"alerts": len(possible), "false_alarms": sum(g != p for g, p in possible)},
+        "throughput": throughput(finder, scorer, rows) if timing else None,
     }
 
 
-def predict(finder: MentionFinder, scorer: Scorer, row: dict) -> str:
+def score_row(finder: MentionFinder, scorer: Scorer, row: dict) -> Score:
     match = finder.find(row["text"], row.get("title", ""))
-    return scorer.score(row["text"], row.get("title", ""), match).label
+    return scorer.score(row["text"], row.get("title", ""), match)
+
+
+def predict(finder: MentionFinder, scorer: Scorer, row: dict) -> str:
+    return score_row(finder, scorer, row).label
+
+
+GRAVE_AND_STANCE = ("extremism", "abuse", "criticism", "praise")
+
+
+def rule_analysis(path: str | Path, config: Config | None = None) -> list[dict]:
+    """Each rule that hit a text of the corpus, as Snorkel analyses labelling functions: coverage
+    (share of the texts it hits), precision (share of those whose gold label is the rule's), and
+    conflicts (share of its texts where a rule arguing for another label also hit). Cue lists
+    (sarcasm, reporting, notice) have no precision of their own. Texts the mention finder drops
+    are left out: a rule is not asked about them."""
+    config = config or load_config()
+    rows = read_corpus(Path(path))
+    finder, scorer = MentionFinder(config.school), Scorer(config.scoring, model=False)
+    rules = scorer.registry.by_id()
+    texts: dict[str, list[tuple[str, set[str]]]] = {}
+    counted = 0
+    for row in rows:
+        if not finder.find(row["text"], row.get("title", "")).is_mention:
+            continue
+        counted += 1
+        hits = scorer.hits(row["text"], row.get("title", ""))
+        labels = {rules[h.rule].label for h in hits if rules[h.rule].label in GRAVE_AND_STANCE}
+        for rule_id in {h.rule for h in hits}:
+            texts.setdefault(rule_id, []).append((row["label"], labels))
+    out = []
+    for rule_id, seen in texts.items():
+        rule = rules[rule_id]
+        own = rule.label in GRAVE_AND_STANCE
+        out.append(
+            {
+                "id": rule_id,
+                "label": rule.label,
+                "strength": rule.strength,
+                "hits": len(seen),
+                "coverage": len(seen) / counted if counted else 0.0,
+                "precision": sum(g == rule.label for g, _ in seen) / len(seen) if own else None,
+                "conflicts": sum(bool(labels - {rule.label}) for _, labels in seen) / len(seen) if own else None,
+            }
+        )
+    return sorted(out, key=lambda r: (-r["hits"], r["id"]))
+
+
+def rules_report(analysis: list[dict], n_rules: int) -> str:
+    lines = [
+        f"{len(analysis)} of {n_rules} rules hit a text",
+        "",
+        f"{'rule':<52} {'label':<10} {'str':<6} {'hits':>5} {'cover':>6} {'prec':>5} {'confl':>5}",
+    ]
+    for r in analysis:
+        precision = "" if r["precision"] is None else f"{r['precision']:.2f}"
+        conflicts = "" if r["conflicts"] is None else f"{r['conflicts']:.2f}"
+        lines.append(
+            f"{r['id'][:52]:<52} {r['label']:<10} {r['strength']:<6} {r['hits']:5d} {r['coverage']:6.3f} "
+            f"{precision:>5} {conflicts:>5}"
+        )
+    return "\n".join(lines)
 
 
 def per_label(gold: list[str], predicted: list[str]) -> dict[str, dict[str, float]]:
@@ -178,7 +247,11 @@ def report(result: dict) -> str:
     ]
     for gold, row in result["confusion"].items():
         lines.append(f"{gold:<10}" + "".join(f"{row[p]:7d}" for p in ALL_LABELS))
+    p = result["possible"]
+    lines += ["", f"possible (medium) alerts: {p['alerts']}, of which false alarms: {p['false_alarms']}"]
     t = result["throughput"]
+    if t is None:
+        return "\n".join(lines)
     lines += [
         "",
         f"throughput: plain VADER {t['vader']:.0f} texts/s; "
@@ -197,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         help="labelled JSONL (default: ../shared/corpora/dev.jsonl from the repo root)",
     )
     parser.add_argument("--errors", action="store_true", help="also list the misclassified ids")
+    parser.add_argument("--rules", action="store_true", help="each rule's coverage, precision and conflicts instead")
+    parser.add_argument("--no-model", action="store_true", help="score by the rules alone")
     args = parser.parse_args(argv)
     corpus = Path(args.corpus)
     if not corpus.is_absolute() and not corpus.exists():
@@ -204,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     if not corpus.exists():
         print(f"{args.corpus}: no such corpus", file=sys.stderr)
         return 2
-    result = evaluate(corpus)
+    if args.rules:
+        analysis = rule_analysis(corpus)
+        print(rules_report(analysis, len(Scorer(model=False).registry.rules)))
+        return 0
+    result = evaluate(corpus, model=not args.no_model)
     print(report(result))
     if args.errors:
         print("\n".join(f"{i}: gold {g}, predicted {p}" for i, g, p in result["errors"]))

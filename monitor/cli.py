@@ -190,7 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # a bug: say so plainly, keep the traceback for --log-level debug
         log.debug("internal error", exc_info=True)
-        warn(f"school-monitor: internal error: {e.__class__.__name__}: {e} (run with --log-level debug for details)")
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""  # not a database statement
+        warn(
+            f"school-monitor: internal error: {e.__class__.__name__}: {first} (run with --log-level debug for details)"
+        )
         return 1
 
 
@@ -238,9 +241,9 @@ def _iso(value: object) -> str:
 
 
 def cmd_check(m: Monitor, args: argparse.Namespace) -> int:
-    for w in (*m.cfg.warnings, *m.check_sources()):
+    templates, warnings = m.check()
+    for w in (*m.cfg.warnings, *warnings):
         warn(f"warning: {w}")
-    templates = m.check_templates()
     cfg = m.cfg
     say(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s), {len(templates)} templates")
     console.sources(cfg.sources, m.source_states(), cfg.alerts.tz)

@@ -14,13 +14,16 @@ The rules, in order:
    "Elm Park School, Winchester", "Elm Park School in Limerick has..."; "Elm Park School,
    Hornchurch" is fine: a `context` word).
    An acronym also needs a context word elsewhere in the text (`[school] context`, plus words any
-   school text uses: pupils, teacher, Year 6...), since it may not be about a school at all;
-   a named school is one already, so asking the same of "Elm Park School" would only lose short
-   posts ("Elm Park School is a joke").
+   school text uses: pupils, teacher, dinner ladies, Year 6..., in the singular or the plural),
+   since it may not be about a school at all; a named school is one already, so asking the same
+   of "Elm Park School" would only lose short posts ("Elm Park School is a joke"). The school's
+   own page or group confirms an acronym too ("the EPPS Facebook page", "EPPS parents' group").
 4. A `not_context` word (another town's name) vetoes every alias: the text is about the Elm Park
    School over there.
 5. A member of staff named with a title or an initial ("Mrs Sale", "N Sale", "Mrs N Sale") makes
    the text a mention too; the bare surname never does ("car boot sale", "Morris dancing").
+
+Only the first MAX_CHARS characters of a text are read.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from monitor.config import School
 from monitor.models import MentionMatch
 
 TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr")
+
+# Characters of a text that are read (the whole text is still stored): a hostile 5 MB item must
+# not stall a scan, and a post names its subject early.
+MAX_CHARS = 20_000
 
 # Words any text about a primary school is likely to use; they confirm an ambiguous alias
 # alongside the configured `context`.
@@ -109,6 +116,16 @@ SCHOOL_CONTEXT = (
     "deputy head",
     "caretaker",
     "dinner lady",
+    "lunchtime supervisor",
+    "midday supervisor",
+    "office lady",
+    "school nurse",
+    "site manager",
+    "business manager",
+    "teaching assistant",
+    "governing body",
+    "chair of governors",
+    "academy trust",
     "inset day",
     "half term",
     "school run",
@@ -163,6 +180,14 @@ OTHER_THINGS = (
 _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THINGS), re.IGNORECASE)
 
 _WORDS = re.compile(r"\w+")
+
+# The school's own page or group named right after an acronym ("the EPPS Facebook page",
+# "EPPS parents' group", "EPPS PTA WhatsApp"): a page about the school, wherever it is.
+_OWN_PAGE = re.compile(
+    r"[\s\-_]+(?:(?:facebook|fb|insta|instagram|twitter|tiktok|whatsapp|parents'?|parent|mums'?|pta)\s*)+"
+    r"(?:page|group|account|chat|feed|forum)?\b",
+    re.IGNORECASE,
+)
 
 # A capitalised place right after an alias, in brackets or after a comma; or after "in" when
 # the next word is not capitalised too: title-case headlines say "Elm Park School in Special
@@ -249,15 +274,31 @@ def alias_pattern(alias: str) -> re.Pattern:
 
 
 def phrase_pattern(phrase: str, ignore_case: bool = True) -> re.Pattern:
-    """A word or phrase as whole words; a trailing 's' (plural) is allowed."""
-    body = r"[\s\-]+".join(re.escape(w) for w in phrase.split())
-    return re.compile(_starting_a_word(body) + r"s?(?!\w)", re.IGNORECASE if ignore_case else 0)
+    """A word or phrase as whole words, its last word in the singular or the plural ("teachers",
+    "dinner ladies", "dinner men")."""
+    words = phrase.split()
+    body = r"[\s\-]+".join([*(re.escape(w) for w in words[:-1]), _plural(words[-1])])
+    return re.compile(_starting_a_word(body) + r"(?!\w)", re.IGNORECASE if ignore_case else 0)
+
+
+def _plural(word: str) -> str:
+    """A word and its plural, as a regex: -s, -es, -y/-ies, -man/-men, -fe/-ves, -child/-children."""
+    low = word.lower()
+    if low.endswith("y") and len(low) > 2 and low[-2] not in "aeiou":
+        return re.escape(word[:-1]) + "(?:y|ies)"
+    if low.endswith("man"):
+        return re.escape(word[:-3]) + "m[ae]n"
+    if low.endswith("fe"):
+        return re.escape(word[:-2]) + "(?:fe|ves)s?"
+    if low == "child":
+        return re.escape(word) + "(?:ren)?"
+    return re.escape(word) + ("(?:es|s)?" if low.endswith(("s", "x", "ch", "sh")) else "s?")
 
 
 def _starting_a_word(body: str) -> str:
     """`body` not preceded by a letter or digit; '#' and '@' may precede it (hashtags, handles).
-    The check follows the first character, so the regex starts with a literal and the engine can
-    skip ahead to it: several times faster than a leading look-behind."""
+    The check follows the first character, so the regex starts with a literal the engine can skip
+    ahead to."""
     first = 2 if body.startswith("\\") else 1
     return body[:first] + r"(?<!\w.)" + body[first:]
 
@@ -341,8 +382,11 @@ class MentionFinder:
         # Context phrases are looked up by their first word (and its plural) among the text's words.
         self._context: dict[str, list[_Phrase]] = {}
         for c in (*school.context, *SCHOOL_CONTEXT):
-            phrase = _Phrase(c, _WORDS.findall(c.lower())[0], (phrase_pattern(c),))
-            for key in (phrase.needle, phrase.needle + "s"):
+            first = _WORDS.findall(c.lower())[0]
+            phrase = _Phrase(c, first, (phrase_pattern(c),))
+            # Looked up by the first word as the text has it: a one-word phrase may be plural.
+            keys = {first} if len(c.split()) > 1 else {first, *_inflections(first)}
+            for key in keys:
                 self._context.setdefault(key, []).append(phrase)
         # Place names are proper nouns: "Reading" the town, not "reading" the subject.
         self._not_context = [
@@ -352,6 +396,7 @@ class MentionFinder:
 
     def find(self, text: str, title: str = "", all_mentions: bool = False) -> MentionMatch:
         whole = f"{title}\n{text}" if title else text
+        whole = whole[:MAX_CHARS]
         low = whole.lower()
         excluded = tuple(f"excluded:{e.name}" for e in self._exclude if e.search(whole, low))
         if excluded:
@@ -392,6 +437,10 @@ class MentionFinder:
                     reasons.append(f"elsewhere:{places[0]}")
                     continue
             if alias in self._acronyms:
+                if any(_OWN_PAGE.match(text, m.end()) for m in hits):
+                    reasons += ["context:own page", f"alias:{alias}"]
+                    found.append(alias)
+                    continue
                 context = self._context_word(self._blank_aliases(text)) if context is None else context
                 if not context:
                     reasons.append(f"no_context:{alias}")
@@ -414,6 +463,19 @@ class MentionFinder:
                 if phrase.patterns[0].search(text):
                     return phrase.name
         return ""
+
+
+def _inflections(word: str) -> list[str]:
+    """The plural forms a context word's first word may take in a text ("lady" -> "ladies")."""
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return [word[:-1] + "ies"]
+    if word.endswith("man"):
+        return [word[:-3] + "men"]
+    if word.endswith("fe"):
+        return [word[:-2] + "ves"]
+    if word == "child":
+        return ["children"]
+    return [word + "s", word + "es"]
 
 
 def _names_other_thing(text: str, m: re.Match) -> bool:

@@ -118,7 +118,7 @@ class StoredItem:
     alerted_at: datetime | None = None
 
     def as_json(self) -> dict:
-        """The fields `items --json` prints (DESIGN.md), dates as ISO 8601 strings."""
+        """The fields `items --json` prints (a public interface), dates as ISO 8601 strings."""
         iso = lambda d: d.isoformat() if d else None  # noqa: E731
         return {
             "id": self.id,

@@ -59,8 +59,8 @@ def warnings(sources: Sequence[Source], environ: Mapping[str, str] = os.environ)
             continue
         for header, var in headers.unset_variables(src, environ):
             out.append(
-                f"{_prefix(n, src)}headers.{header}: the environment variable {var} is not set here; "
-                "set it where the monitor runs, or the source fails"
+                f"{_prefix(n, src)}headers.{header}: ${var} is not set in this environment "
+                "(the source will fail unless the service has it)"
             )
     return out
 

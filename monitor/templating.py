@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from monitor.errors import ConfigError
 from monitor.text import http_url, local_time
 
 EMAILS = ("alert", "digest", "pileon")
@@ -64,11 +63,9 @@ def render(env: jinja2.Environment, name: str, context: dict) -> str:
     return env.get_template(name).render(context)
 
 
-def check(templates_dir: Path, timezone: str) -> list[str]:
-    """Compile every template (the school's overrides included); return where each came from.
-
-    Raises ConfigError (exit status 2) listing every template that does not compile, with its line.
-    """
+def check(templates_dir: Path, timezone: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Compile every template (the school's overrides included): where each came from, and the
+    (template, problem) of every one that does not compile, with its line."""
     env = _build(templates_dir, timezone)  # afresh: an override added since the last render counts
     names = [f"{name}.{ext}" for name in EMAILS for ext in ("txt", "html")] + [REPORT]
     found, problems = [], []
@@ -83,9 +80,7 @@ def check(templates_dir: Path, timezone: str) -> list[str]:
             problems.append((str(e.name), f"not found in {templates_dir} nor in the package"))
             continue
         found.append(template.filename or template.name or name)
-    if problems:
-        raise ConfigError(templates_dir, problems)
-    return found
+    return found, problems
 
 
 TemplateError = jinja2.TemplateError

@@ -1,6 +1,7 @@
 """The scorer against the labelled dev corpus: the floors the issue sets."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ HELDOUT_FLOORS = {
     # abuse 0.625), then studied; these are the figures after that round's fixes.
     # macro-F1 0.93 -> 0.92, abuse 0.95 -> 0.92: "looks like a <animal>" is a weak cue now (farm
     # trips, costumes).
-    "heldout_blind4.jsonl": {"macro_f1": 0.92, "extremism": 0.96, "abuse": 0.92, "offtopic": 1.0},
+    "heldout_blind4.jsonl": {"macro_f1": 0.93, "extremism": 0.96, "abuse": 0.95, "offtopic": 1.0},
     # Written blind (honest figure 0.704, extremism 0.60, abuse 0.52), then studied in the sixth round.
     "heldout_blind5.jsonl": {"macro_f1": 0.81, "extremism": 1.0, "abuse": 0.88, "offtopic": 0.86},
     # Written blind (honest figure 0.663, extremism 0.60, abuse 0.44). Never studied line by line,
@@ -71,7 +72,9 @@ HELDOUT_FLOORS = {
     "heldout_blind6.jsonl": {"macro_f1": 0.70, "extremism": 0.75, "abuse": 0.56, "offtopic": 0.86},
     # Written blind in everyday wording and NEVER studied: its failures must not be read to write
     # rules, or no honest figure remains. Today's figure, below the targets: that is the truth.
-    "heldout_blind7.jsonl": {"macro_f1": 0.78, "extremism": 0.73, "abuse": 0.70, "offtopic": 1.0},
+    # Issue 14 (registry, model, threat shapes, 'possible'), measured in aggregate only: 0.788 ->
+    # 0.79 (abuse 0.70 -> 0.75, extremism unchanged).
+    "heldout_blind7.jsonl": {"macro_f1": 0.79, "extremism": 0.73, "abuse": 0.75, "offtopic": 1.0},
 }
 
 
@@ -83,3 +86,40 @@ def test_heldout_floors(name):
     assert result["labels"]["extremism"]["recall"] >= floors["extremism"]
     assert result["labels"]["abuse"]["recall"] >= floors["abuse"]
     assert result["labels"]["offtopic"]["precision"] >= floors["offtopic"]
+
+
+def test_rule_analysis_gives_each_rule_coverage_precision_and_conflicts(tmp_path):
+    corpus = tmp_path / "tiny.jsonl"
+    rows = [
+        {"id": "1", "text": "Elm Park Primary's head is a total moron.", "label": "abuse"},
+        {"id": "2", "text": "Elm Park Primary is outstanding, the teachers are brilliant.", "label": "praise"},
+        {
+            "id": "3",
+            "text": "Elm Park Primary put into special measures. Brilliant, just brilliant.",
+            "label": "criticism",
+        },
+        {"id": "4", "text": "Nothing to do with any school at all.", "label": "offtopic"},
+    ]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows))
+    module = _load_eval()
+    analysis = {r["id"]: r for r in module.rule_analysis(corpus)}
+    brilliant = analysis["praise.brilliant"]
+    assert brilliant["hits"] == 2 and brilliant["coverage"] == pytest.approx(2 / 3)  # 3 mentions
+    assert brilliant["precision"] == 0.5 and brilliant["conflicts"] == 0.5
+    assert "rules hit a text" in module.rules_report(list(analysis.values()), 1000)
+
+
+def test_the_report_counts_possible_alerts_and_their_false_alarms(tmp_path):
+    corpus = tmp_path / "tiny.jsonl"
+    rows = [
+        {"id": "1", "text": "You'll be sorry, Mrs Woods. Elm Park Primary can't protect you.", "label": "abuse"},
+        {
+            "id": "2",
+            "text": "The head at Elm Park Primary is useless and the office is pathetic.",
+            "label": "criticism",
+        },
+    ]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows))
+    result = _load_eval().evaluate(corpus, timing=False)
+    assert result["possible"] == {"alerts": 2, "false_alarms": 1}
+    assert "possible (medium) alerts: 2, of which false alarms: 1" in _load_eval().report(result)

@@ -12,6 +12,7 @@ import pytest
 from werkzeug import Request, Response
 
 from monitor import cli, config, fetch, store
+from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss, write_config
 from tests.test_lazy_imports import loaded
 
@@ -143,8 +144,8 @@ def test_the_evidence_is_the_post_and_the_answer_as_served(httpserver, make_conf
     monitor_for(cfg, now=NOW).scan()
     engine = store.connect(cfg.database_url)
     with engine.connect() as conn:
-        raws = sorted((json.loads(r.raw) for r in conn.execute(store.evidence.select()).all()), key=lambda s: s["id"])
-        (served,) = conn.execute(store.bodies.select()).all()
+        raws = sorted((json.loads(r.raw) for r in conn.execute(schema.evidence.select()).all()), key=lambda s: s["id"])
+        (served,) = conn.execute(schema.bodies.select()).all()
     assert raws == [STATUSES[0], STATUSES[2]] and served.content == body
 
 
@@ -308,8 +309,9 @@ def test_check_warns_of_a_header_variable_not_set_here(tmp_path, capsys, monkeyp
     assert cli.main(["--config", str(path), "check"]) == 0
     err = capsys.readouterr().err
     assert (
-        "warning: source[1] (Social API).headers.Authorization: the environment variable SOCIAL_TOKEN is not set" in err
-    )
+        "warning: source[1] (Social API).headers.Authorization: $SOCIAL_TOKEN is not set in this environment "
+        "(the source will fail unless the service has it)"
+    ) in err
     monkeypatch.setenv("SOCIAL_TOKEN", TOKEN)
     assert cli.main(["--config", str(path), "check"]) == 0
     out = capsys.readouterr()

@@ -206,3 +206,47 @@ def test_acronym_does_not_count_itself_as_context():
 )
 def test_an_acronym_is_confirmed_by_a_school_role_or_routine(finder, text):
     assert finder.find(text).is_mention
+
+
+@pytest.mark.parametrize(
+    "text, context",
+    [
+        ("the dinner ladies at EPPS are vile old hags", "context:dinner lady"),
+        ("EPPS lunchtime supervisors shout at the little ones", "context:lunchtime supervisor"),
+        ("The EPPS teaching assistants are run ragged", "context:teaching assistant"),
+        ("EPPS headteachers come and go", "context:headteacher"),
+    ],
+)
+def test_an_acronym_is_confirmed_by_a_school_word_in_the_plural(finder, text, context):
+    match = finder.find(text)
+    assert match.is_mention and context in match.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "whoever runs the EPPS Facebook page is a spineless coward",
+        "Someone in the EPPS parents' group posted the list again.",
+        "The EPPS PTA WhatsApp is on fire tonight",
+    ],
+)
+def test_the_schools_own_page_or_group_confirms_an_acronym(finder, text):
+    match = finder.find(text)
+    assert match.is_mention and "context:own page" in match.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["EPPS pipe band page: practice moved to Thursday.", "EPPS conference Facebook group: papers due."]
+)
+def test_another_epps_page_is_not_the_schools(finder, text):
+    assert not finder.find(text).is_mention
+
+
+def test_only_the_first_max_chars_are_read(finder):
+    from monitor.mentions import MAX_CHARS
+
+    filler = "lorem ipsum " * (MAX_CHARS // 12 + 1)
+    assert finder.find("Elm Park Primary " + filler).is_mention
+    assert not finder.find(filler + " Elm Park Primary").is_mention  # beyond the cap: not read
+    hostile = "a" * 5_000_000 + " Elm Park Primary"
+    assert not finder.find(hostile).is_mention

@@ -10,6 +10,7 @@ import pytest
 from monitor import cli, parse, store
 from monitor.config import Source
 from monitor.errors import ParseError
+from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss
 
 PAGES = Path(__file__).parent / "pages"
@@ -187,7 +188,7 @@ def test_a_watched_page_is_scored_on_what_changed(httpserver, make_config, capsy
     assert item.title == "Elm Park Primary School - Ofsted report"
     engine = store.connect(cfg.database_url)
     with engine.connect() as conn:
-        bodies = [r.content for r in conn.execute(store.bodies.select())]
+        bodies = [r.content for r in conn.execute(schema.bodies.select())]
     assert changed in bodies  # the whole page kept as evidence
     state = monitor_for(cfg).source_states()["Ofsted"]
     assert "Requires improvement" in state.page_text and state.content_hash

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from monitor import cli, store
 from monitor.models import Item, Review, Score
+from monitor.store import schema
 from tests.conftest import FEEDPARSER_TESTS, feed_source, monitor_for
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -40,7 +41,7 @@ def seed(engine, rows):
     store.save_items(engine, scored, NOW)
     with engine.connect() as conn:
         return [
-            conn.execute(select(store.items.c.id).where(store.items.c.key == f"k{n}")).scalar_one()
+            conn.execute(select(schema.items.c.id).where(schema.items.c.key == f"k{n}")).scalar_one()
             for n in range(len(rows))
         ]
 
@@ -71,10 +72,10 @@ def seeded(make_config):
 
 
 def in_period(engine, since, until):
-    when = func.coalesce(store.items.c.published, store.items.c.first_seen)
+    when = func.coalesce(schema.items.c.published, schema.items.c.first_seen)
     with engine.connect() as conn:
         return conn.execute(
-            select(func.count()).select_from(store.items).where(when >= since, when < until)
+            select(func.count()).select_from(schema.items).where(when >= since, when < until)
         ).scalar_one()
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from werkzeug import Response
 
 from monitor import cli, config, store
+from monitor.store import schema
 from tests.conftest import FEEDS, feed_source, monitor_for, rss, write_config
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -156,7 +157,7 @@ def test_evidence_keeps_the_body_as_served(httpserver, make_config):
     monitor_for(cfg, now=NOW).scan()
     engine = store.connect(cfg.database_url)
     with engine.connect() as conn:
-        rows = conn.execute(store.evidence.select()).all()
-        (stored_body,) = conn.execute(store.bodies.select()).all()
+        rows = conn.execute(schema.evidence.select()).all()
+        (stored_body,) = conn.execute(schema.bodies.select()).all()
     assert len(rows) == 2 and stored_body.content == body
     assert all(b"<item>" in r.raw and r.body_sha256 == stored_body.sha256 for r in rows)

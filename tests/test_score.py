@@ -9,7 +9,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from monitor.config import Scoring
 from monitor.models import MentionMatch
-from monitor.score import Lexicons, Scorer, _AsciiVader
+from monitor.score import Lexicons, Scorer, rules
+from monitor.score.lexicon import parse_classes
+from monitor.score.vader import FastVader as _AsciiVader
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCHOOL = MentionMatch(True, aliases=("Elm Park Primary",), reasons=("alias:Elm Park Primary",))
@@ -246,6 +248,15 @@ def test_extra_terms_from_scoring():
         assert plain.score(text, "", SCHOOL).label != expected
 
 
+def _lexicons(lines):
+    """A lexicon "x" of these lines (class definitions among them), as rules.load builds one."""
+    classes = parse_classes(lines)
+    entries = rules._compact(
+        "x", [line for line in lines if not line.startswith("@") or "=" not in line], "t", "x", set()
+    )
+    return Lexicons(["x"], entries, classes)
+
+
 @pytest.mark.parametrize(
     "entry, text, matched",
     [
@@ -259,18 +270,18 @@ def test_extra_terms_from_scoring():
     ],
 )
 def test_lexicon_syntax(entry, text, matched):
-    hits = Lexicons({"x": [entry]}).hits(text)["x"]
+    hits = _lexicons([entry]).hits(text)["x"]
     assert [h.text for h in hits] == [matched]
 
 
 def test_lexicon_syntax_does_not_overreach():
-    lex = Lexicons({"x": ["no reply", "incompeten*", "# a comment line", "@who = she/he", "@who is rude"]})
+    lex = _lexicons(["no reply", "incompeten*", "# a comment line", "@who = she/he", "@who is rude"])
     assert lex.hits("noreply address, competent staff, no replying")["x"] == []
     assert [h.text for h in lex.hits("he is rude")["x"]] == ["he is rude"]
 
 
 def test_weak_cues_need_a_second_one():
-    lex = Lexicons({"x": ["~ alpha", "~ beta", "gamma"]})
+    lex = _lexicons(["~ alpha", "~ beta", "gamma"])
     hits = lex.hits("alpha alpha")["x"]
     assert all(h.weak for h in hits)
     assert {h.text for h in lex.hits("alpha then beta")["x"]} == {"alpha", "beta"}
@@ -278,12 +289,12 @@ def test_weak_cues_need_a_second_one():
 
 
 def test_lexicon_overlaps_keep_the_longest():
-    lex = Lexicons({"x": ["recommend", "would not recommend"]})
+    lex = _lexicons(["recommend", "would not recommend"])
     assert [h.text for h in lex.hits("i would not recommend it")["x"]] == ["would not recommend"]
 
 
 def test_quote_marks_around_an_entry_are_required():
-    lex = Lexicons({"x": ["'diverse'"]})
+    lex = _lexicons(["'diverse'"])
     assert lex.hits("a diverse school")["x"] == []
     assert [h.text for h in lex.hits("a 'diverse' intake")["x"]] == ["'diverse'"]
 
@@ -642,7 +653,7 @@ def test_asking_again_and_waiting_are_criticism(scorer, text):
 
 def test_every_lexicon_entry_compiles():
     """Entries are compiled when a text first starts them; a broken one must not wait for that text."""
-    lexicons = Scorer()._lexicons
-    for _name, pattern, _, _ in lexicons._entries:
+    lexicons = Scorer(model=None)._lexicons
+    for _name, pattern, *_ in lexicons._entries:
         re.compile(pattern.source)
     assert len(lexicons._entries) > 500  # every list was read

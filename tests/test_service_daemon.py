@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor import cli, store
 from monitor.models import FetchResult, Item, Review, Score, SourceState
+from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss, save_state
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -50,8 +51,8 @@ def test_retention_deletes_old_unflagged_mentions_with_their_evidence(make_confi
     kept = {i.id for i in store.list_items(engine)}
     assert kept == {ids[k] for k in ("old-abuse", "old-reviewed", "old-dismissed", "recent")}
     with engine.connect() as conn:
-        evidence_items = {r.item_id for r in conn.execute(store.evidence.select())}
-        bodies = {r.content for r in conn.execute(store.bodies.select())}
+        evidence_items = {r.item_id for r in conn.execute(schema.evidence.select())}
+        bodies = {r.content for r in conn.execute(schema.bodies.select())}
     assert evidence_items == kept
     assert b"<rss>old-praise</rss>" not in bodies and b"<rss>old-abuse</rss>" in bodies
     assert [r.note for r in store.list_reviews(engine, [ids["old-dismissed"]])] == ["spam"]
@@ -125,12 +126,12 @@ def test_status_counts_unsent_emails_and_finds_the_last_digest(make_config):
     with engine.begin() as conn:
         for sent in (None, None, NOW):
             conn.execute(
-                store.outbox.insert().values(
+                schema.outbox.insert().values(
                     created_at=NOW, kind="alert", recipients="[]", subject="s", message=b"m", sent_at=sent
                 )
             )
         for day in (8, 9):
-            conn.execute(store.digests.insert().values(at=NOW.replace(day=day, hour=7, minute=30), items=3))
+            conn.execute(schema.digests.insert().values(at=NOW.replace(day=day, hour=7, minute=30), items=3))
     st = monitor_for(cfg, now=NOW).status()
     assert (st.unsent, st.last_digest) == (2, datetime(2026, 11, 9, 7, 30, tzinfo=UTC))
 
@@ -207,5 +208,5 @@ def test_retention_deletes_emails_sent_before_keep_days_but_never_unsent_ones(ma
     recent = email("sent-lately", NOW - timedelta(days=40), NOW - timedelta(days=29))
     monitor_for(cfg, now=NOW, engine=engine).apply_retention()
     with engine.connect() as conn:
-        left = {r.id for r in conn.execute(store.outbox.select())}
+        left = {r.id for r in conn.execute(schema.outbox.select())}
     assert left == {unsent, recent}

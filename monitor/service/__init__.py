@@ -9,6 +9,7 @@ fetcher and the classifier; each concern lives in a module of its own behind it:
     alerting.py      instant alerts (lanes, quiet hours, pile-ons) and sending the outbox
     digest.py        the daily digest
     intake.py        review steps, label corrections, mentions added by hand
+    second_opinion.py  the optional AI second opinion on new mentions ([scoring.ai]): it may only raise a label
     reports.py       the report and the evidence export
     health.py        status, retention
 
@@ -21,6 +22,7 @@ SQLAlchemy or requests (tests/test_lazy_imports.py keeps that true).
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from monitor import schedule
 from monitor.config import Config, Source
@@ -54,9 +56,12 @@ if TYPE_CHECKING:
     from monitor.service.classify import Classifier
     from monitor.service.health import Status
     from monitor.service.intake import Added, Mention
+    from monitor.service.second_opinion import SecondOpinion
     from monitor.store import OutboxEntry
 
 REPORT_FORMATS = ("html", "csv", "json")
+T = TypeVar("T")
+log = logging.getLogger("monitor")
 
 
 def utc_now() -> datetime:
@@ -156,11 +161,12 @@ class Monitor:
 
     # ------------------------------------------------------------ checking the setup
 
-    def check_templates(self) -> list[str]:
-        """Every template compiles (the school's overrides in alerts/ included); where each came from."""
-        from monitor import templating
-
-        return templating.check(self.cfg.templates_dir, self.cfg.alerts.timezone)
+    def check(self) -> tuple[list[str], list[str]]:
+        """What would fail later, found now: every template compiles (the school's overrides in
+        alerts/ included), [smtp] ca_file is a readable CA file, every source's JMESPath expression
+        and CSS selector compiles. Returns (the templates used,
+        warnings such as a password variable not set here); raises ConfigError with every problem."""
+        return _module("checks").check(self.cfg)
 
     # ------------------------------------------------------------ sources and scanning
 
@@ -193,7 +199,8 @@ class Monitor:
         progress: Callable[[SourceRun], None] | None = None,
         alerts: bool = True,
     ) -> ScanSummary:
-        """One pass over the sources now, then the take-down re-checks and the instant alerts.
+        """One pass over the sources now, then the AI second opinion on the new mentions (when
+        [scoring.ai] is set), the take-down re-checks and the instant alerts.
 
         `since`: an ad-hoc scan that re-reads every source in full (no conditional GET) and keeps
         items published since that date; without it, items older than [storage] keep_days are
@@ -204,7 +211,10 @@ class Monitor:
         started = self.now()
         scanning, store = _module("scanning"), _store()
         runs = scanning.scan(self._pass(since, started), sources, self.clock, progress)
-        removed = self.follow_up()
+        new_ids = [i for r in runs for i in r.new_ids]
+        self._safely(lambda: self.second_opinion(new_ids), None)  # before their alerts are decided
+        no_reviews: list[Review] = []
+        removed = self._safely(self.follow_up, no_reviews)  # an alert never depends on an unrelated step
         summary = ScanSummary(
             runs=tuple(runs),
             started=started,
@@ -217,10 +227,21 @@ class Monitor:
         sent = self.alert_new()
         return replace(summary, alerts_queued=sent.queued, emails_waiting=sent.flushed.waiting)
 
+    def _safely(self, step: Callable[[], T], fallback: T) -> T:
+        """Run a step of a larger job in its own error boundary: logged, never fatal to the job."""
+        try:
+            return step()
+        except Exception:
+            log.exception("%s failed; the rest of the work goes on", getattr(step, "__name__", "a step"))
+            return fallback
+
     def run_source(self, src: Source) -> SourceRun:
-        """One source on its own, as the daemon's workers run it (its alerts are the tick's)."""
+        """One source on its own, as the daemon's workers run it, with the AI second opinion on
+        its new mentions (its alerts are the tick's)."""
         now = self.now()
-        return _module("scanning").run_one(self._pass(None, now), src, self.clock)
+        run = _module("scanning").run_one(self._pass(None, now), src, self.clock)
+        self.second_opinion(run.new_ids)
+        return run
 
     def _pass(self, since: datetime | None, now: datetime):  # type: ignore[no-untyped-def]
         keep_from = since or now - timedelta(days=self.cfg.storage.keep_days)
@@ -293,11 +314,25 @@ class Monitor:
             now=self.now(),
             screenshot=screenshot,
         )
+        opinion = self.second_opinion([added.item.id]) if added.new else None
+        if opinion is not None and opinion.raised:
+            added = replace(added, item=_store().get_item(self.engine, added.item.id) or added.item)
         return added, self.alert_new()
 
     def export_evidence(self, item_id: int, out_dir: Path) -> list[Path]:
         """Every evidence version of a mention written under out_dir; the manifests written."""
         return _module("reports").export_evidence(self.engine, item_id, out_dir)
+
+    # ------------------------------------------------------------ the AI second opinion (optional)
+
+    def second_opinion(self, item_ids: Sequence[int]) -> SecondOpinion | None:
+        """Ask [scoring.ai] about these stored mentions (those neither extremism nor abuse, nor
+        corrected by a person) and raise the labels its answers call graver; their instant alerts
+        are decided again. None when [scoring.ai] is absent (nothing asked, nothing imported).
+        Never raises for the endpoint's failures: the rules' labels stand."""
+        if self.cfg.scoring.ai is None or not item_ids:
+            return None
+        return _module("second_opinion").run(self.cfg, self.engine, item_ids, self.now())
 
     # ------------------------------------------------------------ alerts, digest and outbox
 
@@ -372,16 +407,3 @@ class Monitor:
     def apply_retention(self) -> int:
         """Delete what data protection says not to keep; the mentions deleted."""
         return _module("health").apply_retention(self.cfg, self.engine, self.now())
-
-    # ------------------------------------------------------------ checking the sources before a fetch
-
-    def check_sources(self) -> list[str]:
-        """What `check` can tell about the sources before fetching them: raises ConfigError (with
-        every problem, keyed as the file's) for a JMESPath expression or CSS selector that does not
-        compile; returns warnings (a header's environment variable not set here)."""
-        from monitor import source_check
-        from monitor.errors import ConfigError
-
-        if problems := source_check.problems(self.cfg.sources):
-            raise ConfigError(self.cfg.path, problems)
-        return source_check.warnings(self.cfg.sources)

@@ -1,12 +1,16 @@
 """One fetched body -> the mentions in it, scored: parse, keep the mentions, score them.
 
 Never raises: whatever a hostile body does to a parser is this source's error, not the scan's.
+Analysis is bounded by the source's own timeout, as its fetch is: a body whose posts take longer
+than that to read is that source's error, so a hostile feed cannot hold a daemon worker for hours.
 Runs in a scan's thread or in a parsing process (parsing_pool.py); touches no database.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -36,8 +40,11 @@ def analyse(
     previous_page: str | None,
     keep_from: datetime,
     now: datetime,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Analysed:
     """Parse a body, keep the mentions published since `keep_from` and score them."""
+    budget = src.timeout.total_seconds()
+    deadline = clock() + budget
     page_text = None
     try:
         items = _parse(src, fetched, now)
@@ -50,6 +57,10 @@ def analyse(
         return Analysed(error=ParseError(f"{e.__class__.__name__}: {e}"))
     scored = []
     for item in items:
+        if clock() > deadline:
+            return Analysed(
+                error=ParseError(f"too much to read: its posts took over {budget:g}s to analyse (the source's timeout)")
+            )
         if item.published is None:
             item = replace(item, published=now)
         if item.published is not None and item.published < keep_from:

@@ -22,6 +22,7 @@ from monitor.models import SourceState
 log = logging.getLogger("monitor")
 
 HEARTBEAT_STALE = timedelta(minutes=5)  # ten of the longest ticks: the daemon has stopped or hung
+ALERT_STUCK = timedelta(hours=1)  # an alert not delivered this long after it was due: nobody is being told
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ def status(cfg: Config, engine: Engine | None, now: datetime) -> Status:
     if heartbeat is not None and now - heartbeat > HEARTBEAT_STALE:
         age = int((now - heartbeat).total_seconds())
         problems.append(f"the daemon's last heartbeat is {age}s old: it has stopped or hung")
+    stuck = store.count_stuck_alerts(engine, now - ALERT_STUCK)
+    if stuck:
+        problems.append(
+            f"{stuck} alert(s) waiting more than an hour because sending fails; `school-monitor outbox` shows the error"
+        )
     states = store.load_states(engine)
     return Status(
         now,
@@ -76,6 +82,7 @@ def apply_retention(cfg: Config, engine: Engine, now: datetime) -> int:
     before = now - timedelta(days=cfg.storage.keep_days)
     deleted = store.delete_old_items(engine, before)
     emails = store.delete_sent_emails(engine, before)
+    store.delete_old_ai_records(engine, before, before.date().isoformat())  # a cached reason may quote a post
     if deleted or emails:
         log.info(
             "retention: deleted %d unflagged mention(s) first seen and %d email(s) sent before %s",

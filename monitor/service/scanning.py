@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import fetch, headers, schedule, store
 from monitor.config import Source
-from monitor.errors import FetchError, ParseError
+from monitor.errors import FetchError, ParseError, StoreError
 from monitor.models import FetchResult, Scored, SourceRun, SourceState
 from monitor.service.analysis import Analysed, analyse
 from monitor.service.classify import Classifier
@@ -46,7 +46,7 @@ class Collected:
     fetched: FetchResult | None
     scored: tuple[Scored, ...]
     seen: int
-    error: FetchError | ParseError | None
+    error: FetchError | ParseError | StoreError | None
     seconds: float
     page_text: str | None = None  # a watched page's text now, kept to diff the next fetch against
 
@@ -146,12 +146,19 @@ def _headers(fetcher: fetch.Fetcher, src: Source) -> dict[str, str]:
 
 def save(engine: Engine, batch: Sequence[Collected], states: dict[str, SourceState], now: datetime) -> list[SourceRun]:
     """Store what several sources gave, with their new states, in one transaction."""
+    batch = list(batch)
     new_states = [next_state(c, states.get(c.source.name), now) for c in batch]
     saved = store.save_batch(
         engine,
         [(c.scored, None if c.error else c.fetched, st) for c, st in zip(batch, new_states, strict=True)],
         now,
     )
+    refused = [i for i, result in enumerate(saved) if result.error]
+    for i in refused:  # the database refused a source's items: that source failed, the others did not
+        batch[i] = replace(batch[i], scored=(), error=StoreError(saved[i].error or "refused"))
+        new_states[i] = next_state(batch[i], states.get(batch[i].source.name), now)
+    if refused:
+        store.save_batch(engine, [((), None, new_states[i]) for i in refused], now)
     runs = []
     for c, st, result in zip(batch, new_states, saved, strict=True):
         if c.error is not None:

@@ -3,10 +3,20 @@
 Identity: an item is unique per (source, key), where key is the guid, else the canonical link,
 else a content hash (see parse.item_key). The unique constraint enforces it, so a crash between
 two writes, or two scans at once, can never store an item twice. All times are stored as naive
-UTC and returned timezone-aware. One module per concern; this one only gathers their names.
+UTC and returned timezone-aware. One module per concern; this one only gathers their functions
+(the tables are in `monitor.store.schema`).
 """
 
 from monitor.models import Scored
+from monitor.store.ai import (
+    AIAnswer,
+    cached_answers,
+    claim_request,
+    delete_old_ai_records,
+    raise_label,
+    requests_on,
+    save_answer,
+)
 from monitor.store.items import (
     SaveResult,
     add_evidence,
@@ -24,6 +34,7 @@ from monitor.store.outbox import (
     claim_email,
     clear_pending,
     count_alerts_since,
+    count_stuck_alerts,
     count_unsent,
     due_emails,
     mark_failed,
@@ -44,21 +55,7 @@ from monitor.store.reviews import (
     reviews_with_action,
     set_follow_up,
 )
-from monitor.store.schema import (
-    SCHEMA_VERSION,
-    bodies,
-    connect,
-    content_hash,
-    digests,
-    evidence,
-    follow_ups,
-    items,
-    meta,
-    outbox,
-    reviews,
-    safe_url,
-    sources,
-)
+from monitor.store.schema import SCHEMA_VERSION, connect, content_hash, safe_url
 from monitor.store.sources import due_sources, load_states
 from monitor.store.upkeep import (
     database_size,
@@ -77,7 +74,6 @@ __all__ = [
     "Scored",
     "add_evidence",
     "add_review",
-    "bodies",
     "claim_email",
     "clear_pending",
     "connect",
@@ -85,22 +81,19 @@ __all__ = [
     "count_alerts_since",
     "count_by",
     "count_flagged",
+    "count_stuck_alerts",
     "count_unsent",
     "daily_counts",
     "database_size",
     "delete_old_items",
     "delete_sent_emails",
-    "digests",
     "due_emails",
     "due_follow_ups",
     "due_sources",
-    "evidence",
     "find_item_id",
     "flagged_items",
-    "follow_ups",
     "get_heartbeat",
     "get_item",
-    "items",
     "iter_items",
     "last_digest",
     "list_evidence",
@@ -109,14 +102,11 @@ __all__ = [
     "load_states",
     "mark_failed",
     "mark_sent",
-    "meta",
-    "outbox",
     "pending_alerts",
     "pending_candidates",
     "queue_digest",
     "queue_emails",
     "relabel",
-    "reviews",
     "reviews_in_period",
     "reviews_with_action",
     "safe_url",
@@ -124,7 +114,17 @@ __all__ = [
     "save_items",
     "set_follow_up",
     "set_heartbeat",
-    "sources",
     "undigested_items",
     "unsent_emails",
+]
+
+# The AI second opinion (its cache, budget and raised labels).
+__all__ += [
+    "AIAnswer",
+    "cached_answers",
+    "claim_request",
+    "delete_old_ai_records",
+    "raise_label",
+    "requests_on",
+    "save_answer",
 ]

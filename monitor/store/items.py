@@ -14,8 +14,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from monitor.models import (
+    LABEL_RANK,
     Evidence,
     FetchResult,
     Item,
@@ -30,7 +32,9 @@ from monitor.store.schema import (
     dated,
     evidence,
     in_period,
+    insert_or_ignore,
     items,
+    writing,
 )
 from monitor.store.sources import _state_row, _upsert_states
 
@@ -39,8 +43,9 @@ from monitor.store.sources import _state_row, _upsert_states
 
 @dataclass(frozen=True)
 class SaveResult:
-    new_ids: tuple[int, ...]
-    updated_ids: tuple[int, ...]
+    new_ids: tuple[int, ...] = ()
+    updated_ids: tuple[int, ...] = ()
+    error: str | None = None  # the database refused this source's items: none of them is stored
 
 
 def save_items(
@@ -53,7 +58,9 @@ def save_items(
     """Insert new mentions, update edited ones, keep evidence; one transaction (with the source state).
 
     An item already stored with the same content is left alone. An edited one (same key, other
-    content) is updated in place and re-scored; its new version is added to the evidence.
+    content) is updated in place and re-scored; its new version is added to the evidence. It keeps
+    the gravest label it ever had (its evidence), unless a person corrected it: the label of the
+    new text is kept beside it (text_label).
     """
     return save_batch(engine, [(scored, fetched, state)], now)[0]
 
@@ -61,16 +68,73 @@ def save_items(
 def save_batch(
     engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]], now: datetime
 ) -> list[SaveResult]:
-    """save_items for several sources in one transaction (a scan's results as they arrive):
-    one commit instead of one per source, and each source's items and state still land together."""
-    with engine.begin() as conn:
-        results = [_save_source(conn, scored, now, fetched) for scored, fetched, _ in batch]
-        _upsert_states(conn, [_state_row(st) for _, _, st in batch if st is not None])
-        return results
+    """save_items for several sources in one transaction (a scan's results as they arrive): one
+    commit instead of one per source. Each source's items and state land together in a savepoint
+    of their own, so one source whose text the database refuses spoils only itself (its result
+    carries the error, and its state is not saved: the caller records the failure)."""
+    # One order for every writer (by source, then key), so that two processes storing the same
+    # sources at once take their locks in the same order; a deadlock still detected is retried.
+    order = sorted(range(len(batch)), key=lambda i: _source_of(batch[i]))
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            results = _save_in_order(engine, batch, order, now)
+        except OperationalError as e:
+            if attempt == DEADLOCK_RETRIES or not _deadlock(e):
+                raise
+            continue
+        return [results[i] for i in range(len(batch))]
+    raise AssertionError("unreachable")
+
+
+DEADLOCK_RETRIES = 3
+
+
+def _save_in_order(
+    engine: Engine,
+    batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]],
+    order: list[int],
+    now: datetime,
+) -> dict[int, SaveResult]:
+    results = {}
+    with writing(engine) as conn:
+        for i in order:
+            scored, fetched, state = batch[i]
+            try:
+                with conn.begin_nested():
+                    results[i] = _save_source(conn, scored, now, fetched)
+                    if state is not None:
+                        _upsert_states(conn, [_state_row(state)])
+            except (DataError, IntegrityError, OperationalError) as e:
+                if isinstance(e, OperationalError) and not _refused(e):
+                    raise  # the database itself failed (locked, gone): the whole batch is retried later
+                results[i] = SaveResult(error=f"the database refused this source's items: {_first_line(e)}")
+    return results
+
+
+def _source_of(entry: tuple[Sequence[Scored], FetchResult | None, SourceState | None]) -> str:
+    scored, _, state = entry
+    return state.name if state is not None else (scored[0].item.source if scored else "")
+
+
+def _deadlock(e: OperationalError) -> bool:
+    return getattr(e.orig, "sqlstate", None) in ("40P01", "40001") or "deadlock" in str(e.orig).lower()
+
+
+def _refused(e: OperationalError) -> bool:
+    """An error about the data (too long, bad bytes), not about the database being unusable."""
+    text = str(e.orig).lower()
+    return "too long" in text or "string or blob" in text or "encoding" in text
+
+
+def _first_line(e: Exception) -> str:
+    """The database's own words, without the statement and its parameters (the posts' texts)."""
+    orig = getattr(e, "orig", None)
+    return str(orig or e).strip().splitlines()[0][:300] if str(orig or e).strip() else e.__class__.__name__
 
 
 def _save_source(conn: Connection, scored: Sequence[Scored], now: datetime, fetched: FetchResult | None) -> SaveResult:
-    new_ids, updated_ids = [], []
+    new_ids: list[int] = []
+    updated_ids: list[int] = []
     by_source: dict[str, dict[str, Scored]] = {}
     for s in scored:  # a key listed twice in one body: its last version counts
         by_source.setdefault(s.item.source, {})[s.item.key] = s
@@ -78,39 +142,19 @@ def _save_source(conn: Connection, scored: Sequence[Scored], now: datetime, fetc
     for source, group in by_source.items():
         existing = _existing(conn, source, list(group))
         fresh = [s for key, s in group.items() if key not in existing]
-        if fresh:  # one multi-row INSERT ... RETURNING, ids in the order given
-            rows = conn.execute(
-                insert(items).returning(items.c.id, sort_by_parameter_order=True),
-                [
-                    dict(
-                        source=source,
-                        key=s.item.key,
-                        first_seen=now,
-                        updated_at=None,
-                        digested_at=None,
-                        status="new",
-                        alert_pending=True,
-                        content_hash=content_hash(s.item.title, s.item.text),
-                        **_item_values(s),
-                    )
-                    for s in fresh
-                ],
-            ).all()
-            new_ids += [r.id for r in rows]
-            kept += [(r.id, s.item) for r, s in zip(rows, fresh, strict=False)]
+        if fresh:
+            inserted = _insert_new(conn, source, fresh, now)
+            new_ids += [inserted[s.item.key] for s in fresh if s.item.key in inserted]
+            kept += [(inserted[s.item.key], s.item) for s in fresh if s.item.key in inserted]
+            if len(inserted) < len(fresh):  # another process stored some meanwhile: they are edits, or the same
+                existing.update(_existing(conn, source, [s.item.key for s in fresh if s.item.key not in inserted]))
         for key, s in group.items():
             old = existing.get(key)
-            chash = content_hash(s.item.title, s.item.text)
-            if old is None or old[1] == chash:
+            if old is None or old.content_hash == content_hash(s.item.title, s.item.text):
                 continue
-            relabelled = {"alert_pending": True} if old[2] != s.score.label else {}
-            conn.execute(
-                update(items)
-                .where(items.c.id == old[0])
-                .values(content_hash=chash, updated_at=now, **relabelled, **_item_values(s))
-            )
-            updated_ids.append(old[0])
-            kept.append((old[0], s.item))
+            conn.execute(update(items).where(items.c.id == old.id).values(**_edited_values(old, s, now)))
+            updated_ids.append(old.id)
+            kept.append((old.id, s.item))
     if kept:
         body_sha = _save_body(conn, fetched, now) if fetched is not None else None
         fetched_url = fetched.url if fetched else ""
@@ -121,10 +165,52 @@ def _save_source(conn: Connection, scored: Sequence[Scored], now: datetime, fetc
     return SaveResult(tuple(new_ids), tuple(updated_ids))
 
 
+def _insert_new(conn: Connection, source: str, fresh: list[Scored], now: datetime) -> dict[str, int]:
+    """Insert new mentions, skipping a key another process stored meanwhile (the unique constraint
+    decides, not a prior SELECT); the ids of those inserted, by key."""
+    rows = [
+        dict(
+            source=source,
+            key=s.item.key,
+            first_seen=now,
+            updated_at=None,
+            digested_at=None,
+            status="new",
+            alert_pending=True,
+            content_hash=content_hash(s.item.title, s.item.text),
+            **_item_values(s),
+        )
+        for s in sorted(fresh, key=lambda s: s.item.key)
+    ]
+    statement = insert_or_ignore(conn, items, ("source", "key")).returning(items.c.id, items.c.key)
+    return {r.key: r.id for r in conn.execute(statement, rows)}
+
+
+def _edited_values(old: Row, s: Scored, now: datetime) -> dict:
+    """An edited post's new text, scored again. It keeps the gravest reading it ever had, so an abusive
+    post edited to something harmless keeps its flag, its alert and its evidence; a person's
+    correction decides instead. The new text's own label is kept beside it when it differs."""
+    values = {"content_hash": content_hash(s.item.title, s.item.text), "updated_at": now, **_item_values(s)}
+    new_label = s.score.label
+    kept_label = old.label if (old.corrected_by or _graver(old.label, new_label)) else new_label
+    if kept_label != new_label:
+        values.update(label=old.label, severity=old.severity, flags=old.flags, text_label=new_label)
+    else:
+        values["text_label"] = None
+        if new_label != old.label:  # graver now: its alerts are decided again
+            values["alert_pending"] = True
+    return values
+
+
+def _graver(a: str, b: str) -> bool:
+    """Whether label a is graver than label b (extremism > abuse > criticism > praise > neutral)."""
+    return LABEL_RANK.get(a, len(LABEL_RANK)) < LABEL_RANK.get(b, len(LABEL_RANK))
+
+
 def add_evidence(engine: Engine, item_id: int, item: Item, body: FetchResult, now: datetime) -> None:
     """One more evidence version of a mention: e.g. a screenshot staff took of a post no collector
     can reach (the body is the image, byte for byte, with its type)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         sha = _save_body(conn, body, now)
         conn.execute(insert(evidence).values(body_sha256=sha, **_evidence_values(item_id, item, now, body.url)))
 
@@ -132,8 +218,8 @@ def add_evidence(engine: Engine, item_id: int, item: Item, body: FetchResult, no
 def _save_body(conn: Connection, fetched: FetchResult, now: datetime) -> str:
     sha = hashlib.sha256(fetched.body).hexdigest()
     if conn.execute(select(bodies.c.sha256).where(bodies.c.sha256 == sha)).first() is None:
-        conn.execute(
-            insert(bodies).values(
+        conn.execute(  # content-addressed: another process storing the same body at once is the same row
+            insert_or_ignore(conn, bodies, ("sha256",)).values(
                 sha256=sha,
                 url=fetched.url,
                 fetched_at=fetched.fetched_at or now,
@@ -144,15 +230,20 @@ def _save_body(conn: Connection, fetched: FetchResult, now: datetime) -> str:
     return sha
 
 
-def _existing(conn: Connection, source: str, keys: list[str]) -> dict[str, tuple[int, str, str]]:
+def _existing(conn: Connection, source: str, keys: list[str]) -> dict[str, Row]:
     out = {}
+    columns = (
+        items.c.key,
+        items.c.id,
+        items.c.content_hash,
+        items.c.label,
+        items.c.severity,
+        items.c.flags,
+        items.c.corrected_by,
+    )
     for chunk in chunks(keys):
-        rows = conn.execute(
-            select(items.c.key, items.c.id, items.c.content_hash, items.c.label).where(
-                items.c.source == source, items.c.key.in_(chunk)
-            )
-        )
-        out.update({r.key: (r.id, r.content_hash, r.label) for r in rows})
+        rows = conn.execute(select(*columns).where(items.c.source == source, items.c.key.in_(chunk)))
+        out.update({r.key: r for r in rows})
     return out
 
 

@@ -28,6 +28,7 @@ from monitor.store.schema import (
     inserted_id,
     items,
     outbox,
+    writing,
 )
 
 # ---------------------------------------------------------------- outbox and digests
@@ -122,9 +123,14 @@ def queue_emails(engine: Engine, emails: Sequence[Outgoing], now: datetime, aler
     `alerted`: the items these alerts were decided for; their alert_pending flag is cleared in the
     same transaction, so each pending item is decided exactly once.
     """
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         queued = [i for i in (_queue(conn, e, now) for e in emails) if i is not None]
         _clear_pending(conn, alerted)
+        # Alerted mentions are evidence that was acted on: retention keeps them.
+        for chunk in chunks(sorted({i for e in emails for i in e.item_ids})):
+            conn.execute(
+                update(items).where(items.c.id.in_(chunk), items.c.alerted_at.is_(None)).values(alerted_at=now)
+            )
         return queued
 
 
@@ -149,7 +155,7 @@ def pending_candidates(engine: Engine, labels: Iterable[str], fresh_since: datet
 
 
 def clear_pending(engine: Engine, item_ids: Sequence[int]) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _clear_pending(conn, item_ids)
 
 
@@ -162,7 +168,7 @@ def _clear_pending(conn: Connection, item_ids: Sequence[int]) -> None:
 def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: datetime) -> int | None:
     """Queue the digest, mark its items digested and record it, in one transaction: a crash leaves
     either all three or none, so no item is digested twice or never."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         outbox_id = _queue(conn, email, now)
         if outbox_id is None:
             return None
@@ -199,7 +205,7 @@ def unsent_emails(engine: Engine) -> list[OutboxEntry]:
 
 def claim_email(engine: Engine, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
     """Take one due email for sending (counts the attempt); False when another sender has it or it is sent."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         done = conn.execute(
             update(outbox)
             .where(outbox.c.id == outbox_id, _due(now))
@@ -209,14 +215,14 @@ def claim_email(engine: Engine, outbox_id: int, now: datetime, lease_until: date
 
 
 def mark_sent(engine: Engine, outbox_id: int, now: datetime, note: str | None = None) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(outbox).where(outbox.c.id == outbox_id).values(sent_at=now, last_error=note, next_attempt=None)
         )
 
 
 def mark_failed(engine: Engine, outbox_id: int, error: str, next_attempt: datetime) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(last_error=error, next_attempt=next_attempt))
 
 
@@ -246,3 +252,22 @@ def undigested_items(engine: Engine, since: datetime | None = None) -> list[Stor
 def count_unsent(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+def count_stuck_alerts(engine: Engine, waiting_since: datetime) -> int:
+    """Unsent alerts that sending has failed for (tried at least once) and that have been due since
+    before `waiting_since`; an alert held by quiet hours is due only from the end of its hold."""
+    due_since = func.coalesce(outbox.c.not_before, outbox.c.created_at)
+    q = (
+        select(func.count())
+        .select_from(outbox)
+        .where(
+            _unsent(),
+            outbox.c.kind.in_(("alert", "pileon")),
+            outbox.c.attempts > 0,
+            outbox.c.created_at < waiting_since,
+            due_since < waiting_since,
+        )
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())

@@ -25,6 +25,8 @@ from monitor.store.schema import (
     inserted_id,
     items,
     reviews,
+    upsert,
+    writing,
 )
 
 # ---------------------------------------------------------------- reviews
@@ -36,15 +38,12 @@ def add_review(engine: Engine, review: Review) -> Review:
     A deletion request or a report to the platform puts the post on the follow-up list (due at
     once); any other action, or a dismissal, takes it off: the latest action is what counts.
     """
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         rid = inserted_id(conn.execute(insert(reviews).values(_review_values(review))))
         conn.execute(update(items).where(items.c.id == review.item_id).values(status=review.status))
         if review.action in FOLLOW_UP_ACTIONS:
-            done = conn.execute(
-                update(follow_ups).where(follow_ups.c.item_id == review.item_id).values(next_check=review.at)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(follow_ups).values(item_id=review.item_id, next_check=review.at))
+            follow_up = {"item_id": review.item_id, "next_check": review.at, "last_checked": None, "last_result": None}
+            conn.execute(upsert(conn, follow_ups, ("item_id",)), [follow_up])
         elif review.action is not None or review.status == "dismissed":
             conn.execute(delete(follow_ups).where(follow_ups.c.item_id == review.item_id))
     return replace(review, id=rid)
@@ -56,7 +55,7 @@ def relabel(
     """A person's correction of a mention's label: logged (the old label kept in the entry), and
     the mention's label and severity changed in the same transaction. `alert`: decide its instant
     alerts again (a correction to a graver label). None when there is no such mention."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(select(items.c.label, items.c.status).where(items.c.id == item_id)).first()
         if row is None:
             return None
@@ -123,7 +122,7 @@ def due_follow_ups(engine: Engine, now: datetime) -> list[tuple[StoredItem, str 
 
 
 def set_follow_up(engine: Engine, item_id: int, *, checked: datetime, next_check: datetime, result: str) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             update(follow_ups)
             .where(follow_ups.c.item_id == item_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,8 +35,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import CursorResult, Dialect, Engine
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from monitor.errors import StoreError
@@ -281,10 +283,14 @@ def connect(url: str) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     try:
-        engine = create_engine(url, future=True)
+        # hide_parameters: an error or a log line never quotes the posts' texts it was storing
+        engine = create_engine(url, future=True, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         _migrate(engine)
+    except ModuleNotFoundError as e:
+        hint = "; for PostgreSQL: pip install 'school-monitor[postgres]', URL postgresql+psycopg://…"
+        raise StoreError(f"cannot open database {safe_url(url)}: its driver {e.name} is not installed{hint}") from None
     except SQLAlchemyError as e:
         raise StoreError(
             f"cannot open database {safe_url(url)}: {e.__class__.__name__}: {e.args[0] if e.args else e}"
@@ -331,7 +337,7 @@ MIGRATE_ATTEMPTS = 5
 
 def _upgrade(engine: Engine, version: int | None) -> None:
     metadata.create_all(engine)  # the tables a version added (checks each first)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for step in range((version or SCHEMA_VERSION) + 1, SCHEMA_VERSION + 1):
             for table, column, ddl in MIGRATIONS[step]:
                 if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
@@ -395,3 +401,35 @@ def inserted_id(result: CursorResult) -> int:
     key = result.inserted_primary_key
     assert key is not None, "an INSERT has a primary key"
     return int(key[0])
+
+
+def insert_or_ignore(conn: Connection, table: Table, unique: tuple[str, ...]) -> Insert:
+    """An INSERT that skips a row whose `unique` columns another writer stored first (ON CONFLICT DO
+    NOTHING on SQLite and PostgreSQL), so two processes storing the same thing never fail."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    return insert(table)
+
+
+def upsert(conn: Connection, table: Table, unique: tuple[str, ...]) -> Insert:
+    """An INSERT that updates the row instead when one with the same `unique` columns exists
+    (ON CONFLICT DO UPDATE on SQLite and PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    changed = {c.name: statement.excluded[c.name] for c in table.c if c.name not in unique}
+    return statement.on_conflict_do_update(index_elements=list(unique), set_=changed)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE, waiting up
+    to the busy timeout): a transaction that reads first and writes later would otherwise be
+    refused at once ("database is locked") when another process wrote in between."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn

@@ -6,10 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
-    bindparam,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -17,8 +14,8 @@ from monitor.models import (
     SourceState,
 )
 from monitor.store.schema import (
-    chunks,
     sources,
+    upsert,
 )
 
 # ---------------------------------------------------------------- sources
@@ -39,25 +36,11 @@ def _upsert_state(conn: Connection, values: dict) -> None:
 
 
 # One statement for many rows (executemany): a scan's 400 states cost one round of SQL, not 400.
-_UPDATE_STATE = (
-    update(sources)
-    .where(sources.c.name == bindparam("old_name"))
-    .values({c.name: bindparam(c.name) for c in sources.c if c.name != "name"})
-)
-
-
 def _upsert_states(conn: Connection, rows: Sequence[dict]) -> None:
-    if not rows:
-        return
-    names = [r["name"] for r in rows]
-    known: set[str] = set()
-    for chunk in chunks(names):
-        known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
-    updates = [{**r, "old_name": r["name"]} for r in rows if r["name"] in known]
-    if updates:
-        conn.execute(_UPDATE_STATE, updates)
-    if inserts := [r for r in rows if r["name"] not in known]:
-        conn.execute(insert(sources), inserts)
+    """Insert or update each source's state in one statement (another process may insert the
+    same new source at the same moment: the second write updates the first's row)."""
+    if rows:
+        conn.execute(upsert(conn, sources, ("name",)), list(rows))
 
 
 def due_sources(engine: Engine, names: Iterable[str], now: datetime) -> list[str]:

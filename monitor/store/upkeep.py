@@ -21,6 +21,7 @@ from monitor.store.schema import (
     meta,
     outbox,
     reviews,
+    writing,
 )
 
 # ---------------------------------------------------------------- the daemon: schedule, retention, health
@@ -31,15 +32,17 @@ HEARTBEAT_KEY = "daemon_heartbeat"
 def delete_old_items(engine: Engine, before: datetime) -> int:
     """Delete mentions first seen before `before` that nobody flagged, with their evidence; return how many.
 
-    Kept whatever their age: high severity, and anything with a review entry (its log is kept too).
-    Stored response bodies no remaining evidence points to go as well.
+    Kept whatever their age: high severity (an edited post keeps the gravest label it had), an
+    alert sent about it, and anything with a review entry (its log is kept too). Stored response
+    bodies no remaining evidence points to go as well.
     """
     unflagged = select(items.c.id).where(
         items.c.first_seen < before,
         items.c.severity != "high",
+        items.c.alerted_at.is_(None),
         ~select(reviews.c.id).where(reviews.c.item_id == items.c.id).exists(),
     )
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         ids = [r.id for r in conn.execute(unflagged)]
         for chunk in chunks(ids):
             conn.execute(delete(evidence).where(evidence.c.item_id.in_(chunk)))
@@ -53,13 +56,13 @@ def delete_old_items(engine: Engine, before: datetime) -> int:
 def delete_sent_emails(engine: Engine, before: datetime) -> int:
     """Delete emails sent before `before` (they quote the mentions); unsent ones stay, whatever
     their age. An alert's dedupe key goes with it: the item's alert was sent long ago."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         return conn.execute(delete(outbox).where(outbox.c.sent_at.is_not(None), outbox.c.sent_at < before)).rowcount
 
 
 def set_heartbeat(engine: Engine, at: datetime | None) -> None:
     """Record that the daemon is alive at `at`; None removes it (the daemon stopped cleanly)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(delete(meta).where(meta.c.key == HEARTBEAT_KEY))
         if at is not None:
             conn.execute(insert(meta).values(key=HEARTBEAT_KEY, value=at.astimezone(UTC).isoformat()))

@@ -1,0 +1,316 @@
+"""The lexicon language: phrase patterns, written one a line, compiled and matched together.
+
+Entry syntax: words match whole and in any case, with any spaces or punctuation between them (not
+a sentence end); `a/b` either word, `(a b/c)` either phrase, `word*` any ending, `_` any one
+word, `word?` or `(...)?` optional, `$` the end of a clause (punctuation or the end
+of the text follows), `@name` a word class of classes.txt (`@name = a/b/c`, phrases
+and other classes allowed). A hit carries the id of the rule whose pattern matched.
+
+Entries are indexed by the words they can start with and tried only where the text has one; an
+entry's regex is compiled the first time a text starts it (`LAZY`, tested in test_score_rules.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, Protocol
+
+# Between the words of a phrase: spaces and punctuation, but not a sentence end.
+SEP = r"[^\w.!?\n]+"
+_ANY_WORD = r"[\w'-]+"
+_WORD = re.compile(r"\w[\w']*")
+_WORD_PIECE = re.compile(r"\w+")
+_TOKEN = re.compile(r"\([^)]*\)\??|\S+")
+_CLAUSE_END = r"(?!\w)(?=\s*(?:[^\w\s'-]|$))"
+
+# Whether entries compile when first needed: most of them meet no text that starts them in a run,
+# and a parsing process builds the scorer at start-up (benchmarks/README.md has the figures).
+LAZY = True
+
+
+class Hit(NamedTuple):
+    lexicon: str  # the label the rule argues for: extremism, abuse, criticism, praise, or a cue list
+    text: str
+    start: int
+    end: int
+    weak: bool
+    rule: str = ""  # the id of the rule that matched
+
+
+class Entry(Protocol):
+    """What Lexicons needs of a rule (rules.Rule is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def weak(self) -> bool: ...
+
+
+Classes = dict[str, list[str]]
+
+
+def parse_classes(lines: Iterable[str]) -> Classes:
+    """Word classes of `@name = a/b/@other` lines, each word once; an alternative naming another
+    class takes in its words (defined before or after). Other lines are ignored."""
+    raw: dict[str, list[str]] = {}
+    for line in lines:
+        line = line.strip()
+        if line.startswith("@") and "=" in line:
+            key, _, words = line.partition("=")
+            name = key.strip()[1:]
+            if name in raw:
+                raise ValueError(f"word class @{name} is defined twice")
+            raw[name] = [w.strip() for w in words.split("/") if w.strip()]
+
+    def expand(name: str, seen: tuple[str, ...]) -> list[str]:
+        if name in seen:
+            raise ValueError(f"word class @{name} includes itself")
+        out: list[str] = []
+        for word in raw[name]:
+            out += expand(word[1:], (*seen, name)) if word.startswith("@") else [word]
+        return list(dict.fromkeys(out))
+
+    return {name: expand(name, ()) for name in raw}
+
+
+class Lexicons:
+    """Phrase lists, indexed together by each entry's first word, that say which entry matched where.
+
+    Entry syntax: words match whole and in any case, with any spaces or punctuation between them;
+    `a/b` either word, `(a b/c)` either phrase, `word*` any ending, `_` any one word, `word?` or
+    `(...)?` optional, `@name` a word class (see the module docstring).
+
+    One regex per entry, tried only where the text has that entry's first word.
+    """
+
+    def __init__(self, names: Sequence[str], rules: Iterable[Entry], classes: Classes):
+        self.names = tuple(names)
+        self._entries: list[tuple[str, Any, bool, frozenset[str], str]] = []
+        self._by_word: dict[str, list[int]] = {}
+        self._by_stem: dict[str, list[int]] = {}
+        self._anywhere: list[int] = []
+        for rule in rules:
+            term, i = rule.pattern, len(self._entries)
+            self._index(i, _TOKEN.findall(term), classes)
+            # An entry starting with a symbol is looked for anywhere, once its first one is seen.
+            needles = _anywhere_needles(term, classes) if i in self._anywhere else _needles(term, classes)
+            source = _term_regex(term, classes)
+            regex = _LazyRegex(source) if LAZY else re.compile(source)
+            self._entries.append((rule.label, regex, rule.weak, needles, rule.id))
+        # Where an entry may start: one trie-shaped regex finds those words or stems faster than a
+        # loop over every word of the text ("don" is no word of "don't", nor "bullying" of
+        # "anti-bullying", but "back" is one of "'watch your back'"). A key's entries include those
+        # of the stems it begins with: one lookup per start finds them all.
+        self._starts = re.compile(
+            r"(?<!\w)(?<!\w['-])(?:(?:%s)(?!\w|'\w)|%s)"
+            % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)")
+        )
+        # A stem that is also a word shares its entry, which holds the stem's entries already.
+        self._at = {
+            key: _gated([self._entries[i] for i in dict.fromkeys(ids + self._stem_ids(key, exact))])
+            for index, exact in ((self._by_stem, False), (self._by_word, True))
+            for key, ids in index.items()
+        }
+
+    def _stem_ids(self, key: str, exact: bool) -> list[int]:
+        return [
+            i for stem, ids in self._by_stem.items() if key.startswith(stem) and (exact or stem != key) for i in ids
+        ]
+
+    def _index(self, i: int, tokens: list[str], classes: dict[str, list[str]]) -> None:
+        first = tokens[0]
+        if first.endswith("?") and len(first) > 1 and len(tokens) > 1:
+            self._index(i, tokens[1:], classes)
+            first = first[:-1]
+        for word in _first_words(first, classes):
+            if word.endswith("*"):
+                for key in {word[:-1], word[:-1].replace("'", "")}:
+                    self._by_stem.setdefault(key, []).append(i)
+            elif found := _WORD.match(word):
+                word = found.group()
+                for key in {word, word.replace("'", "")}:
+                    self._by_word.setdefault(key, []).append(i)
+            elif i not in self._anywhere:
+                self._anywhere.append(i)
+
+    def hits(self, low: str, words: set[str] | None = None, overlaps: bool = False) -> dict[str, list[Hit]]:
+        """Each list's matches in `low`, normalised text (lower case, straight quotes); where two
+        entries of one list overlap, the longest counts (unless `overlaps`: every hit). `words`: the
+        text's, when known already."""
+        found: dict[str, list[Hit]] = {name: [] for name in self.names}
+        words = set(_WORD_PIECE.findall(low)) if words is None else words
+        for start in self._starts.finditer(low):
+            gate, entries = self._at[start.group()]
+            if gate and words.isdisjoint(gate):
+                continue
+            for name, pattern, weak, needles, rule in entries:
+                if needles and words.isdisjoint(needles):
+                    continue
+                hit = pattern.match(low, start.start())
+                if hit:
+                    found[name].append(Hit(name, hit.group(), hit.start(), hit.end(), weak, rule))
+        for i in self._anywhere:
+            name, pattern, weak, needles, rule = self._entries[i]
+            if not any(n in low for n in needles):
+                continue
+            found[name] += [Hit(name, h.group(), h.start(), h.end(), weak, rule) for h in pattern.finditer(low)]
+        return found if overlaps else {name: without_overlaps(hits) for name, hits in found.items()}
+
+    def compiled(self) -> int:
+        """How many entries' regexes are compiled so far (all of them unless LAZY)."""
+        return sum(not isinstance(e[1], _LazyRegex) or e[1].is_compiled() for e in self._entries)
+
+
+class _LazyRegex:
+    """An entry's regex, compiled when a text first starts it (see LAZY)."""
+
+    __slots__ = ("finditer", "match", "source")
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def __getattr__(self, name: str) -> Any:  # only while match/finditer are unset: the first use
+        compiled = re.compile(self.source)
+        self.match, self.finditer = compiled.match, compiled.finditer
+        return getattr(compiled, name)
+
+    def is_compiled(self) -> bool:
+        try:
+            object.__getattribute__(self, "match")
+        except AttributeError:
+            return False
+        return True
+
+
+def _trie_regex(words: Iterable[str]) -> str:
+    """An alternation of literal words shaped as a trie ("th(?:at|e)"), so that the regex engine
+    tries one branch per character instead of every word in turn."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_body(trie)
+
+
+def _trie_body(node: dict[str, Any]) -> str:
+    branches = [re.escape(char) + _trie_body(child) for char, child in sorted(node.items()) if char]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
+    return body + ("?" if "" in node else "")
+
+
+def _gated(entries: list[Any]) -> tuple[frozenset[str], list[Any]]:
+    """A key's entries and, when each has needles, all of them: one look-up skips the lot."""
+    if not all(entry[3] for entry in entries):
+        return frozenset(), entries
+    return frozenset().union(*(entry[3] for entry in entries)), entries
+
+
+def _anywhere_needles(term: str, classes: Classes) -> frozenset[str]:
+    """For an entry that may start with a symbol ("'ll", "(((" ): the literal start of each of its
+    first token's alternatives, one of which the text must hold."""
+    first = _TOKEN.findall(term)[0].rstrip("?")
+    alternatives = classes[first[1:]] if first.startswith("@") else first.strip("()").split("/")
+    return frozenset(a.split()[0].rstrip("*") for a in alternatives if a.strip())
+
+
+def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
+    """Words one of which every match must contain, looked up in the text's words before the regex
+    runs: the alternatives of the most telling required token after the first, or the later words
+    of a hyphenated first one (none: always run)."""
+    tokens = _TOKEN.findall(term)
+    first = tokens[0].strip("()").split("/")
+    # The first token is indexed by its first word: a hyphenated one ("so-called") has more.
+    best: frozenset[str] = frozenset()
+    if all(re.fullmatch(r"[a-z']+(?:-[a-z']+)+", a) for a in first):
+        best = frozenset(max(_WORD_PIECE.findall(a)[1:], key=len) for a in first)
+    for token in tokens[1:]:
+        if token.endswith("?"):
+            continue
+        alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
+        # A hyphenated alternative ("follow-through") still has words the text's word set holds.
+        if not all(re.fullmatch(r"[a-z' -]+", a) for a in alternatives):
+            continue
+        words = frozenset(max(_WORD_PIECE.findall(a), key=len) for a in alternatives)
+        if not best or min(map(len, words)) > min(map(len, best)):
+            best = words
+    return best
+
+
+def _first_words(token: str, classes: dict[str, list[str]]) -> list[str]:
+    """The words an entry can start with ('_' or a symbol: anything)."""
+    if token == "_":
+        return [token]
+    alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
+    return [a.split()[0].lower() for a in alternatives if a.strip()]
+
+
+def _term_regex(term: str, classes: dict[str, list[str]]) -> str:
+    """Tokens joined by separators; an optional token takes its separator with it (the one after
+    it when it leads, the one before it otherwise)."""
+    regex, leading = "", True
+    for token in _TOKEN.findall(term):
+        if token == "$":  # the clause ends here: punctuation or the end of the text follows
+            regex += _CLAUSE_END
+            continue
+        optional = token.endswith("?") and len(token) > 1
+        body = _token_regex(token[:-1] if optional else token, classes)
+        if leading:
+            regex += f"(?:{body}{SEP})?" if optional else body
+            leading = optional
+        else:
+            regex += f"(?:{SEP}{body})?" if optional else f"{SEP}{body}"
+    if re.match(r"[\w(@]", term):
+        regex = r"(?<!\w)" + regex
+    if re.search(r"[\w*)]\??$", term) and not term.endswith("$"):
+        regex += r"(?!\w)"
+    return regex
+
+
+def _token_regex(token: str, classes: dict[str, list[str]]) -> str:
+    if token == "_":
+        return _ANY_WORD
+    if token.startswith("@"):
+        alternatives = classes[token[1:]]
+    else:
+        alternatives = (token[1:-1] if token.startswith("(") else token).split("/")
+    return "(?:" + "|".join(_words_regex(a) for a in alternatives if a) + ")"
+
+
+def _words_regex(words: str) -> str:
+    """One alternative, possibly of several words ('asylum seekers'); '*' ends a word freely."""
+    out = []
+    for word in words.lower().split():
+        stem = word.endswith("*") and len(word) > 1
+        # "can't" also matches "cant"; a quote mark around a word ("'diverse'") stays required.
+        escaped = re.sub(r"(?<=\w)'(?=\w)", "'?", re.escape(word[:-1] if stem else word))
+        out.append(escaped + (r"\w*" if stem else ""))
+    return SEP.join(out)
+
+
+# Swear words people mask with asterisks ("b***h", "f***ing"): read as the word they hide, which
+
+
+def without_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Where phrases overlap ('would not recommend' and 'recommend'), the longest one counts."""
+    if len(hits) < 2:
+        return hits
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: h.start - h.end):
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def trie_regex(words: Iterable[str]) -> str:
+    """An alternation of literal words shaped as a trie ("th(?:at|e)"), so that the regex engine
+    tries one branch per character instead of every word in turn."""
+    return _trie_regex(words)

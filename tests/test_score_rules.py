@@ -1,0 +1,132 @@
+"""The rule registry: every rule's examples, the registry's own checks, and the seams that keep
+the scorer fast (each tested to be taken, so none can silently stop working)."""
+
+from __future__ import annotations
+
+import pytest
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from monitor.score import Scorer, lexicon, rules
+from monitor.score.lexicon import parse_classes
+
+REGISTRY = rules.load()
+WITH_EXAMPLES = [r for r in REGISTRY.rules if r.must or r.must_not]
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return Scorer(model=None)
+
+
+@pytest.mark.parametrize("rule", WITH_EXAMPLES, ids=[r.id for r in WITH_EXAMPLES])
+def test_every_rule_matches_its_examples_and_only_them(scorer, rule):
+    for text in rule.must:
+        assert rule.id in {h.rule for h in scorer.hits(text)}, f"{rule.id} should match: {text}"
+    for text in rule.must_not:
+        assert rule.id not in {h.rule for h in scorer.hits(text)}, f"{rule.id} should not match: {text}"
+
+
+def test_every_shape_in_code_is_a_registry_rule_with_examples():
+    shapes = REGISTRY.shapes()
+    for name in (
+        "insult_said_of_person",
+        "insult_addressed",
+        "insult_before_person",
+        "harm_wished",
+        "violence_deserved",
+        "group_as_vermin",
+        "group_removal",
+        "vermin_words",
+        "group_dehumanised",
+        "attacker_praised",
+        "attack_glorified",
+        "echo_brackets",
+        "group_name",
+    ):
+        assert shapes[name].must and shapes[name].must_not
+
+
+def test_rule_ids_are_unique_and_hits_carry_them(scorer):
+    ids = [r.id for r in REGISTRY.rules]
+    assert len(ids) == len(set(ids))
+    hits = scorer.hits("Elm Park Primary's head is a total moron.")
+    assert hits and all(h.rule in set(ids) for h in hits)
+
+
+def test_the_registry_refuses_a_broken_rule():
+    broken = rules.Registry((rules.Rule("x", "abuse", "strong", "@no_such_class"),), REGISTRY.classes)
+    with pytest.raises(ValueError, match="no word class"):
+        rules.check(broken)
+    twice = rules.Registry((rules.Rule("x", "abuse", "strong", "a"), rules.Rule("x", "abuse", "strong", "b")), {})
+    with pytest.raises(ValueError, match="twice"):
+        rules.check(twice)
+    with pytest.raises(ValueError, match="label"):
+        rules.check(rules.Registry((rules.Rule("x", "rude", "strong", "a"),), {}))
+
+
+def test_config_extras_are_rules_with_ids():
+    registry = rules.load({"abuse": ("~ pineapple pizza",)})
+    (extra,) = [r for r in registry.rules if r.source == "config"]
+    assert extra.id == "config.abuse.1" and extra.weak
+
+
+def test_word_classes_are_defined_once_and_hold_each_word_once():
+    lines = rules.read_lexicon("classes.txt")
+    names = [line.split("=")[0].strip() for line in lines if line.startswith("@")]
+    assert len(names) == len(set(names))
+    for words in parse_classes(lines).values():
+        assert len(words) == len(set(words))
+    with pytest.raises(ValueError, match="twice"):
+        parse_classes(["@a = x", "@a = y"])
+    assert parse_classes(["@a = x/@b", "@b = y/x"]) == {"a": ["x", "y"], "b": ["y", "x"]}
+
+
+def test_no_lexicon_file_defines_its_own_classes():
+    for label in rules.LABELS:
+        assert not [line for line in rules.read_lexicon(f"{label}.txt") if line.startswith("@") and "=" in line]
+
+
+def test_clause_end_token():
+    registry = rules.Registry((rules.Rule("t", "abuse", "strong", "you will be sorry $"),), {})
+    lex = lexicon.Lexicons(rules.LABELS, registry.patterns(), {})
+    assert lex.hits("you will be sorry.")["abuse"]
+    assert lex.hits("you will be sorry")["abuse"]
+    assert not lex.hits("you will be sorry to hear it")["abuse"]
+
+
+# ---- The seams that keep the scorer fast: each must still be taken ----
+
+
+def test_entries_compile_only_when_a_text_starts_them():
+    scorer = Scorer(model=None)
+    lexicons = scorer._lexicons
+    assert lexicon.LAZY and lexicons.compiled() == 0
+    scorer.score("Elm Park Primary's head is a total moron.", "", _mention())
+    assert 0 < lexicons.compiled() < len(REGISTRY.patterns()) // 4
+
+
+def test_fast_vader_skips_the_emoji_pass_on_ascii_text(monkeypatch):
+    from monitor.score.vader import FastVader
+
+    def refuse(self, text):
+        raise AssertionError("VADER's own polarity_scores ran on ASCII text")
+
+    vader = FastVader()
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores", refuse)
+    assert vader.polarity_scores("The staff are lovely but the office is useless.")["compound"] != 0
+
+
+def test_sentences_without_a_sentiment_word_are_not_walked():
+    from monitor.score.vader import Sentiment
+
+    sentiment = Sentiment()
+    sentiment.read("The fete is on Saturday. Gates open at ten. Parking on Elm Road.")
+    assert sentiment.full_walks == 0
+    sentiment.read("The fete is on Saturday. It was lovely last year.")
+    assert sentiment.full_walks == 1
+
+
+def _mention():
+    from monitor.models import MentionMatch
+
+    return MentionMatch(True, aliases=("Elm Park Primary",), reasons=("alias:Elm Park Primary",))
