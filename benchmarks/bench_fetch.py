@@ -1,6 +1,6 @@
 """CPU per conditional GET (all 304) through Fetcher.get, requests' adapter, and bare urllib3.
 
-    .venv/bin/python benchmarks/bench_fetch.py [--passes 9] [--threads 8]
+    .venv/bin/python benchmarks/bench_fetch.py [--passes 9] [--threads 8] [--as-public]
 
 Serves the benchmark web (genweb: 300 feeds, 100 pages) from 127.0.0.1 in its own process, reads
 every URL once to learn its ETag/Last-Modified, then times conditional passes of all 400 URLs with
@@ -9,6 +9,10 @@ between Fetcher.get and the bare HTTP stack stays visible. The clients: Fetcher.
 HTTPAdapter.send with a fully prepared request (cookies included, as a Session prepares it); bare
 urllib3. The passes take turns, so a busy moment on the machine hits every client. Prints
 figures, asserts nothing.
+
+--as-public adds "Fetcher.get (public)": the same server taken for a public address, so that
+every request goes through the checks a public source has (its host's address, and the address
+each connection reached); a source on a private address, as 127.0.0.1 is, skips them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +54,23 @@ def via_fetcher():
         return fetcher.get(url, limits, etag=etag, last_modified=last_modified).status
 
     return get, fetcher.close
+
+
+def via_fetcher_as_public():
+    """Fetcher.get with 127.0.0.1 taken for a public address (on this client's threads only): the
+    address checks of a public source run on every request."""
+    real, here = fetch.is_public, threading.local()
+    fetch.is_public = lambda ip: (ip == "127.0.0.1" and getattr(here, "public", False)) or real(ip)
+    get, close = via_fetcher()
+
+    def get_public(url, etag, last_modified):
+        here.public = True
+        try:
+            return get(url, etag, last_modified)
+        finally:
+            here.public = False
+
+    return get_public, close
 
 
 def via_adapter():
@@ -102,7 +124,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--passes", type=int, default=9, help="timed conditional passes per client")
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--as-public", action="store_true", help="also time Fetcher.get with the address checks on")
     args = ap.parse_args(argv)
+    clients = dict(CLIENTS)
+    if args.as_public:
+        clients = {"Fetcher.get": via_fetcher, "Fetcher.get (public)": via_fetcher_as_public} | clients
     with tempfile.TemporaryDirectory() as tmp:
         web = genweb.generate(Path(tmp), 300, 100, 30)
         with genweb.Server(web.dir) as server:
@@ -112,7 +138,7 @@ def main(argv=None) -> None:
             validators = {u: (r.etag, r.last_modified) for u, r in first.items()}
             n = len(validators)
             print(f"{n} conditional GETs per pass, {args.threads} threads, {args.passes} passes per client")
-            clients = {name: make() for name, make in CLIENTS.items()}
+            clients = {name: make() for name, make in clients.items()}
             runs = {name: [] for name in clients}
             for get, _ in clients.values():
                 one_pass(get, validators, args.threads)  # warm: connections open, imports done
@@ -123,7 +149,7 @@ def main(argv=None) -> None:
                 close()
                 walls, cpus = [w for w, _ in runs[name]], [c for _, c in runs[name]]
                 print(
-                    f"{name:17} CPU ms/req: median {statistics.median(cpus) * 1000 / n:5.3f}, "
+                    f"{name:20} CPU ms/req: median {statistics.median(cpus) * 1000 / n:5.3f}, "
                     f"best {min(cpus) * 1000 / n:5.3f}   wall ms/req: median "
                     f"{statistics.median(walls) * 1000 / n:5.3f}, best {min(walls) * 1000 / n:5.3f}"
                 )

@@ -162,8 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--since", metavar="DATE", help="only mentions first seen since DATE")
     s.add_argument("--send", action="store_true", help="send it (and mark its mentions digested)")
 
-    s = sub.add_parser("outbox", help="list the messages waiting to be sent")
-    s.add_argument("--send", action="store_true", help="retry them now")
+    s = sub.add_parser("outbox", help="list the messages (emails and channel notes) waiting to be sent")
+    s.add_argument("--send", action="store_true", help="send every one waiting for a retry now, whatever its back-off")
+    s.add_argument("--held", action="store_true", help="with --send: those quiet hours hold too")
+
+    sub.add_parser(
+        "notify-test", help="send a test message to every email recipient and channel now; print what each said"
+    )
     return p
 
 
@@ -245,7 +250,17 @@ def cmd_check(m: Monitor, args: argparse.Namespace) -> int:
     for w in (*m.cfg.warnings, *warnings):
         warn(f"warning: {w}")
     cfg = m.cfg
+    checked = (
+        m.check_channels() if cfg.alerts.urls or cfg.alerts.urls_env or any(r.urls for r in cfg.alerts.routes) else None
+    )
+    if checked is not None:
+        for w in checked.warnings:
+            warn(f"warning: {w}")
+        if checked.problems:
+            raise config.ConfigError(cfg.path, checked.problems)
     say(f"{cfg.path}: OK — {cfg.school.name}, {len(cfg.sources)} source(s), {len(templates)} templates")
+    if checked is not None and checked.listed:
+        say(f"channels: {', '.join(checked.listed)}")
     console.sources(cfg.sources, m.source_states(), cfg.alerts.tz)
     return 0
 
@@ -487,7 +502,7 @@ def cmd_digest(m: Monitor, args: argparse.Namespace) -> int:
         warn("school-monitor: digest not sent: nobody to send it to; set [alerts] recipients (or urls) in sources.toml")
         return 1
     else:
-        to = ", ".join(result.email.to)
+        to = ", ".join([*result.email.to, *result.channels])
         say(
             f"digest of {result.items} new mention(s) queued for {to}"
             + console.waiting(result.flushed.waiting if result.flushed else 0)
@@ -496,8 +511,10 @@ def cmd_digest(m: Monitor, args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(m: Monitor, args: argparse.Namespace) -> int:
+    if args.held and not args.send:
+        raise UsageError("--held goes with --send: `school-monitor outbox --send --held`")
     if args.send:
-        result = m.flush_outbox()
+        result = m.flush_outbox(force=True, held=args.held)
         say(f"{result.sent} sent, {result.failed} failed" + console.waiting(result.waiting))
         for error in result.errors:
             say(f"  error: {error}")
@@ -507,6 +524,20 @@ def cmd_outbox(m: Monitor, args: argparse.Namespace) -> int:
     for e in waiting:
         console.outbox_entry(e, m.cfg.alerts.tz)
     return 0
+
+
+def cmd_notify_test(m: Monitor, args: argparse.Namespace) -> int:
+    """Exit 1 when any destination failed, or there is none."""
+    results = m.notify_test()
+    if not results:
+        warn("school-monitor: nowhere to send: set [alerts] recipients or urls (or a route's) in sources.toml")
+        return 1
+    for r in results:
+        if r.ok:
+            say(f"{r.destination}: delivered" + (f" ({r.note})" if r.note else ""))
+        else:
+            say(f"{r.destination}: FAILED: {r.error}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 COMMANDS: dict[str, Callable[[Monitor, argparse.Namespace], int]] = {
@@ -523,4 +554,5 @@ COMMANDS: dict[str, Callable[[Monitor, argparse.Namespace], int]] = {
     "report": cmd_report,
     "digest": cmd_digest,
     "outbox": cmd_outbox,
+    "notify-test": cmd_notify_test,
 }

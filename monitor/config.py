@@ -107,12 +107,12 @@ def check_http_url(text: str) -> str:
 
 
 def check_channel_url(text: str) -> str:
-    """An Apprise URL (msteams://…, slack://…, ntfy://…, json://host/path). Its secret part is
+    """An Apprise URL (workflows://… for Teams, slack://…, ntfy://…, json://host/path). Its secret part is
     never repeated in the message."""
     if not _CHANNEL_URL.match(str(text).strip()):
         scheme = str(text).split("://", 1)[0][:20] if "://" in str(text) else ""
         shown = f"{scheme}://…" if scheme else "a value without a scheme"
-        raise ValueError(f"{shown} is not a notification URL; use e.g. msteams://…, slack://…, ntfy://…")
+        raise ValueError(f"{shown} is not a notification URL; use e.g. workflows://… (Teams), slack://…, ntfy://…")
     return str(text).strip()
 
 
@@ -373,6 +373,11 @@ class Config:
     def host_gaps(self) -> dict[str, float]:
         """[hosts."…"] min_gap in seconds, by "host" or "host:port"."""
         return {h.host: h.min_gap.total_seconds() for h in self.hosts if h.min_gap}
+
+
+def source_default(name: str) -> Any:
+    """A [[source]] key's default (what [defaults] changes), for a fetch that is no source's."""
+    return Source.__dataclass_fields__[name].default
 
 
 def resolve_database_url(url: str, base_dir: Path) -> str:

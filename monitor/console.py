@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, TextIO
 
+from monitor.channels import EMAIL, shown_of
 from monitor.config import format_duration
 from monitor.models import ScanSummary, SourceState, StoredItem
 from monitor.text import excerpt, local_time, printable, redact_url, redact_urls
@@ -126,7 +127,10 @@ def status(st: Status, tz: tzinfo) -> None:
 
 def outbox_entry(e: OutboxEntry, tz: tzinfo) -> None:
     say(f"#{e.id:<5} {when(e.created_at, tz)}  {e.kind:<7} {e.subject}")
-    say(f"       to {', '.join(e.recipients)}")
+    if e.channel == EMAIL:
+        say(f"       email to {', '.join(e.recipients)}")
+    else:  # a channel, shown by scheme and host (the URL with its secret is not stored)
+        say(f"       channel {shown_of(e.channel)}")
     if e.not_before:
         say(f"       held until {when(e.not_before, tz)} (quiet hours)")
     if e.attempts:

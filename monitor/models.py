@@ -228,6 +228,7 @@ class DigestResult:
     queued: bool = False
     no_recipients: bool = False  # there was a digest, but nobody to send it to
     flushed: FlushResult | None = None
+    channels: tuple[str, ...] = ()  # the channels it was queued for, as shown (scheme and host)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,34 @@ class Email:
     kind: str = "alert"  # alert, digest, pileon
     dedupe_key: str | None = None  # one email per key, ever (e.g. "alert:42:safeguarding")
     item_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A rendered message for a chat or push channel (Teams, Slack, ntfy, a webhook): a short
+    title and a body, as plain text and as Markdown, ready for the outbox."""
+
+    title: str
+    body: str
+    title_markdown: str = ""  # the same in Markdown, for channels that render it: the internet's text escaped
+    body_markdown: str = ""
+    kind: str = "alert"  # alert, digest, pileon, test
+    level: str = "info"  # info, warning, failure: how the channel marks it
+    dedupe_key: str | None = None  # one message per key and channel, ever
+    item_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one destination of `notify-test` said: delivered, or the error (no secret in either)."""
+
+    destination: str  # "email to a@x, b@y" or a channel as shown (scheme and host)
+    error: str | None = None
+    note: str = ""  # e.g. where an email without [smtp] was written
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ LOCAL_FORMAT = "%Y-%m-%d %H:%M %Z"
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Bidirectional overrides and isolates: they make a text display in another order than it reads.
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
-_USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
+# Up to the authority's last @, as urlsplit reads it (a password may hold an unescaped @).
+_USERINFO = re.compile(r"(?<=://)[^/?#\s]*@")
 
 
 def printable(text: str) -> str:

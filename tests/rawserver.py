@@ -1,7 +1,9 @@
-"""A raw TCP server on 127.0.0.1 for answers no HTTP library would send: drips, endless bodies.
+"""A raw TCP server on loopback (127.0.0.1, or ::1) for answers no HTTP library would send: drips,
+endless bodies, a redirect to a hand-made Location.
 
-Each connection runs `handler(conn, request_bytes, stop)` on its own thread; `stop` is set when the
-test ends, so a handler that sends forever ends too (or when the client hangs up on it).
+Each request runs `handler(conn, request_bytes, stop)` on its connection's thread; a connection kept
+alive runs it again for its next request. `stop` is set when the test ends, so a handler that sends
+forever ends too (or when the client hangs up on it). `requests` lists every request's head.
 """
 
 from __future__ import annotations
@@ -9,20 +11,30 @@ from __future__ import annotations
 import socket
 import threading
 
+LOOPBACK = ("127.0.0.1", "::1")
+
 
 class RawServer:
-    def __init__(self, handler):
+    def __init__(self, handler, host: str = "127.0.0.1"):
+        if host not in LOOPBACK:
+            raise ValueError(f"{host}: loopback only")
         self.handler = handler
+        self.host = host
         self.stop = threading.Event()
-        self.sock = socket.create_server(("127.0.0.1", 0))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.create_server((host, 0), family=family)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.requests: list[bytes] = []
         self._threads = [threading.Thread(target=self._accept, daemon=True)]
         self._threads[0].start()
 
+    @property
+    def netloc(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.netloc}{path}"
 
     def _accept(self) -> None:
         while not self.stop.is_set():
@@ -38,16 +50,22 @@ class RawServer:
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            request = b""
-            conn.settimeout(5)
+            pending = b""
             try:
-                while b"\r\n\r\n" not in request:
-                    data = conn.recv(4096)
+                while not self.stop.is_set():
+                    conn.settimeout(0.2)  # between requests: look at `stop` now and then
+                    try:
+                        data = conn.recv(4096)
+                    except TimeoutError:
+                        continue
                     if not data:
                         return
-                    request += data
-                self.requests.append(request)
-                self.handler(conn, request, self.stop)
+                    pending += data
+                    while b"\r\n\r\n" in pending:
+                        head, _, pending = pending.partition(b"\r\n\r\n")
+                        self.requests.append(head + b"\r\n\r\n")
+                        conn.settimeout(5)
+                        self.handler(conn, head + b"\r\n\r\n", self.stop)
             except OSError:
                 pass  # the client hung up: that is what the hostile cases expect
 
@@ -82,3 +100,18 @@ def endless(headers: bytes, chunk: bytes = b"x" * 65536):
             conn.sendall(chunk)
 
     return handler
+
+
+def answer(status: str = "200 OK", body: bytes = b"", headers: bytes = b""):
+    """A handler that answers each request with the same response (the connection kept alive)."""
+    head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n".encode() + headers + b"\r\n"
+
+    def handler(conn, request, stop):
+        conn.sendall(head + body)
+
+    return handler
+
+
+def redirect_to(location: str):
+    """A handler whose every answer is a 302 to `location`, sent byte for byte as given."""
+    return answer("302 Found", headers=b"Location: " + location.encode("latin-1") + b"\r\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from datetime import UTC, datetime
@@ -11,14 +10,13 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from monitor import cli, config, fetch, store
+from monitor import cli, config, store
 from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss, write_config
 from tests.test_lazy_imports import loaded
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 TOKEN = "s3cret-t0ken-do-not-show"
-FETCHER_SENDS_HEADERS = "headers" in inspect.signature(fetch.Fetcher.get).parameters
 
 STATUSES = [  # a Mastodon tag timeline, as /api/v1/timelines/tag/Hornchurch answers
     {
@@ -223,9 +221,6 @@ def token_source(url: str) -> str:
     )
 
 
-@pytest.mark.skipif(
-    not FETCHER_SENDS_HEADERS, reason="Fetcher.get does not take headers= yet (the fetch branch adds it)"
-)
 def test_headers_are_sent_with_the_token_from_the_environment_and_never_shown(
     httpserver, tmp_path, capsys, caplog, monkeypatch
 ):
@@ -244,9 +239,6 @@ def test_headers_are_sent_with_the_token_from_the_environment_and_never_shown(
         assert TOKEN not in seen
 
 
-@pytest.mark.skipif(
-    not FETCHER_SENDS_HEADERS, reason="Fetcher.get does not take headers= yet (the fetch branch adds it)"
-)
 def test_a_wrong_token_is_the_sources_error_without_the_token(httpserver, make_config, monkeypatch):
     nested_api(httpserver)
     monkeypatch.setenv("SOCIAL_TOKEN", "Bearer wrong-" + TOKEN)

@@ -37,6 +37,7 @@ from monitor.config import Config, Source
 from monitor.errors import StoreError, UnknownSources
 from monitor.models import (
     AlertResult,
+    Delivery,
     DigestResult,
     Email,
     FlushResult,
@@ -52,6 +53,7 @@ from monitor.models import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from monitor.channels import Checked
     from monitor.fetch import Fetcher
     from monitor.service.classify import Classifier
     from monitor.service.health import Status
@@ -342,12 +344,14 @@ class Monitor:
         queued = alerting.queue_alerts(self.cfg, self.engine, self.now())
         return replace(queued, flushed=self.flush_outbox())
 
-    def flush_outbox(self) -> FlushResult:
-        """Send every message whose hold and back-off have passed; failures stay queued."""
-        return _module("alerting").flush(self.cfg, self.engine, self.now())
+    def flush_outbox(self, *, force: bool = False, held: bool = False) -> FlushResult:
+        """Send every message (email and channels) whose hold and back-off have passed; failures
+        stay queued. `force` (`outbox --send`): every one waiting for a retry, whatever its
+        back-off; `held`: those quiet hours hold as well."""
+        return _module("alerting").flush(self.cfg, self.engine, self.now(), force=force, held=held)
 
     def outbox(self) -> list[OutboxEntry]:
-        """The messages waiting to be sent."""
+        """The messages waiting to be sent, of every channel."""
         return _store().unsent_emails(self.engine)
 
     def render_digest(self, since: datetime | None = None) -> Email | None:
@@ -366,6 +370,19 @@ class Monitor:
         if after is not None:
             return schedule.next_daily(after, at, tz)
         return schedule.next_digest(self.now(), at, tz, _store().last_digest(self.engine))
+
+    # ------------------------------------------------------------ channels (Teams, Slack, ntfy, webhooks)
+
+    def check_channels(self) -> Checked:
+        """Every channel URL checked by Apprise, each as shown (scheme and host); nothing is sent."""
+        from monitor import channels
+
+        return channels.check(self.cfg)
+
+    def notify_test(self) -> list[Delivery]:
+        """A test message to every email recipient (one email) and every channel, sent now (not
+        queued); what each destination said."""
+        return _module("alerting").test_destinations(self.cfg, self.now())
 
     # ------------------------------------------------------------ the report
 

@@ -3,7 +3,8 @@
 It lists every mention not yet in a digest (grouped by label), the earlier high and medium ones
 still awaiting review, the sources failing for [alerts] failing_after or FAILING_RUNS runs in a
 row, and the posts confirmed gone since the last digest. With none of these, there is no digest
-unless [alerts] digest_when_empty.
+unless [alerts] digest_when_empty. It goes to [alerts] recipients (the email) and to each of the
+main lane's channels ([alerts] urls and urls_env: a summary note), never to the routes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from monitor import notify, schedule, store
+from monitor import channels, notify, schedule, store
 from monitor.config import Config
 from monitor.models import DigestResult, Email, SourceState, severity_order
 
@@ -28,24 +29,48 @@ def render(cfg: Config, engine: Engine, since: datetime | None, now: datetime) -
 
 
 def queue(cfg: Config, engine: Engine, since: datetime | None, now: datetime) -> DigestResult:
-    """Queue the digest and mark its mentions digested, in one transaction (no mention is in two
-    digests, and none is missed); the caller sends it with the outbox."""
-    email = render(cfg, engine, since, now)
-    if email is None:
+    """Queue the digest (the email and a note per main channel) and mark its mentions digested, in
+    one transaction (no mention is in two digests, and none is missed); the caller sends it with
+    the outbox."""
+    data = _data(cfg, engine, since, now)
+    if data.empty and not cfg.alerts.digest_when_empty:
         return DigestResult(email=None)
-    if not email.to:
+    email = notify.render_digest(cfg, data)
+    targets = channels.for_lane(cfg, channels.MAIN_LANE)
+    shown = tuple(c.shown for c in targets)
+    if not email.to and not targets:
         return DigestResult(email=email, items=len(email.item_ids), no_recipients=True)
-    outgoing = store.Outgoing(
-        kind=email.kind,
-        dedupe_key=email.dedupe_key or f"digest:{now.isoformat()}",
-        recipients=email.to,
-        subject=email.subject,
-        message=notify.message_bytes(cfg, email, now),
-        item_ids=email.item_ids,
-        not_before=schedule.quiet_until(cfg.alerts.quiet_hours, now, cfg.alerts.tz),
-    )
-    queued = store.queue_digest(engine, outgoing, email.item_ids, now) is not None
-    return DigestResult(email=email, items=len(email.item_ids), queued=queued)
+    hold = schedule.quiet_until(cfg.alerts.quiet_hours, now, cfg.alerts.tz)
+    messages = []
+    if email.to:
+        messages.append(
+            store.Outgoing(
+                kind=email.kind,
+                dedupe_key=email.dedupe_key or f"digest:{now.isoformat()}",
+                recipients=email.to,
+                subject=email.subject,
+                message=notify.message_bytes(cfg, email, now),
+                item_ids=email.item_ids,
+                not_before=hold,
+            )
+        )
+    if targets:
+        note = notify.render_digest_note(cfg, data)
+        messages += [
+            store.Outgoing(
+                kind=note.kind,
+                dedupe_key=c.dedupe_key(note.dedupe_key or f"digest:{now.isoformat()}"),
+                recipients=(),
+                subject=note.title,
+                message=channels.encode(note),
+                item_ids=note.item_ids,
+                not_before=hold,
+                channel=c.column,
+            )
+            for c in targets
+        ]
+    queued = store.queue_digest(engine, messages, email.item_ids, now) is not None
+    return DigestResult(email=email, items=len(email.item_ids), queued=queued, channels=shown)
 
 
 def _data(cfg: Config, engine: Engine, since: datetime | None, now: datetime) -> notify.DigestData:

@@ -1,8 +1,9 @@
 """The monitor's health and upkeep: status, the daemon's heartbeat, retention.
 
 Unhealthy (`status` exits 1) when the database cannot be opened, when a daemon is expected (its
-heartbeat is stored) but its heartbeat is older than HEARTBEAT_STALE, or when an alert has waited
-more than ALERT_STUCK because sending fails (not because quiet hours hold it). Failing sources
+heartbeat is stored) but its heartbeat is older than HEARTBEAT_STALE, or when a message (an
+alert, a pile-on or the digest, by email or any channel) has waited more than ALERT_STUCK after it
+was due because sending fails (not because quiet hours hold it). Failing sources
 are shown, not unhealthy: restarting the monitor would not mend them.
 """
 
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from monitor import store
+from monitor import channels, store
 from monitor.config import Config
 from monitor.errors import StoreError
 from monitor.models import SourceState
@@ -22,7 +23,7 @@ from monitor.models import SourceState
 log = logging.getLogger("monitor")
 
 HEARTBEAT_STALE = timedelta(minutes=5)  # ten of the longest ticks: the daemon has stopped or hung
-ALERT_STUCK = timedelta(hours=1)  # an alert not delivered this long after it was due: nobody is being told
+ALERT_STUCK = timedelta(hours=1)  # a message unsent this long after it was due: sending fails
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,11 @@ def status(cfg: Config, engine: Engine | None, now: datetime) -> Status:
     if heartbeat is not None and now - heartbeat > HEARTBEAT_STALE:
         age = int((now - heartbeat).total_seconds())
         problems.append(f"the daemon's last heartbeat is {age}s old: it has stopped or hung")
-    stuck = store.count_stuck_alerts(engine, now - ALERT_STUCK)
-    if stuck:
+    if stuck := store.stuck_messages(engine, now - ALERT_STUCK):
+        where = ", ".join(dict.fromkeys(channels.shown_of(e.channel) for e in stuck))
         problems.append(
-            f"{stuck} alert(s) waiting more than an hour because sending fails; `school-monitor outbox` shows the error"
+            f"{len(stuck)} message(s) waited more than {int(ALERT_STUCK.total_seconds() // 60)} minutes "
+            f"because sending fails ({where}): see `school-monitor outbox`"
         )
     states = store.load_states(engine)
     return Status(

@@ -9,7 +9,6 @@ nothing twice.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -110,15 +109,13 @@ def collect(p: Pass, src: Source, state: SourceState | None, procs: ParsingProce
     t0 = time.monotonic()
     conditional = not p.full and state is not None
     try:
-        # A JSON source's headers (`env:` values read now, never logged) go only where there are any.
-        extra = {"headers": _headers(p.fetcher, src)} if src.headers else {}
         fetched = p.fetcher.get(
             src.url,
             fetch.Limits.of(src),
             etag=state.etag if conditional and state else None,
             last_modified=state.last_modified if conditional and state else None,
             accept=ACCEPT.get(src.type),
-            **extra,
+            headers=headers.resolve(src) if src.headers else None,  # `env:` values read now, never logged
         )
     except FetchError as e:
         return Collected(src, None, (), 0, e, time.monotonic() - t0)
@@ -133,15 +130,6 @@ def collect(p: Pass, src: Source, state: SourceState | None, procs: ParsingProce
     if not done.scored:  # the body is kept only as the evidence of a mention: don't hold it till saved
         fetched = replace(fetched, body=b"")
     return Collected(src, fetched, done.scored, done.seen, done.error, time.monotonic() - t0, done.page_text)
-
-
-def _headers(fetcher: fetch.Fetcher, src: Source) -> dict[str, str]:
-    """A source's request headers, or the source's error: a variable not set, or a fetcher that
-    cannot send them yet (until Fetcher.get takes `headers=`; then that check goes)."""
-    resolved = headers.resolve(src)
-    if "headers" not in inspect.signature(fetcher.get).parameters:
-        raise FetchError("this version of the fetcher cannot send request headers", permanent=True)
-    return resolved
 
 
 def save(engine: Engine, batch: Sequence[Collected], states: dict[str, SourceState], now: datetime) -> list[SourceRun]:

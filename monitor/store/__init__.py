@@ -34,7 +34,6 @@ from monitor.store.outbox import (
     claim_email,
     clear_pending,
     count_alerts_since,
-    count_stuck_alerts,
     count_unsent,
     due_emails,
     mark_failed,
@@ -43,6 +42,7 @@ from monitor.store.outbox import (
     pending_candidates,
     queue_digest,
     queue_emails,
+    stuck_messages,
     undigested_items,
     unsent_emails,
 )
@@ -81,7 +81,6 @@ __all__ = [
     "count_alerts_since",
     "count_by",
     "count_flagged",
-    "count_stuck_alerts",
     "count_unsent",
     "daily_counts",
     "database_size",
@@ -114,6 +113,7 @@ __all__ = [
     "save_items",
     "set_follow_up",
     "set_heartbeat",
+    "stuck_messages",
     "undigested_items",
     "unsent_emails",
 ]

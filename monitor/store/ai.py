@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from monitor.models import LABEL_RANK, severity_of
-from monitor.store.schema import ai_answers, ai_usage, chunks, items
+from monitor.store.schema import ai_answers, ai_usage, chunks, insert_or_ignore, items, upsert, writing
 
 
 @dataclass(frozen=True)
@@ -45,38 +44,22 @@ def cached_answers(engine: Engine, hashes: Iterable[str]) -> dict[str, AIAnswer]
 
 def save_answer(engine: Engine, answer: AIAnswer) -> None:
     """Cache an answer (replacing an older one for the same text, e.g. from another model)."""
-    values = dict(label=answer.label, reason=answer.reason, model=answer.model, at=answer.at)
-    with engine.begin() as conn:
-        done = conn.execute(update(ai_answers).where(ai_answers.c.text_hash == answer.text_hash).values(**values))
-    if done.rowcount == 0:
-        try:
-            with engine.begin() as conn:
-                conn.execute(insert(ai_answers).values(text_hash=answer.text_hash, **values))
-        except IntegrityError:  # another scan cached the same text a moment ago: either answer will do
-            pass
+    row = dict(text_hash=answer.text_hash, label=answer.label, reason=answer.reason, model=answer.model, at=answer.at)
+    with writing(engine) as conn:
+        conn.execute(upsert(conn, ai_answers, ("text_hash",)), [row])
 
 
 def claim_request(engine: Engine, day: str, limit: int) -> bool:
     """Count one request against `day`'s budget (YYYY-MM-DD, UTC) before it is sent; False when
     the day's `limit` is spent (nothing counted)."""
-    for _ in range(3):  # the first request of a day may race another process creating the day's row
-        with engine.begin() as conn:
-            done = conn.execute(
-                update(ai_usage)
-                .where(ai_usage.c.day == day, ai_usage.c.requests < limit)
-                .values(requests=ai_usage.c.requests + 1)
-            )
-            if done.rowcount == 1:
-                return True
-            if conn.execute(select(ai_usage.c.day).where(ai_usage.c.day == day)).first() is not None:
-                return False  # the day's row is there and full
-        try:
-            with engine.begin() as conn:
-                conn.execute(insert(ai_usage).values(day=day, requests=1))
-            return True
-        except IntegrityError:
-            continue  # another process made the row first: count against it
-    return False
+    with writing(engine) as conn:
+        conn.execute(insert_or_ignore(conn, ai_usage, ("day",)).values(day=day, requests=0))
+        done = conn.execute(
+            update(ai_usage)
+            .where(ai_usage.c.day == day, ai_usage.c.requests < limit)
+            .values(requests=ai_usage.c.requests + 1)
+        )
+    return done.rowcount == 1
 
 
 def requests_on(engine: Engine, day: str) -> int:
@@ -89,7 +72,7 @@ def raise_label(engine: Engine, item_id: int, label: str, flag: str) -> bool:
     """Give a mention a graver label (its severity follows; `flag` appended; its instant alerts
     decided again), in one transaction. Nothing changes, and False is returned, when the mention
     is gone, a person corrected its label, or its label is already as grave or graver."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(
             select(items.c.label, items.c.corrected_by, items.c.flags, items.c.mentions_staff).where(
                 items.c.id == item_id
@@ -116,7 +99,7 @@ def raise_label(engine: Engine, item_id: int, label: str, flag: str) -> bool:
 def delete_old_ai_records(engine: Engine, before: datetime, before_day: str) -> int:
     """Forget answers cached before `before` (a reason may quote a post: kept no longer than the
     mentions) and the request counts of days before `before_day`. Returns the answers deleted."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         deleted = conn.execute(delete(ai_answers).where(ai_answers.c.at < before)).rowcount
         conn.execute(delete(ai_usage).where(ai_usage.c.day < before_day))
     return int(deleted or 0)

@@ -72,7 +72,7 @@ def save_batch(
     commit instead of one per source. Each source's items and state land together in a savepoint
     of their own, so one source whose text the database refuses spoils only itself (its result
     carries the error, and its state is not saved: the caller records the failure)."""
-    # One order for every writer (by source, then key), so that two processes storing the same
+    # One order for every writer (by source; within one, the body's own order), so that two processes storing the same
     # sources at once take their locks in the same order; a deadlock still detected is retried.
     order = sorted(range(len(batch)), key=lambda i: _source_of(batch[i]))
     for attempt in range(DEADLOCK_RETRIES + 1):
@@ -180,7 +180,7 @@ def _insert_new(conn: Connection, source: str, fresh: list[Scored], now: datetim
             content_hash=content_hash(s.item.title, s.item.text),
             **_item_values(s),
         )
-        for s in sorted(fresh, key=lambda s: s.item.key)
+        for s in fresh
     ]
     statement = insert_or_ignore(conn, items, ("source", "key")).returning(items.c.id, items.c.key)
     return {r.key: r.id for r in conn.execute(statement, rows)}

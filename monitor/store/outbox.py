@@ -1,4 +1,4 @@
-"""The outbox (every message queued before it is sent), pending alerts, and digests."""
+"""The outbox (every message queued before it is sent, email or channel), pending alerts, and digests."""
 
 from __future__ import annotations
 
@@ -33,22 +33,24 @@ from monitor.store.schema import (
 
 # ---------------------------------------------------------------- outbox and digests
 #
-# Every email is queued here before it is sent, so a crash or a dead mail server loses nothing.
+# Every message is queued here before it is sent, so a crash or a dead server loses nothing: one
+# row per message and channel ("email", or a channel as channels.py names it, without its secret).
 # A sender first claims a row (attempts + 1, next_attempt pushed past a lease), so two senders at
 # once (the daemon and `outbox --send`) never both send it; a crash mid-send is retried after the lease.
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """An email to queue: the message as it will be sent, and what it is about."""
+    """A message to queue: as it will be sent, where to, and what it is about."""
 
     kind: str
-    dedupe_key: str
-    recipients: tuple[str, ...]
-    subject: str
-    message: bytes
+    dedupe_key: str  # one row per key, ever: a channel's keys name the channel
+    recipients: tuple[str, ...]  # an email's; () for a channel
+    subject: str  # an email's subject, a note's title
+    message: bytes  # the whole RFC 5322 email, or a note as channels.encode made it
     item_ids: tuple[int, ...] = ()
     not_before: datetime | None = None  # quiet hours hold it until then
+    channel: str = "email"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class OutboxEntry:
     last_attempt: datetime | None
     next_attempt: datetime | None
     sent_at: datetime | None
+    channel: str = "email"
 
 
 def _outbox_entry(r: Row) -> OutboxEntry:
@@ -85,6 +88,7 @@ def _outbox_entry(r: Row) -> OutboxEntry:
         last_attempt=r.last_attempt,
         next_attempt=r.next_attempt,
         sent_at=r.sent_at,
+        channel=r.channel,
     )
 
 
@@ -110,6 +114,7 @@ def _queue(conn: Connection, email: Outgoing, now: datetime) -> int | None:
                         item_ids=json.dumps(list(email.item_ids)),
                         not_before=email.not_before,
                         attempts=0,
+                        channel=email.channel,
                     )
                 )
             )
@@ -165,13 +170,15 @@ def _clear_pending(conn: Connection, item_ids: Sequence[int]) -> None:
         conn.execute(update(items).where(items.c.id.in_(chunk)).values(alert_pending=False))
 
 
-def queue_digest(engine: Engine, email: Outgoing, item_ids: Sequence[int], now: datetime) -> int | None:
-    """Queue the digest, mark its items digested and record it, in one transaction: a crash leaves
-    either all three or none, so no item is digested twice or never."""
+def queue_digest(engine: Engine, messages: Sequence[Outgoing], item_ids: Sequence[int], now: datetime) -> int | None:
+    """Queue the digest (its email and a note per channel), mark its items digested and record it,
+    in one transaction: a crash leaves either all three or none, so no item is digested twice or
+    never. The id of its first row queued; None when every one was queued before."""
     with writing(engine) as conn:
-        outbox_id = _queue(conn, email, now)
-        if outbox_id is None:
+        queued = [i for i in (_queue(conn, m, now) for m in messages) if i is not None]
+        if not queued:
             return None
+        outbox_id = queued[0]
         for chunk in chunks(item_ids):
             conn.execute(
                 update(items).where(items.c.id.in_(chunk), items.c.digested_at.is_(None)).values(digested_at=now)
@@ -184,31 +191,45 @@ def _unsent() -> ColumnElement[bool]:
     return outbox.c.sent_at.is_(None)
 
 
+def _released(now: datetime) -> ColumnElement[bool]:
+    """Not held by quiet hours."""
+    return outbox.c.not_before.is_(None) | (outbox.c.not_before <= now)
+
+
 def _due(now: datetime) -> ColumnElement[bool]:
-    return (
-        _unsent()
-        & (outbox.c.next_attempt.is_(None) | (outbox.c.next_attempt <= now))
-        & (outbox.c.not_before.is_(None) | (outbox.c.not_before <= now))
-    )
+    return _unsent() & (outbox.c.next_attempt.is_(None) | (outbox.c.next_attempt <= now)) & _released(now)
 
 
-def due_emails(engine: Engine, now: datetime) -> list[OutboxEntry]:
-    """Unsent emails whose hold and backoff have passed, oldest first."""
+def due_emails(engine: Engine, now: datetime, *, flush: bool = False, held: bool = False) -> list[OutboxEntry]:
+    """Unsent messages (every channel) whose hold and backoff have passed, oldest first.
+
+    `flush`: whatever their backoff (the caller leaves out those another sender has claimed);
+    `held` too: those quiet hours hold as well.
+    """
+    where = _due(now) if not flush else _unsent() if held else _unsent() & _released(now)
     with engine.connect() as conn:
-        return [_outbox_entry(r) for r in conn.execute(select(outbox).where(_due(now)).order_by(outbox.c.id))]
+        return [_outbox_entry(r) for r in conn.execute(select(outbox).where(where).order_by(outbox.c.id))]
 
 
 def unsent_emails(engine: Engine) -> list[OutboxEntry]:
+    """Every message not sent yet, of every channel, oldest first."""
     with engine.connect() as conn:
         return [_outbox_entry(r) for r in conn.execute(select(outbox).where(_unsent()).order_by(outbox.c.id))]
 
 
-def claim_email(engine: Engine, outbox_id: int, now: datetime, lease_until: datetime) -> bool:
-    """Take one due email for sending (counts the attempt); False when another sender has it or it is sent."""
+def claim_email(
+    engine: Engine, outbox_id: int, now: datetime, lease_until: datetime, *, attempts: int | None = None
+) -> bool:
+    """Take one due message for sending (counts the attempt); False when another sender has it or it is sent.
+
+    `attempts` (a flush that ignores backoff): take it only if nobody has claimed it since it was
+    read with that many attempts, whatever its backoff or hold.
+    """
+    due = _due(now) if attempts is None else _unsent() & (outbox.c.attempts == attempts)
     with writing(engine) as conn:
         done = conn.execute(
             update(outbox)
-            .where(outbox.c.id == outbox_id, _due(now))
+            .where(outbox.c.id == outbox_id, due)
             .values(attempts=outbox.c.attempts + 1, last_attempt=now, next_attempt=lease_until)
         )
     return done.rowcount == 1
@@ -227,10 +248,11 @@ def mark_failed(engine: Engine, outbox_id: int, error: str, next_attempt: dateti
 
 
 def count_alerts_since(engine: Engine, since: datetime, route: str) -> int:
-    """Instant alerts queued for one route since a time (sent or not): the pile-on cap counts these."""
+    """Mentions alerted at once on one route since a time (sent or not, by email or any channel,
+    each counted once): the pile-on cap counts these."""
     with engine.connect() as conn:
         return conn.execute(
-            select(func.count())
+            select(func.count(func.distinct(outbox.c.item_ids)))
             .select_from(outbox)
             .where(
                 outbox.c.kind == "alert",
@@ -249,25 +271,20 @@ def undigested_items(engine: Engine, since: datetime | None = None) -> list[Stor
         return [_stored(r) for r in conn.execute(q)]
 
 
+def stuck_messages(engine: Engine, due_before: datetime) -> list[OutboxEntry]:
+    """Unsent messages that failed and have been due since before `due_before` (queued and, when
+    quiet hours held them, released by then): sending fails, not quiet hours."""
+    q = select(outbox).where(
+        _unsent(),
+        outbox.c.attempts > 0,
+        outbox.c.last_error.is_not(None),
+        outbox.c.created_at <= due_before,
+        _released(due_before),
+    )
+    with engine.connect() as conn:
+        return [_outbox_entry(r) for r in conn.execute(q.order_by(outbox.c.id))]
+
+
 def count_unsent(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
-
-
-def count_stuck_alerts(engine: Engine, waiting_since: datetime) -> int:
-    """Unsent alerts that sending has failed for (tried at least once) and that have been due since
-    before `waiting_since`; an alert held by quiet hours is due only from the end of its hold."""
-    due_since = func.coalesce(outbox.c.not_before, outbox.c.created_at)
-    q = (
-        select(func.count())
-        .select_from(outbox)
-        .where(
-            _unsent(),
-            outbox.c.kind.in_(("alert", "pileon")),
-            outbox.c.attempts > 0,
-            outbox.c.created_at < waiting_since,
-            due_since < waiting_since,
-        )
-    )
-    with engine.connect() as conn:
-        return int(conn.execute(q).scalar_one())
