@@ -316,6 +316,7 @@ def _write_text(path: Path, text: str) -> None:
 def cmd_scan(m: Monitor, args: argparse.Namespace) -> int:
     since = parse_when(args.since, m.cfg.alerts.tz) if args.since else None
     bar = console.Progress.on_terminal(len(m.select_sources(args.source)))
+    m.on_wait = (lambda host, s: bar.note(f"waiting {s:.0f}s for {host} (min_gap)")) if bar else None
     try:
         summary = m.scan(args.source, since=since, progress=bar.step if bar else None, alerts=not args.no_alerts)
     finally:

@@ -174,7 +174,7 @@ class Daemon:
             m, running = self.monitor, set(self.running)
             # Under the lock, so no heartbeat can follow the one `stop` clears.
             m.heartbeat()
-        for src in m.due_sources(running=running):
+        for src in m.due_sources(running=running, paced=True):
             self._submit(m, src)
         # Mentions stored by the runs that finished since the last tick (or by `add`) wait as
         # pending alerts; one place decides them, so a pile-on is counted once.

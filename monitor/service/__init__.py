@@ -97,6 +97,7 @@ class Monitor:
         self._fetcher = fetcher
         self._classifier: Classifier | None = None
         self._lock = threading.Lock()
+        self.on_wait: Callable[[str, float], None] | None = None  # told when a fetch waits for a host
 
     # ------------------------------------------------------------ what it holds
 
@@ -127,13 +128,22 @@ class Monitor:
 
     @property
     def fetcher(self) -> Fetcher:
+        """One fetcher for every fetch of this monitor (scans, the daemon, re-checks, add by hand),
+        so per-host pacing ([hosts."…"] min_gap) holds across all of them."""
         if self._fetcher is None:
             from monitor import fetch
 
             with self._lock:
                 if self._fetcher is None:
-                    self._fetcher = fetch.Fetcher()
+                    self._fetcher = fetch.Fetcher(host_gaps=self.cfg.host_gaps, on_wait=self._waiting, clock=self.clock)
         return self._fetcher
+
+    def _waiting(self, host: str, seconds: float) -> None:
+        """A fetch waits for its host's min_gap: say so (a scan's progress shows it)."""
+        if seconds >= 1:
+            log.info("waiting %.0fs for %s (its min_gap)", seconds, host)
+        if self.on_wait is not None:
+            self.on_wait(host, seconds)
 
     @property
     def classifier(self) -> Classifier:
@@ -149,7 +159,8 @@ class Monitor:
         from monitor import templating
 
         templating.forget()  # template overrides added since are read
-        return Monitor(cfg, clock=self.clock, engine=self._engine, fetcher=self._fetcher)
+        same_pacing = cfg.host_gaps == self.cfg.host_gaps
+        return Monitor(cfg, clock=self.clock, engine=self._engine, fetcher=self._fetcher if same_pacing else None)
 
     def close(self) -> None:
         if self._fetcher is not None:
@@ -249,13 +260,16 @@ class Monitor:
         keep_from = since or now - timedelta(days=self.cfg.storage.keep_days)
         return _module("scanning").Pass(self.engine, self.fetcher, self.classifier, keep_from, since is not None, now)
 
-    def due_sources(self, running: Iterable[str] = ()) -> list[Source]:
+    def due_sources(self, running: Iterable[str] = (), *, paced: bool = False) -> list[Source]:
         """The enabled sources whose stored next check has come, less those in flight (a source never
-        overlaps itself). A source due many times over while nothing ran is due once."""
+        overlaps itself). A source due many times over while nothing ran is due once. `paced`: less
+        those whose host's min_gap has not passed yet (the daemon takes them at a later tick rather
+        than have a worker wait)."""
         running = set(running)
         candidates = [s for s in self.cfg.sources if s.enabled and s.name not in running]
         due = set(_store().due_sources(self.engine, [s.name for s in candidates], self.now()))
-        return [s for s in candidates if s.name in due]
+        ready = [s for s in candidates if s.name in due]
+        return [s for s in ready if self.fetcher.next_allowed(s.url) <= 0] if paced and self.cfg.hosts else ready
 
     def tick_seconds(self) -> float:
         """How often the daemon's tick asks what is due, from the shortest enabled interval."""
@@ -300,6 +314,7 @@ class Monitor:
         note: str = "",
         by: str,
         screenshot: bytes | None = None,
+        public_only: bool = False,
     ) -> tuple[Added, AlertResult]:
         """A mention staff saw themselves, stored and scored like any other, and alerted at once
         when its label calls for it (as a scanned one would be)."""
@@ -315,6 +330,7 @@ class Monitor:
             by=by,
             now=self.now(),
             screenshot=screenshot,
+            public_only=public_only,
         )
         opinion = self.second_opinion([added.item.id]) if added.new else None
         if opinion is not None and opinion.raised:

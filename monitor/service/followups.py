@@ -57,14 +57,20 @@ def _recheck(fetcher: fetch.Fetcher, item: StoredItem, seen: bool, source: Sourc
     a feed's summary of an article need not appear in the article's page at all."""
     if not http_url(item.url):
         return False, "no web address to re-check"
+    # The post's link is held to its source's address: a public feed cannot make the monitor
+    # fetch an address in the school's network. One added by hand, or whose source has gone from
+    # the config, must be public.
     limits = fetch.Limits.of(source) if source is not None else fetch.Limits()
     try:
-        page = fetcher.get(item.url, limits)
+        if source is not None:
+            page = fetcher.get(item.url, limits, origin=source.url)
+        else:
+            page = fetcher.get(item.url, limits, public_only=True)
     except FetchError as e:
         if e.status in (404, 410):
             return True, f"HTTP {e.status}: the page is gone"
         return False, f"could not re-check: {e}"
-    if _contains_post(page.body, page.encoding, item):
+    if _contains_post(page.body, page.encoding, item, page.content_type):
         return False, f"HTTP {page.status}: {STILL_THERE}"
     if seen:
         return True, f"HTTP {page.status}, but the page no longer contains the post's text"
@@ -73,9 +79,9 @@ def _recheck(fetcher: fetch.Fetcher, item: StoredItem, seen: bool, source: Sourc
     )
 
 
-def _contains_post(body: bytes, encoding: str | None, item: StoredItem) -> bool:
+def _contains_post(body: bytes, encoding: str | None, item: StoredItem, content_type: str = "") -> bool:
     post = " ".join(_words(item.text or item.title)[:FOLLOW_UP_WORDS])
-    text = parse.html_to_text(body.decode(encoding or "utf-8", errors="replace"))
+    text = parse.body_text(body, encoding, content_type)
     # A plain substring: the page's text may run one block's last word into the next one's first.
     return not post or post in " ".join(_words(text))
 
@@ -86,7 +92,7 @@ def _in_own_evidence(engine: Engine, item: StoredItem) -> bool:
         ev.body is not None
         and "html" in ev.body_content_type
         and ev.body_url == item.url.split("#")[0]
-        and _contains_post(ev.body, None, item)
+        and _contains_post(ev.body, None, item, ev.body_content_type)
         for ev in store.list_evidence(engine, item.id)
     )
 

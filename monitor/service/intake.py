@@ -110,12 +110,15 @@ def add(
     by: str,
     now: datetime,
     screenshot: bytes | None = None,
+    public_only: bool = False,
 ) -> Added:
     """Store a mention staff saw themselves (a private group, TikTok...), scored like any other.
 
     The URL is fetched for evidence when it can be; a failed fetch is only an error when no text
     was given. A screenshot (PNG or JPEG, checked by its content) is kept as evidence. The first
-    entry of its review log (status new) says who added it and why.
+    entry of its review log (status new) says who added it and why. `public_only` (the desk):
+    the address is fetched only when it is a public one, so an account cannot make the server
+    read the school's own network or a cloud metadata address.
     """
     try:
         url = check_http_url(url)
@@ -124,13 +127,13 @@ def add(
     image_type = _screenshot_type(screenshot) if screenshot else None
     fetched, error = None, None
     try:
-        fetched = fetcher.get(url, fetch.Limits())
+        fetched = fetcher.get(url, fetch.Limits(), public_only=public_only)
     except FetchError as e:
         error = str(e)
     if not text.strip():
         if fetched is None:
             raise NothingToFetch(url, error or "no answer")
-        text = parse.html_to_text(fetched.body.decode(fetched.encoding or "utf-8", errors="replace"))
+        text = parse.body_text(fetched.body, fetched.encoding, fetched.content_type)
     platform = seen_on.strip() or urlsplit(url).hostname or "web"
     item = Item(
         source=f"added by hand: {platform}",
