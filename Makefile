@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= sources.toml
 SHARED ?= ../shared
 
-.PHONY: run scan test lint format eval bench demo check clean
+.PHONY: run init scan test lint format eval bench demo check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/school-monitor --config $(CONFIG) --log-level info run
+
+# Asks about the school and writes $(CONFIG) (never over an existing file), then checks it.
+init: $(STAMP)
+	$(BIN)/school-monitor init -o $(CONFIG)
 
 scan: $(STAMP)
 	$(BIN)/school-monitor --config $(CONFIG) scan

@@ -79,6 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"school-monitor {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    s = sub.add_parser("init", help="set up for a school: ask about it (or take flags), write sources.toml, check it")
+    s.add_argument("--name", help="the school's full name (required)")
+    s.add_argument("--town", help="its town or borough (required)")
+    s.add_argument("--alias", action="append", default=[], metavar="NAME", help="another name people use (repeatable)")
+    s.add_argument("--urn", help="its URN: 6 or 7 digits (Ofsted, Get Information About Schools)")
+    s.add_argument(
+        "--staff", action="append", default=[], metavar="NAME", help="a member of staff to watch for (repeatable)"
+    )
+    s.add_argument(
+        "--recipient", action="append", default=[], metavar="EMAIL", help="a social media manager's email (repeatable)"
+    )
+    s.add_argument("--dsl", metavar="EMAIL", help="the designated safeguarding lead's email")
+    s.add_argument("--website-feed", metavar="URL", help="the school website's news feed (RSS)")
+    s.add_argument(
+        "-o", "--output", metavar="PATH", help="where to write it (default: --config's path, else ./sources.toml)"
+    )
+    s.add_argument("--force", action="store_true", help="replace PATH when it exists")
+    s.add_argument("-y", "--yes", action="store_true", help="ask nothing: a missing required answer is an error")
+
     sub.add_parser("check", help="validate sources.toml and the templates; list the sources and their health")
 
     s = sub.add_parser("scan", help="one pass over the sources now, with a summary")
@@ -166,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         _setup_logging(args.log_level or os.environ.get("MONITOR_LOG_LEVEL") or "warning")
+        if args.command == "init":  # before any config: it writes one
+            return cmd_init(args)
         cfg = config.load(args.config)
         with Monitor(cfg) as monitor:
             return COMMANDS[args.command](monitor, args) or 0
@@ -253,6 +274,54 @@ def cmd_check(m: Monitor, args: argparse.Namespace) -> int:
         say(f"channels: {', '.join(checked.listed)}")
     console.sources(cfg.sources, m.source_states(), cfg.alerts.tz)
     return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Ask (on a terminal, unless --yes) for what the flags did not give, write the file, check it."""
+    from monitor import wizard
+
+    path = Path(args.output or args.config or config.DEFAULT_CONFIG)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists; pass --force to replace it, or -o to write another file")
+    # Each question's flag is its argument: --website-feed -> args.website_feed.
+    answers, problems = wizard.from_values(
+        {q.field: getattr(args, q.flag.lstrip("-").replace("-", "_")) for q in wizard.QUESTIONS}
+    )
+    if problems:
+        raise UsageError("\n".join(f"{flag}: {problem}" for flag, problem in problems))
+    if not args.yes and sys.stdin.isatty():
+        say(f"Setting up {path}: a few questions (Enter keeps a [default], - for none; Ctrl-C stops).")
+        try:
+            answers = wizard.ask(answers, input, say)
+        except EOFError:
+            raise UsageError("init: no answer (end of input); nothing written") from None
+    if missing := wizard.missing(answers):
+        flags = " and ".join(q.flag for q in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise UsageError(f"{flags} {verb} required (init asks for them on a terminal, without --yes)")
+    text = wizard.render(answers)
+    _write_text(path, text)
+    say(f"wrote {path}")
+    with Monitor(config.load(path)) as m:
+        code = cmd_check(m, args)
+    default = path.resolve() == Path(config.DEFAULT_CONFIG).resolve()
+    opt, var = ("", "") if default else (f" --config {path}", f" CONFIG={path}")
+    say(f"Next: `school-monitor{opt} scan` tries every source now; `make run{var}` runs the monitor.")
+    say(f"Fill in [smtp] in {path} to send the emails (until then they are written under data/outbox/).")
+    return code
+
+
+def _write_text(path: Path, text: str) -> None:
+    """All or nothing: a half-written file never stands under the real name."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def cmd_scan(m: Monitor, args: argparse.Namespace) -> int:

@@ -176,7 +176,8 @@ class Monitor:
 
     def check(self) -> tuple[list[str], list[str]]:
         """What would fail later, found now: every template compiles (the school's overrides in
-        alerts/ included), [smtp] ca_file is a readable CA file. Returns (the templates used,
+        alerts/ included), [smtp] ca_file is a readable CA file, every source's JMESPath expression
+        and CSS selector compiles. Returns (the templates used,
         warnings such as a password variable not set here); raises ConfigError with every problem."""
         return _module("checks").check(self.cfg)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from monitor import parse
+from monitor import parse, parse_json
 from monitor.config import Source
 from monitor.errors import ParseError
 from monitor.models import FetchResult, Item, Scored
@@ -72,6 +72,8 @@ def analyse(
 
 
 def _parse(src: Source, fetched: FetchResult, now: datetime) -> list[Item]:
+    if src.type == "json":
+        return parse_json.parse_json(fetched.body, source=src, url=fetched.url, now=now)
     if src.type == "page":
         return parse.parse_page(fetched.body, source=src, url=fetched.url, now=now, encoding=fetched.encoding)
     return parse.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now, content_type=fetched.content_type)

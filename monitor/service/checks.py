@@ -1,8 +1,9 @@
 """`check`: what sources.toml cannot say by itself but would fail later, found before it does.
 
 Problems (exit 2, every one at once): a template override that does not compile, an [smtp]
-ca_file that is missing or holds no CA certificate. Warnings: an environment variable the config
-names for a secret that is not set where `check` runs (the service may run with another
+ca_file that is missing or holds no CA certificate, a source's JMESPath expression or CSS selector
+that does not compile. Warnings: an environment variable the config names for a secret (a JSON
+source's `env:` header too) that is not set where `check` runs (the service may run with another
 environment, so it is not an error).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from monitor import notify, templating
+from monitor import notify, source_check, templating
 from monitor.config import Config
 from monitor.errors import ConfigError, NotifyError
 
@@ -23,9 +24,10 @@ def check(cfg: Config) -> tuple[list[str], list[str]]:
         notify.tls_context(cfg)
     except NotifyError as e:
         problems.append(("smtp.ca_file", str(e).removeprefix("[smtp] ca_file ")))
+    problems += source_check.problems(cfg.sources)
     if problems:
         raise ConfigError(cfg.path, problems)
-    return found, _unset_secrets(cfg)
+    return found, _unset_secrets(cfg) + source_check.warnings(cfg.sources)
 
 
 def _unset_secrets(cfg: Config) -> list[str]:

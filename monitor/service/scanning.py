@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from monitor import fetch, schedule, store
+from monitor import fetch, headers, schedule, store
 from monitor.config import Source
 from monitor.errors import FetchError, ParseError, StoreError
 from monitor.models import FetchResult, Scored, SourceRun, SourceState
@@ -117,6 +117,7 @@ def collect(p: Pass, src: Source, state: SourceState | None, procs: ParsingProce
             etag=state.etag if conditional and state else None,
             last_modified=state.last_modified if conditional and state else None,
             accept=ACCEPT.get(src.type),
+            headers=headers.resolve(src) if src.headers else None,  # `env:` values read now, never logged
         )
     except FetchError as e:
         return Collected(src, None, (), 0, e, time.monotonic() - t0)
