@@ -7,6 +7,8 @@ scored as being about the school (a person says it is) and alerted like a scanne
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -110,18 +112,23 @@ def add(
     by: str,
     now: datetime,
     screenshot: bytes | None = None,
+    public_only: bool = False,
 ) -> Added:
     """Store a mention staff saw themselves (a private group, TikTok...), scored like any other.
 
     The URL is fetched for evidence when it can be; a failed fetch is only an error when no text
     was given. A screenshot (PNG or JPEG, checked by its content) is kept as evidence. The first
-    entry of its review log (status new) says who added it and why.
+    entry of its review log (status new) says who added it and why. `public_only` (the desk): an
+    address that is private, loopback or link-local is refused outright, before anything is
+    fetched, so a desk account cannot make the server read the school's own network.
     """
     try:
         url = check_http_url(url)
     except ValueError as e:
         raise InvalidInput("url", str(e)) from None
     image_type = _screenshot_type(screenshot) if screenshot else None
+    if public_only:
+        _refuse_private(url)
     fetched, error = None, None
     try:
         fetched = fetcher.get(url, fetch.Limits())
@@ -161,6 +168,29 @@ def add(
     stored = store.get_item(engine, item_id)
     assert stored is not None
     return Added(stored, bool(saved.new_ids), error)
+
+
+def _refuse_private(url: str) -> None:
+    """Refuse an address whose host is, or resolves to, a non-public address. A host that does not
+    resolve is let through: the fetch fails and the text given is kept. (The fetcher still refuses
+    a redirect from a public address to a private one.)"""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = [host] if _is_ip(host) else [info[4][0] for info in socket.getaddrinfo(host, None)]
+    except (OSError, UnicodeError):
+        return
+    if bad := [str(a) for a in addresses if not fetch.is_public(str(a))]:
+        raise InvalidInput(
+            "url", f"{host} is a private, loopback or link-local address ({bad[0]}); only public addresses are read"
+        )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def _screenshot_type(data: bytes) -> str:

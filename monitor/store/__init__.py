@@ -35,6 +35,7 @@ from monitor.store.outbox import (
     undigested_items,
     unsent_emails,
 )
+from monitor.store.queue import queue, sources_seen
 from monitor.store.reports import count_by, count_flagged, daily_counts, flagged_items, reviews_in_period
 from monitor.store.reviews import (
     add_review,
@@ -68,8 +69,24 @@ from monitor.store.upkeep import (
     last_digest,
     set_heartbeat,
 )
+from monitor.store.users import (
+    Attempt,
+    add_attempt,
+    add_session,
+    add_user,
+    attempts_since,
+    count_role,
+    delete_session,
+    delete_user,
+    get_session,
+    get_user,
+    list_users,
+    password_hash,
+    set_password_hash,
+    set_role,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (the desk's names in a block of their own)
     "SCHEMA_VERSION",
     "OutboxEntry",
     "Outgoing",
@@ -127,4 +144,21 @@ __all__ = [
     "sources",
     "undigested_items",
     "unsent_emails",
+    # the review desk
+    "Attempt",
+    "add_attempt",
+    "add_session",
+    "add_user",
+    "attempts_since",
+    "count_role",
+    "delete_session",
+    "delete_user",
+    "get_session",
+    "get_user",
+    "list_users",
+    "password_hash",
+    "queue",
+    "set_password_hash",
+    "set_role",
+    "sources_seen",
 ]
