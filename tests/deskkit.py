@@ -4,6 +4,7 @@ stores them, a clock the test moves, and signing in through the real form."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,9 @@ class Clock:
         self.now += timedelta(**kw)
 
 
-def desk_monitor(tmp_path: Path, extra: str = "", sources: str = "", clock: Clock | None = None) -> Monitor:
+def desk_monitor(
+    tmp_path: Path, extra: str = "", sources: str = "", clock: Callable[[], datetime] | None = None
+) -> Monitor:
     """A school's Monitor on a fresh SQLite file, with an admin, a reviewer and a viewer."""
     cfg = config.load(write_config(tmp_path, sources, extra))
     m = Monitor(cfg, clock=clock or Clock())

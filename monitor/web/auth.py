@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +26,8 @@ COOKIE = "desk_session"
 LOGIN_COOKIE = "desk_signin"  # the sign-in form's CSRF token, before there is a session
 # They check what they need themselves (the sign-in form's token; the session's, to sign out).
 PUBLIC = frozenset({"auth.login", "auth.login_post", "auth.logout", "static"})
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -90,7 +93,10 @@ def login() -> Response:
 
 
 def _login_form(status: int = 200, error: str = "", name: str = "", retry_after: int = 0) -> Response:
-    token = secrets.token_urlsafe(32)
+    # The browser's token is kept when it has one: another tab's sign-in form (or a stray request
+    # sent here) must not make this form's token stale.
+    kept = request.cookies.get(LOGIN_COOKIE, "")
+    token = kept if TOKEN.fullmatch(kept) else secrets.token_urlsafe(32)
     html = render_template(
         "login.html", login_csrf=token, error=error, name=name, next=safe_next(request.values.get("next"))
     )
