@@ -9,10 +9,10 @@ whole rows); the counts per label read the label index.
 from __future__ import annotations
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from monitor.models import QueuePage, QueueQuery
+from monitor.models import SEVERITY_RANK, QueuePage, QueueQuery
 from monitor.store.items import _stored
 from monitor.store.schema import items
 
@@ -47,6 +47,15 @@ def _filters(q: QueueQuery, *, with_label: bool) -> list[ColumnElement[bool]]:
 
 
 def queue(engine: Engine, q: QueueQuery) -> QueuePage:
+    with engine.connect() as conn:
+        by_label, ids = (_searched if q.text.strip() else _listed)(conn, q)
+        rows = {r.id: _stored(r) for r in conn.execute(select(items).where(items.c.id.in_(ids)))} if ids else {}
+    total = by_label.get(q.label, 0) if q.label else sum(by_label.values())
+    return QueuePage(tuple(rows[i] for i in ids if i in rows), total, by_label, q.page, q.per_page)
+
+
+def _listed(conn: Connection, q: QueueQuery) -> tuple[dict[str, int], list[int]]:
+    """The counts from the label index, the page's ids from a sort of short columns."""
     counts_q = select(items.c.label, func.count()).where(*_filters(q, with_label=False)).group_by(items.c.label)
     ids_q = (
         select(items.c.id)
@@ -55,12 +64,24 @@ def queue(engine: Engine, q: QueueQuery) -> QueuePage:
         .limit(q.per_page)
         .offset((q.page - 1) * q.per_page)
     )
-    with engine.connect() as conn:
-        by_label = {label: n for label, n in conn.execute(counts_q)}
-        ids = list(conn.execute(ids_q).scalars())
-        rows = {r.id: _stored(r) for r in conn.execute(select(items).where(items.c.id.in_(ids)))} if ids else {}
-    total = by_label.get(q.label, 0) if q.label else sum(by_label.values())
-    return QueuePage(tuple(rows[i] for i in ids if i in rows), total, by_label, q.page, q.per_page)
+    return {label: n for label, n in conn.execute(counts_q)}, list(conn.execute(ids_q).scalars())
+
+
+def _searched(conn: Connection, q: QueueQuery) -> tuple[dict[str, int], list[int]]:
+    """A text search reads every text once (no index helps `%word%`): the counts and the page
+    come from that one pass, sorted here, rather than from two scans."""
+    found = conn.execute(
+        select(items.c.id, items.c.label, items.c.status, items.c.severity, items.c.first_seen).where(
+            *_filters(q, with_label=False)
+        )
+    ).all()
+    by_label: dict[str, int] = {}
+    for r in found:
+        by_label[r.label] = by_label.get(r.label, 0) + 1
+    wanted = [r for r in found if r.label == q.label] if q.label else found
+    wanted.sort(key=lambda r: (r.status != "new", SEVERITY_RANK.get(r.severity, 2), -r.first_seen.timestamp(), -r.id))
+    start = (q.page - 1) * q.per_page
+    return by_label, [r.id for r in wanted[start : start + q.per_page]]
 
 
 def sources_seen(engine: Engine) -> list[str]:
