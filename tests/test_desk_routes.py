@@ -186,7 +186,14 @@ def test_sign_out_needs_the_token_and_ends_the_session(app, monitor):
 
 def test_after_sign_in_only_a_path_on_the_desk_is_followed(app):
     c = app.test_client()
-    for wanted, expected in (("/mentions/5", "/mentions/5"), ("//evil.example/x", "/"), ("https://evil.example", "/")):
+    for wanted, expected in (
+        ("/mentions/5", "/mentions/5"),
+        ("/?label=abuse&page=2", "/?label=abuse&page=2"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("https://evil.example", "/"),
+    ):
         page = c.get("/login", query_string={"next": wanted})
         r = c.post(
             "/login",

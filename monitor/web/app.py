@@ -71,6 +71,8 @@ def _headers(resp: Response) -> Response:
         resp.headers.setdefault(name, value)
     if request.endpoint != "static":
         resp.headers.setdefault("Cache-Control", "no-store")  # pages hold what staff are dealing with
+    if request.is_secure:  # reached over https (directly or through the trusted proxy): only ever so
+        resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return resp
 
 

@@ -147,6 +147,8 @@ def logout() -> Response:
 
 def safe_next(value: str | None) -> str:
     """Where to go after signing in: a path on this desk only (never another site)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "\n" in value:
+    # Browsers drop tabs and line breaks from an address and read a backslash as "/": "/<tab>/evil"
+    # and "/<backslash>evil" would lead off the desk.
+    if not value or not value.startswith("/") or "\\" in value or any(c <= " " for c in value):
         return "/"
-    return value
+    return "/" if value.startswith("//") else value
