@@ -78,7 +78,7 @@ def _searched(conn: Connection, q: QueueQuery) -> tuple[dict[str, int], list[int
     by_label: dict[str, int] = {}
     for r in found:
         by_label[r.label] = by_label.get(r.label, 0) + 1
-    wanted = [r for r in found if r.label == q.label] if q.label else found
+    wanted = [r for r in found if r.label == q.label] if q.label else list(found)
     wanted.sort(key=lambda r: (r.status != "new", SEVERITY_RANK.get(r.severity, 2), -r.first_seen.timestamp(), -r.id))
     start = (q.page - 1) * q.per_page
     return by_label, [r.id for r in wanted[start : start + q.per_page]]
