@@ -136,9 +136,12 @@ def test_run_serves_the_desk_when_web_listen_is_set(tmp_path):
     proc = start(tmp_path, "run")
     try:
         assert wait_for(f"http://127.0.0.1:{port}/login", proc).status_code == 200
+        proc.send_signal(signal.SIGHUP)  # a reload hands the desk the new config; it keeps serving
+        time.sleep(0.5)
+        assert wait_for(f"http://127.0.0.1:{port}/login", proc).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert "daemon started" in err and f"the review desk is at http://127.0.0.1:{port}" in err
+    assert "daemon started" in err and f"the review desk is at http://127.0.0.1:{port}" in err and "reloaded" in err
     assert "abandoning" not in err  # the desk's threads stopped with the daemon
