@@ -70,6 +70,8 @@ class DeskServer:
 
     def run(self) -> None:
         log.info("the review desk is at %s", self.url)
+        if not self.app.extensions["school-monitor"].users():
+            log.warning("the review desk has no accounts yet: add one with `school-monitor user add NAME --role admin`")
         self._server.run()
 
     def start(self) -> DeskServer:
