@@ -94,14 +94,17 @@ def browser():
 
 
 def click(driver, css: str) -> None:
-    """Click a link or a submit button and wait for the next page to replace this one."""
+    """Click a link or a submit button and wait until the next page has replaced this one, whole.
+    (The old page is marked; chromedriver may answer anything while a page is being replaced.)"""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.__leaving = true")
     driver.find_element(By.CSS_SELECTOR, css).click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return !window.__leaving && document.readyState === 'complete'")
+    )
 
 
 def sign_in(driver, base: str, name: str, password: str = PASSWORD) -> None:
