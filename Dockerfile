@@ -11,6 +11,9 @@ COPY sources.toml ./sources.toml
 
 USER monitor
 VOLUME ["/app/data"]
+# The review desk, when sources.toml has [web] listen = "0.0.0.0:8080" (publish it on the host's
+# loopback and put a TLS reverse proxy in front: see the README).
+EXPOSE 8080
 ENV MONITOR_CONFIG=/app/sources.toml MONITOR_LOG_LEVEL=info
 # Unhealthy when the database cannot be opened or the daemon's heartbeat is over five minutes old.
 HEALTHCHECK --interval=1m --timeout=15s --start-period=1m --retries=3 CMD ["school-monitor", "status", "--quiet"]

@@ -44,6 +44,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python benchmarks/bench_desk.py
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py

@@ -4,6 +4,8 @@ Serves the small sample web in demo/site/ from 127.0.0.1 (a free port), writes a
 it into data/demo/, and drives the real command line: check, scan, items, add, review, digest,
 report; then "deletes" the abusive post on the sample forum and scans again so the follow-up
 records that it has gone. Prints where the database, the emails (.eml) and the reports are.
+Then the review desk (`school-monitor serve`) runs on the demo's database for a minute, or until
+Ctrl-C, with a demo account: its address and the account are printed.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import json
 import re
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -125,10 +131,12 @@ class Cli:
     def __init__(self, config: Path):
         self.base = monitor_command() + ["--config", str(config)]
 
-    def __call__(self, *args: str, show: bool = True, optional: bool = False) -> subprocess.CompletedProcess:
+    def __call__(
+        self, *args: str, show: bool = True, optional: bool = False, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
         if show:
             print(f"\n$ school-monitor {shlex.join(args)}", flush=True)
-        done = subprocess.run(self.base + list(args), capture_output=True, text=True, cwd=REPO)
+        done = subprocess.run(self.base + list(args), capture_output=True, text=True, cwd=REPO, input=stdin)
         if optional and done.returncode == 2 and "invalid choice" in done.stderr:
             print(f"(note: `{args[0]}` is not in this build of school-monitor yet; the demo goes on)")
             return done
@@ -143,7 +151,14 @@ class Cli:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dir", type=Path, default=REPO / "data" / "demo", help="where to write (default: data/demo)")
-    out = p.parse_args(argv).dir.resolve()
+    p.add_argument(
+        "--desk-seconds",
+        type=float,
+        default=DESK_SECONDS,
+        help=f"how long the review desk stays up at the end (default {DESK_SECONDS:g}; 0: check it answers, then stop)",
+    )
+    options = p.parse_args(argv)
+    out = options.dir.resolve()
     if out.exists():
         shutil.rmtree(out)  # a fresh database every time
     out.mkdir(parents=True)
@@ -209,7 +224,60 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  report:    {report}\n  CSV:       {csv}")
     if abusive:
         print(f"  evidence:  {out / 'evidence'}")
+    run("user", "add", DESK_USER, "--role", "admin", stdin=DESK_PASSWORD + "\n")
+    desk(config, options.desk_seconds)
     return 0
+
+
+DESK_SECONDS = 60.0
+DESK_USER, DESK_PASSWORD = "demo", "elm-park-demo"
+
+
+def desk(config: Path, seconds: float) -> None:
+    """`school-monitor serve` on the demo's database: its address and the demo account printed,
+    up for `seconds` or until Ctrl-C."""
+    with socket.socket() as s:  # a free port (the desk binds it a moment later)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    print(f"\n$ school-monitor serve --listen 127.0.0.1:{port}", flush=True)
+    proc = subprocess.Popen(
+        monitor_command() + ["--config", str(config), "serve", "--listen", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(f"{url}/login", proc)
+        print(f"The review desk is at {url}/ : sign in as {DESK_USER!r} with the password {DESK_PASSWORD!r}.")
+        if seconds > 0:
+            print(f"It stays up for {seconds:g} seconds (Ctrl-C stops it sooner).", flush=True)
+            proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
+    except KeyboardInterrupt:
+        print()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    if proc.returncode not in (0, -signal.SIGTERM):
+        raise SystemExit(f"demo: the desk failed (exit {proc.returncode}): {err.strip()}")
+    print("The review desk has stopped.")
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"demo: the desk did not start: {proc.communicate()[1].strip()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"demo: the desk did not answer at {url}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from monitor.console import say, warn
 from monitor.errors import (
     InvalidChoice,
     InvalidInput,
+    InvalidPassword,
     InvalidPeriod,
     ItemNotFound,
     MessageNotFound,
@@ -33,8 +34,9 @@ from monitor.errors import (
     RequestError,
     UnknownSources,
     UsageError,
+    UserNotFound,
 )
-from monitor.models import ACTIONS, LABELS, REVIEW_STATUSES, Score
+from monitor.models import ACTIONS, LABELS, REVIEW_STATUSES, ROLES, Score
 from monitor.service import REPORT_FORMATS, Monitor
 
 log = logging.getLogger("monitor")
@@ -178,6 +180,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "notify-test", help="send a test message to every email recipient and channel now; print what each said"
     )
+
+    # The review desk: its accounts, and serving it.
+    s = sub.add_parser("user", help="the review desk's accounts: add, list, remove, passwd, role")
+    users = s.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    u = users.add_parser("add", help="add an account; the password is read from standard input")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("--role", required=True, choices=ROLES, help="viewer, reviewer or admin")
+    u.add_argument("--email", default="", help="the account's email address (optional)")
+    users.add_parser("list", help="list the accounts and their roles")
+    u = users.add_parser("remove", help="remove an account (its sessions end)")
+    u.add_argument("name", metavar="NAME")
+    u = users.add_parser("passwd", help="set an account's password from standard input (its sessions end)")
+    u.add_argument("name", metavar="NAME")
+    u = users.add_parser("role", help="change an account's role")
+    u.add_argument("name", metavar="NAME")
+    u.add_argument("role", choices=ROLES, metavar="ROLE", help="viewer, reviewer or admin")
+
+    s = sub.add_parser("serve", help="run the review desk (the web front end) on its own")
+    s.add_argument("--listen", metavar="HOST:PORT", help="where to listen (default: [web] listen, else 127.0.0.1:8080)")
     return p
 
 
@@ -241,11 +262,13 @@ def worded(e: RequestError) -> str:
     if isinstance(e, InvalidPeriod):
         return f"--since ({_iso(e.since)}) must be before --until ({_iso(e.until)})"
     if isinstance(e, InvalidInput):
-        return f"--{e.field}: {e.problem}"
+        return f"{'NAME' if e.field == 'name' else '--' + e.field}: {e.problem}"
     if isinstance(e, NothingToFetch):
         return f"could not fetch {e.url} ({e.reason}); paste what it says with --text"
     if isinstance(e, NoEvidence):
         return f"item {e.item_id} has no stored evidence"
+    if isinstance(e, UserNotFound):
+        return f"no user named {e.name!r}; `school-monitor user list` lists them"
     return str(e)
 
 
@@ -556,6 +579,56 @@ def cmd_notify_test(m: Monitor, args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in results) else 1
 
 
+def cmd_user(m: Monitor, args: argparse.Namespace) -> int:
+    by = default_user()
+    if args.user_command == "list":
+        found = m.users() if m.has_database() else []
+        if not found:
+            say("no accounts yet; add one with `school-monitor user add NAME --role admin`")
+        for u in found:
+            say(f"{u.name:<20} {u.role:<9} {u.email or '-':<30} added {console.when(u.created_at, m.cfg.alerts.tz)}")
+        return 0
+    if args.user_command == "add":
+        user = m.add_user(args.name, role=args.role, email=args.email, password=read_password(), by=by)
+        say(f"added {user.name} ({user.role})")
+    elif args.user_command == "remove":
+        m.remove_user(args.name, by=by)
+        say(f"removed {args.name}; their sessions have ended")
+    elif args.user_command == "passwd":
+        m.set_password(args.name, read_password(), by=by)
+        say(f"password set for {args.name}; their sessions have ended")
+    elif args.user_command == "role":
+        user = m.set_role(args.name, args.role, by=by)
+        say(f"{user.name} is now {user.role}")
+    return 0
+
+
+def read_password(stream: TextIO | None = None) -> str:
+    """A new password from standard input, never the command line (where `ps` and the shell's
+    history would keep it): asked twice on a terminal, one line when piped."""
+    stream = stream or sys.stdin
+    if stream.isatty():
+        first = getpass.getpass("New password (at least 10 characters): ")
+        if getpass.getpass("The same again: ") != first:
+            raise InvalidPassword("the two entries differ")
+        return first
+    line = stream.readline()
+    if not line:
+        raise InvalidPassword("none given: pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | school-monitor user add …`")
+    return line.rstrip("\r\n")
+
+
+def cmd_serve(m: Monitor, args: argparse.Namespace) -> int:
+    if args.listen:
+        try:
+            config.check_listen(args.listen)
+        except ValueError as e:
+            raise UsageError(f"--listen: {e}") from None
+    from monitor.web import server  # Flask and waitress are only needed to serve the desk
+
+    return server.serve(m, args.listen)
+
+
 COMMANDS: dict[str, Callable[[Monitor, argparse.Namespace], int]] = {
     "check": cmd_check,
     "scan": cmd_scan,
@@ -571,4 +644,6 @@ COMMANDS: dict[str, Callable[[Monitor, argparse.Namespace], int]] = {
     "digest": cmd_digest,
     "outbox": cmd_outbox,
     "notify-test": cmd_notify_test,
+    "user": cmd_user,
+    "serve": cmd_serve,
 }

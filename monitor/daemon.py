@@ -7,6 +7,9 @@ outbox every five minutes; retention daily. The database is the one truth that `
 daemon and a restart share, so a restart re-fetches nothing early and a source missed while the
 daemon was down runs once.
 
+With [web] listen set, the review desk is served in the same process (waitress's threads), on
+the same Monitor: a school runs one service.
+
 Signals: SIGTERM and SIGINT stop it (runs in flight get a few seconds, then are abandoned: each run
 writes in one transaction, so the database stays consistent and the source simply runs again at the
 next start); SIGHUP re-reads sources.toml, keeping the old config when the new one is broken.
@@ -25,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,6 +38,9 @@ from monitor import config
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.service import Monitor
+
+if TYPE_CHECKING:
+    from monitor.web.server import DeskServer
 
 log = logging.getLogger("monitor.daemon")
 
@@ -76,6 +83,7 @@ class Daemon:
         self.wake = threading.Event()  # set by the signal handlers
         self.stop_requested = False
         self.reload_requested = False
+        self.desk: DeskServer | None = None  # the review desk, when [web] listen is set
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": JobExecutor(4)},
@@ -89,6 +97,10 @@ class Daemon:
         # APScheduler logs every run at INFO: once a second is noise next to our one line per source run.
         logging.getLogger("apscheduler").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
         m = self.monitor
+        if m.cfg.web.listen:  # first: an address that cannot be had stops the start, before any job
+            from monitor.web.server import DeskServer  # Flask and waitress only when the desk is served
+
+            self.desk = DeskServer(m).start()
         now = m.now()
         self.scheduler.add_job(self._tick, "interval", seconds=m.tick_seconds(), id="tick", next_run_time=now)
         self.scheduler.add_job(self._outbox, "interval", minutes=OUTBOX_MINUTES, id="outbox", next_run_time=now)
@@ -131,8 +143,12 @@ class Daemon:
             return
         with self.lock:
             self.monitor = self.monitor.with_config(new)
+        if self.desk is not None:
+            self.desk.set_monitor(self.monitor)
         if new.database_url != old.database_url:
             log.warning("[storage] database changed: it takes effect at the next start")
+        if new.web.listen != old.web.listen:
+            log.warning("[web] listen changed: it takes effect at the next start")
         self.scheduler.reschedule_job("tick", trigger="interval", seconds=self.monitor.tick_seconds())
         self._schedule_digest()
         log.info("reloaded %s: %s", new.path, describe_changes(old, new))
@@ -140,6 +156,8 @@ class Daemon:
     def stop(self) -> None:
         log.info("stopping")
         deadline = time.monotonic() + STOP_GRACE
+        if self.desk is not None:  # no new request; those in flight get the grace time
+            self.desk.stop(timeout=STOP_GRACE)
         self.scheduler.shutdown(wait=False)
         with self.lock:
             self.stopping = True

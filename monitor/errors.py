@@ -43,6 +43,14 @@ class FetchError(MonitorError):
         self.permanent = permanent  # 404/410, robots disallow: no point retrying soon
 
 
+class AddressRefused(FetchError):
+    """A fetch refused because of where it would connect (a private address where only public
+    ones may be read)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, permanent=True)
+
+
 class ParseError(MonitorError):
     """A fetched body could not be turned into items (not a feed, a selector matched nothing...)."""
 
@@ -119,3 +127,53 @@ class NoEvidence(RequestError):
     def __init__(self, item_id: int):
         super().__init__(f"mention {item_id} has no stored evidence")
         self.item_id = item_id
+
+
+# ---------------------------------------------------------------- the review desk's accounts
+
+
+class UserNotFound(RequestError):
+    def __init__(self, name: str):
+        super().__init__(f"no user named {name!r}")
+        self.name = name
+
+
+class UserExists(RequestError):
+    def __init__(self, name: str):
+        super().__init__(f"a user named {name!r} already exists")
+        self.name = name
+
+
+class InvalidPassword(RequestError):
+    """A new password that is not acceptable (too short, the two entries differ)."""
+
+    def __init__(self, problem: str):
+        super().__init__(f"password: {problem}")
+        self.problem = problem
+
+
+class LastAdmin(RequestError):
+    """Removing or demoting the only admin would leave nobody to manage the accounts."""
+
+    def __init__(self, name: str):
+        super().__init__(f"{name!r} is the only admin; make another user admin first")
+        self.name = name
+
+
+class SignInFailed(RequestError):
+    """A wrong name or password (never which of the two)."""
+
+    def __init__(self) -> None:
+        super().__init__("wrong name or password")
+
+
+class SignInThrottled(RequestError):
+    """Too many failed sign-ins for this name or from this address: refused until `until`."""
+
+    def __init__(self, until: object):
+        super().__init__(f"too many failed sign-ins; try again after {until}")
+        self.until = until
+
+
+class ListenError(MonitorError):
+    """The desk cannot listen where it was asked (the port is taken, the address is not this host's)."""

@@ -45,7 +45,7 @@ import urllib3
 
 from monitor import __version__
 from monitor.config import Source, source_default
-from monitor.errors import FetchError
+from monitor.errors import AddressRefused, FetchError
 from monitor.models import FetchResult
 from monitor.text import redact_url, redact_urls
 
@@ -444,7 +444,7 @@ class _Scope:
             text = f"refused: {url} is on a private address ({ip}), and the source's own name is public"
         if how == "connected":
             text += " (the name gave another address when it was checked)"
-        return FetchError(text, permanent=True)
+        return AddressRefused(text)
 
 
 # ---------------------------------------------------------------- URLs

@@ -371,3 +371,54 @@ class ReportData:
     @property
     def negative(self) -> int:
         return sum(self.by_label.get(label, 0) for label in NEGATIVE_LABELS)
+
+
+# ---------------------------------------------------------------- the review desk
+
+# Desk roles, each allowed what the ones before it are: governors read, managers and the DSL act,
+# admins also manage accounts.
+ROLES = ("viewer", "reviewer", "admin")
+
+
+@dataclass(frozen=True)
+class User:
+    """A desk account (its password hash stays in the store)."""
+
+    id: int
+    name: str
+    role: str
+    email: str
+    created_at: datetime
+    password_changed_at: datetime | None = None
+
+    def can(self, role: str) -> bool:
+        """Whether this account has `role`'s rights (an admin can do what a reviewer can)."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """What the desk's queue shows: filters (None: any), a text search, one page."""
+
+    label: str | None = None
+    status: str | None = None
+    source: str | None = None
+    since: datetime | None = None  # first seen at or after
+    text: str = ""  # in the title or the text, any case
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue: mentions awaiting review first, most severe, then newest."""
+
+    items: tuple[StoredItem, ...]
+    total: int  # mentions matching every filter
+    by_label: dict[str, int]  # matching every filter but the label
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))

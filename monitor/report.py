@@ -238,6 +238,9 @@ def json_header(data: ReportData) -> dict:
 # ---------------------------------------------------------------- evidence
 
 
+IMAGE_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg"}
+
+
 def write_evidence(out_dir: Path, versions: list[Evidence]) -> list[Path]:
     """Each version into its own folder: the body as served (byte for byte), the item's fragment,
     its text, and manifest.json (url, fetched_at, the SHA-256 of each file). Returns the manifests."""
@@ -270,6 +273,8 @@ def write_evidence(out_dir: Path, versions: list[Evidence]) -> list[Path]:
 
 
 def _suffix(content: bytes, content_type: str = "") -> str:
+    if content_type in IMAGE_SUFFIXES:  # a screenshot added by hand (its type checked by content)
+        return IMAGE_SUFFIXES[content_type]
     head = content[:200].lstrip().lower()
     if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
         return ".html"

@@ -1,7 +1,7 @@
 """The speed tricks that matter, kept honest: a command imports only the libraries it needs.
 
 `score`, `check` (before any scan) and `--help` never load SQLAlchemy, requests, Jinja2's report
-charts (matplotlib) or APScheduler: each costs a tenth of a second or more at every start. If a
+charts (matplotlib), APScheduler or the review desk (Flask, waitress, argon2): each costs a tenth of a second or more at every start. If a
 change imports one of them at module level, these tests fail instead of the commands silently
 getting slower.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import write_config
 
-HEAVY = ("sqlalchemy", "requests", "matplotlib", "apscheduler", "feedparser", "bs4")
+HEAVY = ("sqlalchemy", "requests", "matplotlib", "apscheduler", "feedparser", "bs4", "flask", "waitress", "argon2")
 PROBE = """
 import contextlib, io, json, sys
 from monitor import cli

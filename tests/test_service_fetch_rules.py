@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor import store
-from monitor.errors import NothingToFetch
+from monitor.errors import InvalidInput
 from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss
 
@@ -35,12 +35,11 @@ def test_a_post_added_by_hand_is_rechecked_only_at_a_public_address(httpserver, 
 def test_the_desks_add_by_hand_never_reads_a_private_address(httpserver, make_config):
     httpserver.expect_request("/admin").respond_with_data("secret", content_type="text/plain")
     m = monitor_for(make_config(), now=NOW)
-    with pytest.raises(NothingToFetch):
-        m.add_mention(httpserver.url_for("/admin"), by="alice", public_only=True)
-    added, _ = m.add_mention(httpserver.url_for("/admin"), text="Elm Park Primary post", by="alice", public_only=True)
-    assert added.new and "refused" in (added.fetch_error or "")
-    assert len(httpserver.log) == 0
-    assert m.mention(added.item.id).evidence[0].body is None  # nothing of the private page was kept
+    for text in ("", "Elm Park Primary post"):  # refused outright, with or without the post's text
+        with pytest.raises(InvalidInput) as e:
+            m.add_mention(httpserver.url_for("/admin"), text=text, by="alice", public_only=True)
+        assert "private, loopback or link-local" in str(e.value)
+    assert len(httpserver.log) == 0 and m.items() == []
 
 
 def test_one_fetcher_paces_a_host_across_sources_and_says_when_it_waits(httpserver, make_config):

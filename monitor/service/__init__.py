@@ -12,6 +12,8 @@ fetcher and the classifier; each concern lives in a module of its own behind it:
     second_opinion.py  the optional AI second opinion on new mentions ([scoring.ai]): it may only raise a label
     reports.py       the report and the evidence export
     health.py        status, retention
+    accounts.py      the review desk's users, passwords, sign-in throttling and sessions
+    desk.py          the desk's queue, sources' health and evidence downloads
 
 Only the Monitor reads the clock (`clock`, replaceable in tests); every module below it takes
 `now`. The modules never import each other's work: the Monitor hands plain dataclasses from one
@@ -41,6 +43,8 @@ from monitor.models import (
     DigestResult,
     Email,
     FlushResult,
+    QueuePage,
+    QueueQuery,
     ReportData,
     Review,
     ScanSummary,
@@ -48,6 +52,7 @@ from monitor.models import (
     SourceRun,
     SourceState,
     StoredItem,
+    User,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +60,9 @@ if TYPE_CHECKING:
 
     from monitor.channels import Checked
     from monitor.fetch import Fetcher
+    from monitor.service.accounts import DeskSession, SignedIn
     from monitor.service.classify import Classifier
+    from monitor.service.desk import SourceRow
     from monitor.service.health import Status
     from monitor.service.intake import Added, Mention
     from monitor.service.second_opinion import SecondOpinion
@@ -322,7 +329,8 @@ class Monitor:
         public_only: bool = False,
     ) -> tuple[Added, AlertResult]:
         """A mention staff saw themselves, stored and scored like any other, and alerted at once
-        when its label calls for it (as a scanned one would be)."""
+        when its label calls for it (as a scanned one would be). `public_only` (the desk): refuse a
+        private, loopback or link-local address outright."""
         added = _module("intake").add(
             self.engine,
             self.classifier,
@@ -455,3 +463,63 @@ class Monitor:
     def apply_retention(self) -> int:
         """Delete what data protection says not to keep; the mentions deleted."""
         return _module("health").apply_retention(self.cfg, self.engine, self.now())
+
+    # ------------------------------------------------------------ the review desk: accounts, queue, sources
+
+    def users(self) -> list[User]:
+        return _module("accounts").users(self.engine)
+
+    def add_user(self, name: str, *, role: str, password: str, email: str = "", by: str) -> User:
+        """A desk account (`by`: who made it, for the log)."""
+        return _module("accounts").add_user(
+            self.engine, name, role=role, email=email, password=password, by=by, now=self.now()
+        )
+
+    def remove_user(self, name: str, *, by: str) -> None:
+        _module("accounts").remove_user(self.engine, name, by=by)
+
+    def set_password(self, name: str, password: str, *, by: str) -> None:
+        """A new password for an account; its sessions end."""
+        _module("accounts").set_password(self.engine, name, password, by=by, now=self.now())
+
+    def set_role(self, name: str, role: str, *, by: str) -> User:
+        return _module("accounts").set_role(self.engine, name, role, by=by)
+
+    def sign_in(self, name: str, password: str, *, address: str, replaces: str = "") -> SignedIn:
+        """A new desk session, unless the name and password are wrong or sign-ins are throttled."""
+        return _module("accounts").sign_in(
+            self.engine,
+            name,
+            password,
+            address=address,
+            now=self.now(),
+            hours=self.cfg.web.session_hours,
+            replaces=replaces,
+        )
+
+    def desk_session(self, token: str) -> DeskSession | None:
+        """The live session a cookie's token opens; None when it has ended or never was."""
+        return _module("accounts").session(self.engine, token, self.now())
+
+    def sign_out(self, token: str) -> None:
+        _module("accounts").sign_out(self.engine, token, self.now())
+
+    def queue(self, query: QueueQuery) -> QueuePage:
+        """One page of the review queue: awaiting review first, most severe, then newest."""
+        return _module("desk").queue(self.engine, query)
+
+    def queue_sources(self) -> list[str]:
+        """Every source a stored mention came from, for the queue's filter."""
+        return _store().sources_seen(self.engine)
+
+    def sources_health(self) -> list[SourceRow]:
+        """The configured sources with their health, BROKEN ones first."""
+        return _module("desk").sources(self.cfg, self.engine if self.has_database() else None)
+
+    def evidence_archive(self, item_id: int) -> bytes:
+        """Every evidence version of a mention as a zip of what `evidence` writes."""
+        return _module("desk").evidence_archive(self.engine, item_id)
+
+    def evidence_files(self, item_id: int, version: int) -> dict[str, bytes]:
+        """One evidence version's files by name, as `evidence` writes them."""
+        return _module("desk").evidence_files(self.engine, item_id, version)

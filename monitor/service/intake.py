@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import fetch, parse, store
 from monitor.config import check_http_url
-from monitor.errors import FetchError, InvalidChoice, InvalidInput, ItemNotFound, NothingToFetch
+from monitor.errors import AddressRefused, FetchError, InvalidChoice, InvalidInput, ItemNotFound, NothingToFetch
 from monitor.models import (
     ACTIONS,
     LABEL_RANK,
@@ -116,9 +116,9 @@ def add(
 
     The URL is fetched for evidence when it can be; a failed fetch is only an error when no text
     was given. A screenshot (PNG or JPEG, checked by its content) is kept as evidence. The first
-    entry of its review log (status new) says who added it and why. `public_only` (the desk):
-    the address is fetched only when it is a public one, so an account cannot make the server
-    read the school's own network or a cloud metadata address.
+    entry of its review log (status new) says who added it and why. `public_only` (the desk): an
+    address that is private, loopback or link-local is refused outright, before anything is
+    fetched, so a desk account cannot make the server read the school's own network.
     """
     try:
         url = check_http_url(url)
@@ -128,6 +128,9 @@ def add(
     fetched, error = None, None
     try:
         fetched = fetcher.get(url, fetch.Limits(), public_only=public_only)
+    except AddressRefused as e:  # checked where it connects too: no name can turn private meanwhile
+        detail = str(e).removeprefix("refused: ")
+        raise InvalidInput("url", f"a private, loopback or link-local address is never read here ({detail})") from None
     except FetchError as e:
         error = str(e)
     if not text.strip():

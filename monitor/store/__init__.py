@@ -48,6 +48,7 @@ from monitor.store.outbox import (
     undigested_items,
     unsent_emails,
 )
+from monitor.store.queue import queue, sources_seen
 from monitor.store.reports import count_by, count_flagged, daily_counts, flagged_items, reviews_in_period
 from monitor.store.reviews import (
     add_review,
@@ -67,8 +68,24 @@ from monitor.store.upkeep import (
     last_digest,
     set_heartbeat,
 )
+from monitor.store.users import (
+    Attempt,
+    add_attempt,
+    add_session,
+    add_user,
+    attempts_since,
+    count_role,
+    delete_session,
+    delete_user,
+    get_session,
+    get_user,
+    list_users,
+    password_hash,
+    set_password_hash,
+    set_role,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (the desk's names in a block of their own)
     "SCHEMA_VERSION",
     "OutboxEntry",
     "Outgoing",
@@ -120,6 +137,23 @@ __all__ = [
     "stuck_messages",
     "undigested_items",
     "unsent_emails",
+    # the review desk
+    "Attempt",
+    "add_attempt",
+    "add_session",
+    "add_user",
+    "attempts_since",
+    "count_role",
+    "delete_session",
+    "delete_user",
+    "get_session",
+    "get_user",
+    "list_users",
+    "password_hash",
+    "queue",
+    "set_password_hash",
+    "set_role",
+    "sources_seen",
 ]
 
 # The AI second opinion (its cache, budget and raised labels).
