@@ -36,6 +36,7 @@ from monitor.models import LABELS, Email, Note, SourceState, StoredItem
 from monitor.text import excerpt, http_url, local_time, one_line, printable
 
 SUBJECT_MAX = 200
+POSSIBLE = "possible"  # the scorer's flag for a grave reading its signals did not agree on
 FIRST_WORDS = 8
 ADD_COMMAND = "school-monitor add --url URL --text TEXT --seen-on PLATFORM"
 
@@ -109,10 +110,16 @@ def _first_words(it: StoredItem) -> str:
 # ---------------------------------------------------------------- rendering
 
 
+def reading(item: StoredItem) -> str:
+    """The label as an alert says it: "Possible abuse" when the signals disagreed on a grave reading
+    (flag `possible`: alerted at once all the same, at medium severity, for a person to judge)."""
+    return f"Possible {item.label}" if POSSIBLE in item.flags else item.label
+
+
 def render_alert(cfg: Config, item: StoredItem, recipients: tuple[str, ...], route: str) -> Email:
     """One instant alert for one mention and one route; its dedupe_key makes it one email ever."""
     subject = clean_header(
-        f'[{cfg.school.label}] {item.severity.upper()}: {item.label} on {item.source} — "{_first_words(item)}"'
+        f'[{cfg.school.label}] {item.severity.upper()}: {reading(item)} on {item.source} — "{_first_words(item)}"'
     )
     context = {"school": cfg.school.label, "subject": subject, "item": item_view(cfg, item)}
     text, html = _render(cfg, "alert", context)
@@ -348,7 +355,7 @@ def _more(n: int) -> Line:
 
 def render_alert_note(cfg: Config, item: StoredItem, route: str) -> Note:
     """One instant alert for one mention and one lane, for every channel of that lane."""
-    title = f"{item.severity.upper()}: {item.label} about {cfg.school.label} on {note_text(item.source, 60)}"
+    title = f"{item.severity.upper()}: {reading(item)} about {cfg.school.label} on {note_text(item.source, 60)}"
     why = ", ".join(item.flags) if item.flags else f"scored {item.label}"
     staff = " (names a member of staff)" if item.mentions_staff else ""
     lines: list[Line] = [

@@ -549,3 +549,16 @@ def test_the_templates_are_package_data():
 
     names = {p.name for p in files("monitor.templates").iterdir()}
     assert {f"{t}.{ext}" for t in ("alert", "digest", "pileon") for ext in ("txt", "html")} <= names
+
+
+def test_a_possible_reading_is_alerted_at_once_and_says_possible(tmp_path, smtp):
+    """The scorer's `possible` abuse (signals that disagreed on a grave reading) is alerted at once,
+    at medium severity, worded as what it is for a person to judge."""
+    cfg = make_cfg(tmp_path, alerts_table() + smtp_table(smtp.port))
+    result, _ = alert(
+        cfg,
+        ("abuse", "Someone at Elm Park Primary should sort her out", {"severity": "medium", "flags": ("possible",)}),
+    )
+    assert result.queued == 1
+    (msg,) = smtp.messages()
+    assert msg["Subject"].startswith("[Elm Park Primary] MEDIUM: Possible abuse on Mumsnet")
