@@ -55,6 +55,14 @@ def flag(code: str) -> str:
         return f"turns with “{rest}”: what follows weighs more"
     if kind == "example":
         return f"reads like mention {rest}, whose label a person corrected"
+    if kind == "possible":
+        return "possible: the signals disagreed on a grave reading, so a person should judge it"
+    if kind == "model":
+        name, _, value = rest.partition(" ")
+        return f"a model trained on people's comments rates it {name} language: {_share(value)}"
+    if kind == "ai":
+        grave, _, reason = rest.partition(":")
+        return f"the AI second opinion called it {grave}: “{reason.strip()}”"
     if kind in ("abuse", "extremism"):
         shape, _, detail = rest.partition(":")
         if shape in _SHAPES:
@@ -66,6 +74,13 @@ def flag(code: str) -> str:
     if kind in _SIMPLE and rest:
         return f"{_SIMPLE[kind]}: “{rest}”"
     return code
+
+
+def _share(value: str) -> str:
+    try:
+        return f"{float(value):.0%}"
+    except ValueError:
+        return value
 
 
 def label(name: str) -> str:
