@@ -29,7 +29,6 @@ from email.utils import format_datetime, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from monitor import templating
 from monitor.config import Config, Smtp
 from monitor.errors import NotifyError
 from monitor.models import LABELS, Email, Note, SourceState, StoredItem
@@ -43,6 +42,8 @@ ADD_COMMAND = "school-monitor add --url URL --text TEXT --seen-on PLATFORM"
 
 def _render(cfg: Config, name: str, context: dict) -> tuple[str, str]:
     """The plain-text and HTML parts of one template pair."""
+    from monitor import templating  # Jinja2: only when a message is rendered, not when one is sent
+
     env = templating.environment(cfg.templates_dir, cfg.alerts.timezone)
     try:
         return templating.render(env, f"{name}.txt", context), templating.render(env, f"{name}.html", context)

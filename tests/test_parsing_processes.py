@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from monitor.service import parsing_pool, scanning
+from monitor.service import analysis, parsing_pool, scanning
 from tests.conftest import feed_source, monitor_for, rss, write_config
 
 pytestmark = pytest.mark.skipif(
@@ -50,14 +50,14 @@ def test_a_parsing_process_that_dies_fails_only_the_sources_beside_it(httpserver
     httpserver.expect_request("/feed.xml").respond_with_data(GOOD, content_type="application/rss+xml")
     n = parsing_pool.PROCESS_POOL_MIN_SOURCES + scanning.SCAN_WORKERS + 8
     cfg = make_config("".join(feed_source(f"s{i}", httpserver.url_for("/feed.xml") + f"?{i}") for i in range(n)))
-    analyse = parsing_pool.analyse
+    analyse = analysis.analyse
 
     def crashing(classifier, src, *args):  # a parser crashing its process on one hostile body
         if src.name == "s5":
             os._exit(9)
         return analyse(classifier, src, *args)
 
-    monkeypatch.setattr(parsing_pool, "analyse", crashing)  # the forked processes inherit it
+    monkeypatch.setattr(analysis, "analyse", crashing)  # the forked processes inherit it
     runs = {r.source: r for r in monitor_for(cfg).scan().runs}
     assert len(runs) == n
     assert runs["s5"].error == (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.score.examples import Example, ExampleIndex, nearest
+from monitor.examples import Example, ExampleIndex, nearest
 
 ORIGINAL = Example(
     7,

@@ -10,8 +10,10 @@ The modules, by concern:
 - shapes: the structural rules read in code;
 - vader: VADER's compound per sentence, with the domain words and contrast;
 - model, thresholds: the abusive-language model and where its probability counts;
-- decide: the decision (label, severity, flags);
-- examples: near-duplicates of the school's corrected examples.
+- decide: the decision (label, severity, flags).
+
+Near-duplicates of the school's corrected mentions are `monitor/examples.py`: they decide before
+the scorer's reading counts, and a scan that finds nothing new must not load the scorer for them.
 """
 
 from monitor.score.decide import Reading, Scorer, fired

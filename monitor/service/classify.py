@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from monitor import mentions, score
 from monitor.config import Config
+from monitor.examples import Example, ExampleIndex
 from monitor.models import Score, Scored, severity_of
-from monitor.score.examples import Example, ExampleIndex
+
+if TYPE_CHECKING:
+    from monitor import mentions, score
 
 
 class Classifier:
@@ -23,6 +26,8 @@ class Classifier:
         self._scorer: score.Scorer | None = None
 
     def _build(self) -> tuple[mentions.MentionFinder, score.Scorer]:
+        from monitor import mentions, score  # the lexicons and VADER: only when a text is read
+
         with self._lock:
             if self._finder is None or self._scorer is None:
                 self._finder = mentions.MentionFinder(self._cfg.school)

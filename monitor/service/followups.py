@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from monitor import fetch, parse, store
+from monitor import fetch, store
 from monitor.config import Config, Source
 from monitor.errors import FetchError
 from monitor.models import Review, StoredItem
@@ -81,6 +81,8 @@ def _recheck(fetcher: fetch.Fetcher, item: StoredItem, seen: bool, source: Sourc
 
 def _contains_post(body: bytes, encoding: str | None, item: StoredItem, content_type: str = "") -> bool:
     post = " ".join(_words(item.text or item.title)[:FOLLOW_UP_WORDS])
+    from monitor import parse  # the parsers: only when a take-down is re-checked
+
     text = parse.body_text(body, encoding, content_type)
     # A plain substring: the page's text may run one block's last word into the next one's first.
     return not post or post in " ".join(_words(text))

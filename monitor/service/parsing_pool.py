@@ -17,12 +17,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from monitor.config import Source
 from monitor.errors import ParseError
 from monitor.models import FetchResult
-from monitor.service.analysis import Analysed, analyse
 from monitor.service.classify import Classifier
+
+if TYPE_CHECKING:
+    from monitor.service.analysis import Analysed
 
 PROCESS_POOL_MIN_SOURCES = 16
 _worker_classifier: Classifier | None = None  # set once in each parsing process
@@ -60,6 +63,8 @@ class ParsingProcesses:
         try:
             return pool.submit(_analyse_in_worker, src, fetched, previous_page, keep_from, now).result()
         except BrokenProcessPool:
+            from monitor.service.analysis import Analysed
+
             with self._lock:
                 if self._pool is pool:  # the first thread to see it replaces it
                     pool.shutdown(wait=False)
@@ -90,5 +95,7 @@ def _init_worker(classifier: Classifier) -> None:
 def _analyse_in_worker(
     src: Source, fetched: FetchResult, previous_page: str | None, keep_from: datetime, now: datetime
 ) -> Analysed:
+    from monitor.service import analysis  # in a worker: the parsers load there, at its first body
+
     assert _worker_classifier is not None, "the pool's initializer sets it"
-    return analyse(_worker_classifier, src, fetched, previous_page, keep_from, now)
+    return analysis.analyse(_worker_classifier, src, fetched, previous_page, keep_from, now)

@@ -15,17 +15,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from monitor import fetch, headers, schedule, store
 from monitor.config import Source
 from monitor.errors import FetchError, ParseError, StoreError
+from monitor.examples import ExampleIndex
 from monitor.models import FetchResult, Scored, SourceRun, SourceState
-from monitor.score.examples import ExampleIndex
-from monitor.service.analysis import Analysed, analyse
 from monitor.service.classify import Classifier, learn
-from monitor.service.parsing_pool import ParsingProcesses, parsing_pool
+
+if TYPE_CHECKING:
+    from monitor.service.analysis import Analysed
+    from monitor.service.parsing_pool import ParsingProcesses
 
 log = logging.getLogger("monitor")
 
@@ -74,6 +77,10 @@ def scan(
     states = store.load_states(p.engine)
     runs = []
     # The process pool starts before any thread of ours, so its workers fork a quiet process.
+    # The parsers and the scorer are imported when a body is first read: a re-scan where every
+    # source answers 304 never loads them (tests/test_lazy_imports.py).
+    from monitor.service.parsing_pool import parsing_pool
+
     with parsing_pool(p.classifier, len(sources)) as procs, ThreadPoolExecutor(max_workers=SCAN_WORKERS) as pool:
         waiting: set[Future[Collected]] = {pool.submit(collect, p, src, states.get(src.name), procs) for src in sources}
         try:
@@ -126,6 +133,8 @@ def collect(p: Pass, src: Source, state: SourceState | None, procs: ParsingProce
     previous_page = state.page_text if state else None
     done: Analysed
     if procs is None:
+        from monitor.service.analysis import analyse
+
         done = analyse(p.classifier, src, fetched, previous_page, p.keep_from, p.now)
     else:
         done = procs.analyse(src, fetched, previous_page, p.keep_from, p.now)

@@ -269,12 +269,14 @@ def content_hash(title: str, text: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
-    # WAL: readers (report, status) never block the daemon's writes; a kill leaves the DB consistent.
     cur = dbapi_conn.cursor()
+    # First: wait for another process's lock rather than fail at once, switching to WAL included
+    # (two processes opening a new database at the same moment).
+    cur.execute("PRAGMA busy_timeout=10000")
+    # WAL: readers (report, status) never block the daemon's writes; a kill leaves the DB consistent.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
