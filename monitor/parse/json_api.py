@@ -95,7 +95,7 @@ def _function_problem(tree: dict) -> str | None:
 def parse_json(body: bytes, *, source: Source, url: str, now: datetime) -> list[Item]:
     """The posts of a JSON answer. Raises ParseError when the body is not JSON, an expression is
     not JMESPath, or `items` matches nothing or gives something other than a list."""
-    # The parsers' helpers (lxml, feedparser) load when a body is parsed, so `check` can compile
+    # The parsers' helpers (lxml, dateutil) load when a body is parsed, so `check` can compile
     # expressions without them.
     from monitor import parse
 
