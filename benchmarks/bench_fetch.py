@@ -59,8 +59,8 @@ def via_fetcher():
 def via_fetcher_as_public():
     """Fetcher.get with 127.0.0.1 taken for a public address (on this client's threads only): the
     address checks of a public source run on every request."""
-    real, here = fetch.is_public, threading.local()
-    fetch.is_public = lambda ip: (ip == "127.0.0.1" and getattr(here, "public", False)) or real(ip)
+    real, here = fetch.addresses.is_public, threading.local()
+    fetch.addresses.is_public = lambda ip: (ip == "127.0.0.1" and getattr(here, "public", False)) or real(ip)
     get, close = via_fetcher()
 
     def get_public(url, etag, last_modified):

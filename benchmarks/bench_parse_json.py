@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_parse_json.py [--posts 2000] [--runs 5]
 
 Builds a Mastodon-like statuses list (HTML content, nested account, ISO dates, links) and the same
-posts as RSS 2.0, then times parse_json.parse_json and parse.parse_feed over each (median of the
+posts as RSS 2.0, then times json_api.parse_json and feeds.parse_feed over each (median of the
 runs), printing posts per second and MB per second. Prints figures, asserts nothing.
 """
 
@@ -20,8 +20,8 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor import parse, parse_json
 from monitor.config import Source
+from monitor.parse import feeds, json_api
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 SOURCE = Source(
@@ -81,8 +81,8 @@ def main() -> None:
     args = ap.parse_args()
     posts = statuses(args.posts)
     body_json, body_rss = json.dumps(posts).encode(), rss(posts)
-    json_s = timed(lambda: parse_json.parse_json(body_json, source=SOURCE, url=SOURCE.url, now=NOW), args.runs)
-    feed_s = timed(lambda: parse.parse_feed(body_rss, source="feed", url=SOURCE.url, now=NOW), args.runs)
+    json_s = timed(lambda: json_api.parse_json(body_json, source=SOURCE, url=SOURCE.url, now=NOW), args.runs)
+    feed_s = timed(lambda: feeds.parse_feed(body_rss, source="feed", url=SOURCE.url, now=NOW), args.runs)
     for what, seconds, body in (("json", json_s, body_json), ("rss ", feed_s, body_rss)):
         print(
             f"{what}: {args.posts} posts, {len(body) / 1e6:.2f} MB: {seconds * 1000:.0f} ms "

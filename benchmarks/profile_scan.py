@@ -33,11 +33,11 @@ import genweb
 
 # (stage, part of the module path, function name): cumulative time of each, as a share of the scan.
 STAGES = (
-    ("fetch (requests)", "monitor/fetch.py", "get"),
+    ("fetch (requests)", "monitor/fetch/__init__.py", "get"),
     ("feedparser.parse", "feedparser/api.py", "parse"),
-    ("raw_fragments (2nd XML parse, evidence)", "monitor/parse.py", "raw_fragments"),
-    ("html_to_text", "monitor/parse.py", "html_to_text"),
-    ("canonical_link", "monitor/parse.py", "canonical_link"),
+    ("raw_fragments (2nd XML parse, evidence)", "monitor/parse/feeds.py", "raw_fragments"),
+    ("html_to_text", "monitor/parse/text.py", "html_to_text"),
+    ("canonical_link", "monitor/parse/identity.py", "canonical_link"),
     ("mentions (MentionFinder.find)", "monitor/mentions.py", "find"),
     ("score (Scorer.score, VADER)", "monitor/score", "score"),
     ("store.save_batch", "monitor/store/items.py", "save_batch"),

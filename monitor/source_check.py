@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from monitor import headers, parse_json
+from monitor import headers
 from monitor.config import PART_KEYS, Source
+from monitor.parse import json_api
 
 PAGE_KEYS = ("item", *PART_KEYS)
 JSON_KEYS = ("items", *PART_KEYS)
@@ -29,7 +30,7 @@ def problems(sources: Sequence[Source]) -> list[tuple[str, str]]:
             value = getattr(src, key)
             if value is None:
                 continue
-            problem = parse_json.expression_problem(value) if src.type == "json" else selector_problem(value)
+            problem = json_api.expression_problem(value) if src.type == "json" else selector_problem(value)
             if problem:
                 out.append((f"{_prefix(n, src)}{key}", problem))
     return out

@@ -45,8 +45,8 @@ def pretend_public(monkeypatch):
     """pretend_public("127.0.0.1"): that loopback address plays a public one."""
 
     def pretend(*ips: str) -> None:
-        real = fetch.is_public
-        monkeypatch.setattr(fetch, "is_public", lambda ip: ip in ips or real(ip))
+        real = fetch.addresses.is_public  # where the address rules ask it
+        monkeypatch.setattr(fetch.addresses, "is_public", lambda ip: ip in ips or real(ip))
 
     return pretend
 

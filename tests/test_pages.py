@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor import cli, parse, store
+from monitor import cli, store
 from monitor.config import Source
 from monitor.errors import ParseError
+from monitor.parse import dates, pages
 from monitor.store import schema
 from tests.conftest import feed_source, monitor_for, rss
 
@@ -36,7 +37,7 @@ def page_source(name: str, url: str, **keys) -> str:
 
 
 def forum_items():
-    return parse.parse_page((PAGES / "forum.html").read_bytes(), source=FORUM, url=URL, now=NOW)
+    return pages.parse_page((PAGES / "forum.html").read_bytes(), source=FORUM, url=URL, now=NOW)
 
 
 def test_a_forum_thread_gives_one_item_per_visible_post():
@@ -92,21 +93,21 @@ def test_dates_attributes_text_relative_and_future():
     ],
 )
 def test_parse_date_text(text, expected):
-    got = parse.parse_date_text(text, NOW)
+    got = dates.parse_date_text(text, NOW)
     assert got == (expected.replace(tzinfo=UTC) if expected else None)
 
 
 def test_a_selector_that_matches_nothing_is_an_error():
     source = Source(name="F", type="page", url=URL, item="div.message")
     with pytest.raises(ParseError, match=r"^selector div.message matched nothing; the page layout may have changed$"):
-        parse.parse_page((PAGES / "forum.html").read_bytes(), source=source, url=URL, now=NOW)
+        pages.parse_page((PAGES / "forum.html").read_bytes(), source=source, url=URL, now=NOW)
     with pytest.raises(ParseError, match=r"selector 'div\[' \(item\) is not valid CSS"):
-        parse.parse_page(b"<p>x</p>", source=Source(name="F", type="page", url=URL, item="div["), url=URL, now=NOW)
+        pages.parse_page(b"<p>x</p>", source=Source(name="F", type="page", url=URL, item="div["), url=URL, now=NOW)
 
 
 def test_a_wrong_declared_charset_is_survived():
     body = "<html><body><div class='post'>Elm Park Primary raised £500 for the café</div></body></html>"
-    items = parse.parse_page(
+    items = pages.parse_page(
         body.encode("cp1252"),
         source=Source(name="F", type="page", url=URL, item=".post"),
         url=URL,
@@ -117,7 +118,7 @@ def test_a_wrong_declared_charset_is_survived():
 
 
 def test_a_watched_page_is_its_main_content():
-    (item,) = parse.parse_page(
+    (item,) = pages.parse_page(
         (PAGES / "ofsted.html").read_bytes(), source=Source(name="Ofsted", type="page", url=URL), url=URL, now=NOW
     )
     assert item.title == "Elm Park Primary School - Ofsted report"
@@ -128,14 +129,14 @@ def test_a_watched_page_is_its_main_content():
         b"<html><body><nav>Menu</nav><header>Banner</header><p>Elm Park Primary news</p>"
         b"<aside>Ads</aside><footer>Footer</footer></body></html>"
     )
-    (item,) = parse.parse_page(body, source=Source(name="W", type="page", url=URL), url=URL, now=NOW)
+    (item,) = pages.parse_page(body, source=Source(name="W", type="page", url=URL), url=URL, now=NOW)
     assert item.text == "Elm Park Primary news"
 
 
 def test_added_text():
-    assert parse.added_text("a\nb\nc", "a\nb\nnew\nc\nlast") == "new\nlast"
-    assert parse.added_text("a\nb", "a\nB") == "B"
-    assert parse.added_text("a\nb", "a") == ""
+    assert pages.added_text("a\nb\nc", "a\nb\nnew\nc\nlast") == "new\nlast"
+    assert pages.added_text("a\nb", "a\nB") == "B"
+    assert pages.added_text("a\nb", "a") == ""
 
 
 def test_a_page_scan_stores_posts_once_beside_a_feed(httpserver, make_config):

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor import parse_json
 from monitor.config import Source
 from monitor.errors import ParseError
+from monitor.parse import json_api
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 API = "http://api.example/v1/posts?page=1"
@@ -30,7 +30,7 @@ SOURCE = Source(
 
 def parse(posts, source: Source = SOURCE, **wrap):
     body = json.dumps(wrap or {"data": {"posts": posts}}).encode()
-    return parse_json.parse_json(body, source=source, url=API, now=NOW)
+    return json_api.parse_json(body, source=source, url=API, now=NOW)
 
 
 def test_each_post_gives_its_parts_as_text():
@@ -133,7 +133,7 @@ def test_fields_are_printable():
 def test_the_list_at_the_top_and_fallback_expressions():
     source = replace(SOURCE, items="@", text="excerpt || title", title=None, link=None)
     body = json.dumps([{"title": "Elm Park Primary"}, {"excerpt": "more", "title": "t"}]).encode()
-    items = parse_json.parse_json(body, source=source, url=API, now=NOW)
+    items = json_api.parse_json(body, source=source, url=API, now=NOW)
     assert [i.text for i in items] == ["Elm Park Primary", "more"]
 
 
@@ -152,7 +152,7 @@ def test_an_empty_list_is_no_posts_not_an_error():
 )
 def test_items_matching_nothing_or_no_list_is_the_sources_error(answer, message):
     with pytest.raises(ParseError, match=message):
-        parse_json.parse_json(json.dumps(answer).encode(), source=SOURCE, url=API, now=NOW)
+        json_api.parse_json(json.dumps(answer).encode(), source=SOURCE, url=API, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_items_matching_nothing_or_no_list_is_the_sources_error(answer, message)
 )
 def test_a_body_that_is_not_json_is_a_clear_error(body, message):
     with pytest.raises(ParseError, match=message):
-        parse_json.parse_json(body, source=SOURCE, url=API, now=NOW)
+        json_api.parse_json(body, source=SOURCE, url=API, now=NOW)
 
 
 def test_other_encodings_and_bad_bytes_lose_nothing():
@@ -178,10 +178,10 @@ def test_other_encodings_and_bad_bytes_lose_nothing():
         json.dumps(answer, ensure_ascii=False).encode("utf-16"),
         b"\xef\xbb\xbf" + json.dumps(answer).encode(),
     ):
-        (item,) = parse_json.parse_json(body, source=SOURCE, url=API, now=NOW)
+        (item,) = json_api.parse_json(body, source=SOURCE, url=API, now=NOW)
         assert item.text == "Elm Park Primary – café"
     bad = b'{"data": {"posts": [{"body": "Elm Park Primary \xff"}]}}'  # not UTF-8
-    (item,) = parse_json.parse_json(bad, source=SOURCE, url=API, now=NOW)
+    (item,) = json_api.parse_json(bad, source=SOURCE, url=API, now=NOW)
     assert item.text == "Elm Park Primary \ufffd"
 
 
@@ -202,17 +202,17 @@ def test_an_invalid_expression_is_the_sources_error():
     ],
 )
 def test_expression_problems_say_what_is_wrong(expression, problem):
-    assert problem in parse_json.expression_problem(expression)
+    assert problem in json_api.expression_problem(expression)
 
 
 def test_good_expressions_have_no_problem():
     for expression in ("@", "data.posts", "excerpt || title", "join('/', ['/t', slug, to_string(id)])", "a[?b].c"):
-        assert parse_json.expression_problem(expression) is None
+        assert json_api.expression_problem(expression) is None
 
 
 def test_expressions_are_compiled_once():
-    parse_json.compile_expression.cache_clear()
+    json_api.compile_expression.cache_clear()
     parse([{"body": "x"}])
     parse([{"body": "y"}])
-    info = parse_json.compile_expression.cache_info()
+    info = json_api.compile_expression.cache_info()
     assert info.misses == 6 and info.hits == 6  # items and five parts, compiled by the first parse only

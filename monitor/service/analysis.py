@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from monitor import parse, parse_json
 from monitor.config import Source
 from monitor.errors import ParseError
 from monitor.models import FetchResult, Item, Scored
+from monitor.parse import feeds, json_api, pages
 from monitor.service.classify import Classifier
 
 log = logging.getLogger("monitor")
@@ -73,10 +73,10 @@ def analyse(
 
 def _parse(src: Source, fetched: FetchResult, now: datetime) -> list[Item]:
     if src.type == "json":
-        return parse_json.parse_json(fetched.body, source=src, url=fetched.url, now=now)
+        return json_api.parse_json(fetched.body, source=src, url=fetched.url, now=now)
     if src.type == "page":
-        return parse.parse_page(fetched.body, source=src, url=fetched.url, now=now, encoding=fetched.encoding)
-    return parse.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now, content_type=fetched.content_type)
+        return pages.parse_page(fetched.body, source=src, url=fetched.url, now=now, encoding=fetched.encoding)
+    return feeds.parse_feed(fetched.body, source=src.name, url=fetched.url, now=now, content_type=fetched.content_type)
 
 
 def _watched_change(page: Item, previous: str | None) -> tuple[list[Item], str]:
@@ -84,5 +84,5 @@ def _watched_change(page: Item, previous: str | None) -> tuple[list[Item], str]:
     added, not on the whole page again. Unchanged, or only text removed: nothing to score."""
     if previous is None:
         return [page], page.text
-    added = parse.added_text(previous, page.text)
+    added = pages.added_text(previous, page.text)
     return ([replace(page, text=added)] if added else []), page.text

@@ -81,9 +81,9 @@ def _recheck(fetcher: fetch.Fetcher, item: StoredItem, seen: bool, source: Sourc
 
 def _contains_post(body: bytes, encoding: str | None, item: StoredItem, content_type: str = "") -> bool:
     post = " ".join(_words(item.text or item.title)[:FOLLOW_UP_WORDS])
-    from monitor import parse  # the parsers: only when a take-down is re-checked
+    from monitor.parse import text as parse_text  # the parsers: only when a take-down is re-checked
 
-    text = parse.body_text(body, encoding, content_type)
+    text = parse_text.body_text(body, encoding, content_type)
     # A plain substring: the page's text may run one block's last word into the next one's first.
     return not post or post in " ".join(_words(text))
 

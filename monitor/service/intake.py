@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 
-from monitor import fetch, parse, store
+from monitor import fetch, store
 from monitor.config import check_http_url
 from monitor.errors import AddressRefused, FetchError, InvalidChoice, InvalidInput, ItemNotFound, NothingToFetch
 from monitor.models import (
@@ -29,6 +29,8 @@ from monitor.models import (
     StoredItem,
     severity_of,
 )
+from monitor.parse import identity
+from monitor.parse import text as parse_text
 from monitor.service.classify import Classifier
 
 SCREENSHOT_MAX = 10 * 1024**2
@@ -136,11 +138,11 @@ def add(
     if not text.strip():
         if fetched is None:
             raise NothingToFetch(url, error or "no answer")
-        text = parse.body_text(fetched.body, fetched.encoding, fetched.content_type)
+        text = parse_text.body_text(fetched.body, fetched.encoding, fetched.content_type)
     platform = seen_on.strip() or urlsplit(url).hostname or "web"
     item = Item(
         source=f"added by hand: {platform}",
-        key=parse.item_key(None, url, title, text),
+        key=identity.item_key(None, url, title, text),
         url=url,
         title=title.strip(),
         text=text.strip(),

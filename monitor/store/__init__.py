@@ -1,7 +1,7 @@
 """The only package that touches the database (SQLAlchemy Core). Plain dataclasses in and out.
 
 Identity: an item is unique per (source, key), where key is the guid, else the canonical link,
-else a content hash (see parse.item_key). The unique constraint enforces it, so a crash between
+else a content hash (see monitor.parse.identity.item_key). The unique constraint enforces it, so a crash between
 two writes, or two scans at once, can never store an item twice. All times are stored as naive
 UTC and returned timezone-aware. One module per concern; this one only gathers their functions
 (the tables are in `monitor.store.schema`).

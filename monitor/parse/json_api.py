@@ -20,7 +20,6 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -31,6 +30,7 @@ from jmespath.exceptions import JMESPathError
 from monitor.config import PART_KEYS, Source
 from monitor.errors import ParseError
 from monitor.models import Item
+from monitor.parse import dates, identity
 from monitor.text import printable
 
 _EPOCH = re.compile(r"^\s*-?\d{9,}(\.\d+)?\s*$")  # a number of seconds (or ms) written as a string
@@ -95,9 +95,9 @@ def _function_problem(tree: dict) -> str | None:
 def parse_json(body: bytes, *, source: Source, url: str, now: datetime) -> list[Item]:
     """The posts of a JSON answer. Raises ParseError when the body is not JSON, an expression is
     not JMESPath, or `items` matches nothing or gives something other than a list."""
-    # The parsers' helpers (lxml, feedparser) load when a body is parsed, so `check` can compile
-    # expressions without them.
-    from monitor import parse
+    # lxml (for the HTML in text fields) loads when a body is parsed: `check` compiles the
+    # expressions without it.
+    from monitor.parse.text import html_to_text
 
     if not source.items:  # the config requires it; a Source made by hand may lack it
         raise ParseError("a json source needs `items`, the JMESPath expression of its list of posts")
@@ -115,7 +115,7 @@ def parse_json(body: bytes, *, source: Source, url: str, now: datetime) -> list[
             f"items expression {source.items} gives {_kind(posts)}, not a list of posts; "
             "point it at the list (e.g. data.posts)"
         )
-    return [_post(post, parts, source.name, url, now, parse) for post in posts]
+    return [_post(post, parts, source.name, url, now, html_to_text) for post in posts]
 
 
 def _load(body: bytes) -> Any:
@@ -144,7 +144,9 @@ def _load(body: bytes) -> Any:
         raise ParseError(f"not JSON the monitor reads: {str(e).split(':')[0]}") from None
 
 
-def _post(post: Any, parts: dict[str, Any], source: str, url: str, now: datetime, parse: ModuleType) -> Item:
+def _post(
+    post: Any, parts: dict[str, Any], source: str, url: str, now: datetime, html_to_text: Callable[[str], str]
+) -> Item:
     notes: list[str] = []
 
     def part(key: str, convert: Callable[[Any], Any], default: Any) -> Any:
@@ -158,16 +160,16 @@ def _post(post: Any, parts: dict[str, Any], source: str, url: str, now: datetime
             notes.append(f"{key} dropped: {e}"[:_MAX_NOTE])
             return default
 
-    text = parse.html_to_text(part("text", lambda v: _text(v, "\n"), ""))
-    title = parse.html_to_text(part("title", lambda v: _text(v, " "), ""))
-    author = parse.html_to_text(part("author", lambda v: _text(v, ", "), ""))
+    text = html_to_text(part("text", lambda v: _text(v, "\n"), ""))
+    title = html_to_text(part("title", lambda v: _text(v, " "), ""))
+    author = html_to_text(part("author", lambda v: _text(v, ", "), ""))
     link = part("link", lambda v: _link(v, url), "")
-    written, when = part("date", lambda v: _date(v, now, parse), ("", None))
-    published, clamped = parse.clamp_date(when, now)
+    written, when = part("date", lambda v: _date(v, now), ("", None))
+    published, clamped = dates.clamp_date(when, now)
     return Item(
         source=source,
-        key=printable(parse.item_key(None, link, title, text, extra=f"{author}\x00{written}")),
-        url=printable(parse.canonical_link(link)) if link else "",
+        key=printable(identity.item_key(None, link, title, text, extra=f"{author}\x00{written}")),
+        url=printable(identity.canonical_link(link)) if link else "",
         title=printable(title),
         text=printable(text),
         author=printable(author),
@@ -223,7 +225,7 @@ def _link(value: Any, base: str) -> str:
     return link
 
 
-def _date(value: Any, now: datetime, parse: ModuleType) -> tuple[str, datetime]:
+def _date(value: Any, now: datetime) -> tuple[str, datetime]:
     """(the date as written, for the identity of a post without a link; its UTC datetime).
     ISO 8601, RFC 2822 or as people write it; a number (or a string of digits) is a Unix time in
     seconds, or milliseconds / microseconds when it is that large."""
@@ -234,7 +236,7 @@ def _date(value: Any, now: datetime, parse: ModuleType) -> tuple[str, datetime]:
     written = str(value).strip()[:200]
     if isinstance(value, int | float) or _EPOCH.match(written):
         return written, _epoch(float(written))
-    when = parse.parse_date_text(written, now)
+    when = dates.parse_date_text(written, now)
     if when is None:
         raise ValueError(f"{written[:60]!r} is not a date")
     return written, when
