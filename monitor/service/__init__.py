@@ -7,11 +7,13 @@ fetcher and the classifier; each concern lives in a module of its own behind it:
     classify.py      is a text about the school, and what is it (the mention finder and the scorer)
     followups.py     re-check the posts the school asked to be taken down
     alerting.py      instant alerts (lanes, quiet hours, pile-ons) and sending the outbox
+    outgoing.py      the outbox rows of a rendered email or channel note
     digest.py        the daily digest
     intake.py        review steps, label corrections, mentions added by hand
     second_opinion.py  the optional AI second opinion on new mentions ([scoring.ai]): it may only raise a label
     reports.py       the report and the evidence export
     health.py        status, retention
+    checks.py        what `check` finds before it would fail later
     accounts.py      the review desk's users, passwords, sign-in throttling and sessions
     desk.py          the desk's queue, sources' health and evidence downloads
 
