@@ -26,6 +26,7 @@ from typing import NamedTuple
 from monitor.config import Scoring
 from monitor.models import OFFTOPIC, MentionMatch, Score
 from monitor.score import rules as registry
+from monitor.score.frames import Frames
 from monitor.score.lexicon import Hit, Lexicons, without_overlaps
 from monitor.score.model import AbuseModel
 from monitor.score.normalise import TXT_WORDS, capped, normalise, spell_out, word_set
@@ -44,7 +45,8 @@ _NEGATED_ALREADY = re.compile(_NEGATOR)
 # "nothing short of amazing", "not only kind": a negation word that does not negate.
 _NOT_NEGATION = re.compile(
     r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
-    r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$"
+    r"never been so|couldn'?t be more|can'?t be more|can'?t believe|cannot believe|couldn'?t believe)"
+    r"\W+(?:[\w']+\W+){0,2}$"
 )
 _NEGATION_WINDOW = 40
 # The closing quote of a quoted phrase: within three words, before a sentence ends.
@@ -102,7 +104,10 @@ class Scorer:
             "extremism": scoring.extra_extremism,
         }
         self.registry = registry.load(extra)
-        self._lexicons = Lexicons(registry.LABELS, self.registry.patterns(), self.registry.classes)
+        self._lexicons = Lexicons(
+            (*registry.LABELS, registry.SLOT), self.registry.patterns(), self.registry.classes, (registry.SLOT,)
+        )
+        self._frames = Frames(self.registry)
         self._sentiment = Sentiment()
         shapes = self.registry.shapes()
         self._shapes = Shapes(self._sentiment.lexicon, self.registry.classes, {n: r.id for n, r in shapes.items()})
@@ -145,6 +150,8 @@ class Scorer:
             words = word_set(low)
         sentiment, flags, turn = self._sentiment.read(whole)
         found = self._lexicons.hits(low, words, overlaps)
+        for name, hits in self._frames.hits(low, found.pop(registry.SLOT), found).items():
+            found[name] += hits
         for name, hits in self._shapes.hits(low, words).items():
             found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
@@ -174,9 +181,23 @@ def _grave(found: dict[str, list[Hit]], low: str) -> tuple[str | None, list[str]
     reported = fired(found["reporting"])
     flags = []
     if found["hyperbole"] and found["abuse"]:  # "I'll kill him if he loses another jumper"
-        figures = [h for h in found["abuse"] if any(_same_sentence(low, h, f) for f in found["hyperbole"])]
+        # ... unless the violent words name a member of staff ("I'll kill that teacher").
+        figures = [
+            h
+            for h in found["abuse"]
+            if any(_same_sentence(low, h, f) for f in found["hyperbole"]) and not _STAFF.search(h.text)
+        ]
         found = {**found, "abuse": [h for h in found["abuse"] if h not in figures]}
         flags += [f"hyperbole:{h.text}" for h in figures]
+    if found["condemned"]:  # "telling someone to go back to their own country is racist"
+        for name in ("extremism", "abuse"):
+            named = [
+                h
+                for h in found[name]
+                if any(c.start >= h.end and _same_sentence(low, h, c) for c in found["condemned"])
+            ]
+            found = {**found, name: [h for h in found[name] if h not in named]}
+            flags += [f"condemned:{h.text}" for h in named]
     for name in ("extremism", "abuse"):
         hits = found[name]
         if not fired(hits):
@@ -200,6 +221,9 @@ def _quoted(low: str, hit: Hit) -> bool:
     the hit or within a few words after it; a quote closing inside the hit after a word or two is
     the poster's own euphemism ("'deal with' the migrant families"), not a quotation."""
     start = hit.start
+    article = _ARTICLE_BEFORE.search(low, max(0, start - 5), start)  # "called her 'a fat lazy cow'"
+    if article:
+        start = article.start() + 1
     if start == 0 or low[start - 1] not in "'\"“" or (start > 1 and low[start - 2].isalnum()):
         return False
     close = _QUOTE_END.match(low, start)
@@ -260,6 +284,12 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
     return label, flags
 
 
+# An article between an opening quote and the quoted words ("'a fat lazy cow'").
+_ARTICLE_BEFORE = re.compile(r"['\"“](?:a|an|the) $")
+# A member of staff named in a hit: a violent figure of speech about one's child spares none.
+_STAFF = re.compile(
+    r"\b(?:teacher|teachers|head|headteacher|deputy|senco|miss|mrs|ms|mr|sir|staff|caretaker|governor|someone|somebody)\b"
+)
 _QUOTE_END = re.compile(r"[^.!?\n'\"”]*(?:'\w[^.!?\n'\"”]*)*['\"”](?!\w)")
 _QUOTE_SLACK = 25
 
@@ -276,8 +306,9 @@ def _in_scare_quotes(low: str, hit: Hit) -> bool:
 
 def _negated(low: str, hit: Hit) -> bool:
     """A negation up to two words before the phrase, in the same clause; a phrase that carries
-    its own ("no one answered", "nothing changes") is not turned by another ("no wonder ...")."""
-    if _NEGATED_ALREADY.match(hit.text):
+    its own ("no one answered", "still haven't") is not turned by another ("no wonder ...", "can't
+    believe ...")."""
+    if _NEGATED_ALREADY.search(hit.text):
         return False
     before = low[max(0, hit.start - _NEGATION_WINDOW) : hit.start]
     return bool(_NEGATION.search(before)) and not _NOT_NEGATION.search(before)
