@@ -203,6 +203,8 @@ def check(registry: Registry) -> None:
         if not rule.is_shape:
             slot_entries = (e for entries in rule.slots for e in entries if not e.startswith(RULE_REF))
             for pattern in (rule.pattern, *rule.also, *slot_entries):
+                if re.search(r"\([^)]*\(", pattern):
+                    raise ValueError(f"{where}: parentheses inside parentheses: {pattern}")
                 for name in re.findall(r"@(\w+)", pattern):
                     if name not in registry.classes:
                         raise ValueError(f"{where}: no word class @{name}")
