@@ -271,6 +271,10 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
             flags.append(f"{hit.lexicon}:{hit.text}")
         weight = (WEAK_WEIGHT if hit.weak else 1) * (1 if turn < 0 else 0.5 if hit.start < turn else 1.5)
         balance += -weight if against else weight
+    rating = _rating(low)
+    if rating is not None:  # a review's stars say its stance outright ("★☆☆☆☆", "4/5")
+        balance += 1 if rating >= 0.8 else -1 if rating <= 0.4 else 0
+        flags.append(f"rating:{rating:.1f}")
     if sarcasm:
         sentiment, balance = min(sentiment, 0.0), balance - 1
     elif fired(found["reporting"]):
@@ -279,9 +283,49 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
     elif fired(found["notice"]):
         sentiment *= NOTICE_DAMPING
         flags.append("notice:" + found["notice"][0].text)
+    elif _only_questions(low) and not _CHALLENGE.search(low):  # "Is it PE tomorrow?" asks, with no stance
+        sentiment *= NOTICE_DAMPING
+        flags.append("questions")
     stance = VADER_WEIGHT * sentiment + PHRASE_WEIGHT * balance
     label = "criticism" if stance <= CRITICISM_AT else "praise" if stance >= PRAISE_AT else "neutral"
     return label, flags
+
+
+# A question that challenges rather than asks ("Why does the school insist on ...?").
+_CHALLENGE = re.compile(r"\b(?:why|how come|how can|how could|how is|how are|how dare|what's the point|who thought)\b")
+# Where sentences end, their mark kept ("Is it PE? Or Thursday?").
+_SENTENCE_ENDS = re.compile(r"(?<=[.!?\n])")
+# A review's rating: stars drawn ("★★☆☆☆"), "4/5", "2 out of 5", "one star".
+_RATING = re.compile(
+    r"(?P<stars>★{1,5})(?P<empty>☆{0,4})"
+    r"|(?<!year )(?<!yr)(?<!yr )(?<!y)\b(?P<n>[0-5](?:\.5)?)\s*(?:/|out of)\s*5\b"
+    r"|\b(?P<ten>10|[0-9](?:\.5)?)\s*(?:/|out of)\s*10\b"
+    r"|\b(?P<word>zero|no|one|two|three|four|five|[0-5])[ -]stars?\b"
+)
+_STAR_WORDS = {"zero": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _only_questions(low: str) -> bool:
+    """Whether every sentence of the text is a question."""
+    text = low.strip()
+    return text.endswith("?") and all(p.strip().endswith("?") for p in _SENTENCE_ENDS.split(text) if p.strip())
+
+
+def _rating(low: str) -> float | None:
+    """A rating as a fraction of its scale (0..1), None when the text gives none."""
+    if "★" not in low and "star" not in low and "/" not in low and "out of" not in low:
+        return None
+    m = _RATING.search(low)
+    if not m:
+        return None
+    if m.group("stars"):
+        return len(m.group("stars")) / 5
+    if m.group("n"):
+        return float(m.group("n")) / 5
+    if m.group("ten"):
+        return float(m.group("ten")) / 10
+    word = m.group("word")
+    return (_STAR_WORDS[word] if word in _STAR_WORDS else int(word)) / 5
 
 
 # An article between an opening quote and the quoted words ("'a fat lazy cow'").

@@ -318,7 +318,7 @@ def needles(term: str, classes: Classes) -> frozenset[str]:
     if not token or token in ("_", "$"):
         return frozenset()
     words = frozenset(_key_word(a) for a in _alternatives(token, classes) if a.strip())
-    return words if words.isdisjoint(_COMMON) and "_" not in words else frozenset()
+    return words if words.isdisjoint(_COMMON) and not words & {"_", ""} else frozenset()
 
 
 def _key_word(alternative: str) -> str:
