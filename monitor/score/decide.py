@@ -27,11 +27,12 @@ from monitor.config import Scoring
 from monitor.models import OFFTOPIC, MentionMatch, Score
 from monitor.score import rules as registry
 from monitor.score.frames import Frames
+from monitor.score.grave import GraveModel, prepare
 from monitor.score.lexicon import Hit, Lexicons, without_overlaps
 from monitor.score.model import AbuseModel
 from monitor.score.normalise import TXT_WORDS, capped, normalise, spell_out, word_set
 from monitor.score.shapes import Shapes, group_names
-from monitor.score.thresholds import POSSIBLE_AT, PROBABLE_AT
+from monitor.score.thresholds import GRAVE_CONFIRMS, POSSIBLE_AT, PROBABLE_AT
 from monitor.score.vader import Sentiment
 
 _NEGATOR = (
@@ -88,6 +89,8 @@ class Reading(NamedTuple):
     turn: int
     abusive: float | None  # the model's probability of abusive language; None: not asked
     aimed: bool  # the model was asked: a person or a role is named, no rule fired a grave label
+    grave: tuple[float, float] | None = None  # the text model's (abuse, extremism); None: not asked
+    person: bool = False  # a person or a role is named
 
 
 class Scorer:
@@ -113,16 +116,19 @@ class Scorer:
         self._shapes = Shapes(self._sentiment.lexicon, self.registry.classes, {n: r.id for n, r in shapes.items()})
         self._group_rule = shapes["group_name"].id
         self._model = AbuseModel.load() if model is True else model or None
+        self._grave = GraveModel.load() if model is True else None
         self._possible_rules = frozenset(r.id for r in self.registry.rules if r.possible)
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
         if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
             return Score(False, OFFTOPIC, "low", 0.0)
-        reading = self.read(text, title)
+        reading = self.read(text, title, aliases=match.aliases)
         found, low = reading.found, reading.low
         flags = reading.flags + [f"staff:{s}" for s in match.staff]
         if reading.abusive is not None:
             flags.append(f"model:abusive {reading.abusive:.2f}")
+        if reading.grave is not None:
+            flags.append(f"text-model:abuse {reading.grave[0]:.2f} extremism {reading.grave[1]:.2f}")
         label, why = _grave(found, low)
         severity = ""
         if label is None:
@@ -139,8 +145,10 @@ class Scorer:
             mentions_staff=match.mentions_staff,
         )
 
-    def read(self, text: str, title: str = "", overlaps: bool = False) -> Reading:
-        """Every rule's hits and the model's probability for a text (its first MAX_CHARS characters)."""
+    def read(self, text: str, title: str = "", overlaps: bool = False, aliases: tuple[str, ...] = ()) -> Reading:
+        """Every rule's hits and the models' probabilities for a text (its first MAX_CHARS
+        characters); `aliases`: the school's names the text holds, which the text model must not
+        read."""
         whole = capped(f"{title.rstrip('.')}.\n{text}" if title else text)
         low = normalise(whole)
         words = word_set(low)
@@ -158,16 +166,26 @@ class Scorer:
             found["extremism"] += group_names(whole, self._group_rule)
         # The model counts only where no rule fired a grave label and a person or a role is named,
         # and can reach its thresholds only where a word leans toward abuse: it is asked only there.
-        abusive, aimed = None, False
-        if (
-            self._model is not None
-            and self._model.worth_asking(words)
-            and not (fired(found["abuse"]) or fired(found["extremism"]))
+        abusive, aimed, grave = None, False, None
+        settled = fired(found["abuse"]) or fired(found["extremism"])
+        # Whether a person or a role is named: looked for only where a model may then be asked.
+        person = (
+            not settled
+            and (found["abuse"] or (self._model is not None and self._model.worth_asking(words)))
             and self._shapes.names_a_person(low)
-        ):
+        )
+        if self._model is not None and person and self._model.worth_asking(words):
             aimed = True
             abusive = self._model.probability(_MILD_SWEARING.sub(" ", low))
-        return Reading(whole, low, found, sentiment, flags, turn, abusive, aimed)
+        # The text model counts only where it would confirm a weak cue (or a protected group named
+        # for extremism): it is asked only there, a few texts in a hundred.
+        if (
+            self._grave is not None
+            and not settled
+            and ((person and found["abuse"]) or found["extremism"] or _named_group(found))
+        ):
+            grave = self._grave.probabilities(prepare(whole, aliases))
+        return Reading(whole, low, found, sentiment, flags, turn, abusive, aimed, grave, person)
 
     def hits(self, text: str, title: str = "") -> list[Hit]:
         """Every hit of every rule in a text, overlapping ones too: for the registry's examples
@@ -241,6 +259,12 @@ def _second_look(reading: Reading, why: list[str], possible_rules: frozenset[str
         return None, "", why
     own = {name: [h for h in found[name] if not _quoted(low, h)] for name in ("extremism", "abuse")}
     model = reading.abusive if reading.aimed and reading.abusive is not None else 0.0
+    grave_abuse, grave_extremism = reading.grave or (0.0, 0.0)
+    # The text model confirms a weak cue (or, for extremism, a protected group named).
+    if grave_extremism >= GRAVE_CONFIRMS["extremism"] and (own["extremism"] or _named_group(found)):
+        return "extremism", "high", why + [f"extremism:{h.text}" for h in own["extremism"]] + ["extremism:text-model"]
+    if own["abuse"] and reading.person and grave_abuse >= GRAVE_CONFIRMS["abuse"]:
+        return "abuse", "high", why + [f"abuse:{h.text}" for h in own["abuse"]] + ["abuse:text-model"]
     if own["abuse"] and model >= PROBABLE_AT:
         return "abuse", "high", why + [f"abuse:{h.text}" for h in own["abuse"]] + ["abuse:model"]
     for name in ("extremism", "abuse"):
@@ -250,6 +274,10 @@ def _second_look(reading: Reading, why: list[str], possible_rules: frozenset[str
     if model >= POSSIBLE_AT:
         return "abuse", "medium", why + ["possible", "abuse:model"]
     return None, "", why
+
+
+def _named_group(found: dict[str, list[Hit]]) -> bool:
+    return any(h.rule == "target.group" for h in found["target"])
 
 
 def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) -> tuple[str, list[str]]:
