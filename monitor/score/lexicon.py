@@ -23,10 +23,12 @@ _WORD = re.compile(r"\w[\w']*")
 _WORD_PIECE = re.compile(r"\w+")
 _TOKEN = re.compile(r"\([^)]*\)\??|\S+")
 _CLAUSE_END = r"(?!\w)(?=\s*(?:[^\w\s'-]|$))"
-# Words nearly every text has: a needle among them gates nothing and costs a look-up.
+# Words nearly every text has (about a school, too): a needle among them gates nothing and costs
+# a look-up.
 _COMMON_WORDS = (
     "the a an to of in on at for that this it you i we he she they her his him them my our your is "
-    "are was be will and or with all up out every"
+    "are was be will and or with all up out every school park primary kids children parents teacher "
+    "teachers staff head class year"
 )
 _COMMON = frozenset(_COMMON_WORDS.split())
 
@@ -130,10 +132,28 @@ class Lexicons:
             for index, exact in ((self._by_stem, False), (self._by_word, True))
             for key, ids in index.items()
         }
-        self._at = {key: _by_needle(ids, self._entries) for key, ids in at.items()}
+        # Per start word: the entries that need no needle (tried wherever the word is), and those
+        # that do, by index. Which of the latter a text can match is worked out once per text from
+        # its words (`_by_needle`, one list per needle word, shared by every start word).
+        self._at = {
+            key: (
+                [self._entries[i] for i in ids if not self._entries[i][3] and not self._entries[i][5]],
+                frozenset(i for i in ids if self._entries[i][3] or self._entries[i][5]),
+            )
+            for key, ids in at.items()
+        }
+        # Needle word -> the entries it lets through: those a frame gates too apart (their other
+        # slots' words are checked as well).
+        self._by_needle: dict[str, list[int]] = {}
+        self._framed_by_needle: dict[str, list[int]] = {}
+        for i, entry in enumerate(self._entries):
+            # An entry with no needle but a frame's requirements is let through by the fewest of those.
+            index = self._framed_by_needle if entry[5] else self._by_needle
+            for word in entry[3] or min(entry[5], key=len, default=frozenset()):
+                index.setdefault(word, []).append(i)
         # Every needle, and every word a frame requires: what of a text decides which entries run.
-        self._needles = frozenset().union(
-            *(union for _, union, _ in self._at.values()), *(w for e in self._entries for w in e[5])
+        self._needles = frozenset(self._by_needle).union(
+            self._framed_by_needle, *(w for e in self._entries for w in e[5])
         )
         # Entries looked for anywhere whose symbols an ASCII text can hold (not "🔪").
         self._anywhere_ascii = [i for i in self._anywhere if any(n.isascii() for n in self._entries[i][3])]
@@ -174,22 +194,21 @@ class Lexicons:
         # needles the text has: one set intersection where each entry's check cost more.
         viable: dict[str, list[Any]] = {}
         needles = self._needles & words  # the few needles of any entry the text has
+        # The entries the text's needles let through (and, for a frame's slot, the words its
+        # other slots need): a few dozen, found once per text.
+        active = {i for word in needles for i in self._by_needle.get(word, ())}
+        entries_of = self._entries
+        for word in needles:
+            for i in self._framed_by_needle.get(word, ()):
+                if not any(map(needles.isdisjoint, entries_of[i][5])):
+                    active.add(i)
         for start in self._starts.finditer(low):
             key = start.group()
             entries = viable.get(key)
             if entries is None:
-                static, relevant, by_needle = self._at[key]
-                met = needles & relevant if relevant else ()
-                if met:
-                    entries = static.copy()
-                    for word in met:
-                        plain, framed = by_needle[word]
-                        entries += plain
-                        entries += [e for e in framed if not any(map(needles.isdisjoint, e[5]))] if framed else ()
-                    if len(met) > 1:  # an entry two of whose needles the text has is tried once
-                        entries = list(dict.fromkeys(entries))
-                else:
-                    entries = static
+                static, needled = self._at[key]
+                met = active & needled if active and needled else None
+                entries = static + [entries_of[i] for i in sorted(met)] if met else static
                 viable[key] = entries
             at = start.start()
             for name, pattern, weak, _, rule, _ in entries:
@@ -251,21 +270,6 @@ def _trie_body(node: dict[str, Any]) -> str:
         return ""
     body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
     return body + ("?" if "" in node else "")
-
-
-def _by_needle(
-    ids: list[int], entries: list[Any]
-) -> tuple[list[Any], frozenset[str], dict[str, tuple[list[Any], list[Any]]]]:
-    """A start word's entries: those with no needle (tried wherever the word is); the needles of
-    the rest; and the entries each needle lets through, apart those a frame gates too (tried only
-    where the words its other slots need are there as well)."""
-    static = [entries[i] for i in ids if not entries[i][3] and not entries[i][5]]
-    by_needle: dict[str, tuple[list[Any], list[Any]]] = {}
-    for i in ids:
-        # An entry with no needle but a frame's requirements is let through by the fewest of those.
-        for word in entries[i][3] or min(entries[i][5], key=len, default=()):
-            by_needle.setdefault(word, ([], []))[1 if entries[i][5] else 0].append(entries[i])
-    return static, frozenset(by_needle), by_needle
 
 
 def _anywhere_needles(term: str, classes: Classes) -> frozenset[str]:

@@ -66,6 +66,7 @@ class Rule:
     slots: tuple[tuple[str, ...], ...] = ()  # a frame's slots, each one or more lexicon entries
     also: tuple[str, ...] = ()  # more entries of the same rule (`pattern` given as a list)
     requires: tuple[frozenset[str], ...] = ()  # a slot entry: words each other slot of its frame needs
+    gate: bool = True  # a target: looked for only where a frame that reads it could hit
     scope: str = "post"  # where a frame's slots must all match: "sentence" or "post"
 
     @property
@@ -123,7 +124,7 @@ class Registry:
         rules = self.by_id()
         gates: dict[str, tuple[frozenset[str], ...]] = {}
         for rule in self.rules:
-            if rule.label != TARGET:
+            if rule.label != TARGET or not rule.gate:
                 continue
             words: set[str] = set()
             for frame in self.frames():
@@ -226,6 +227,7 @@ def _records(data: dict[str, object]) -> Iterable[Rule]:
             possible=record.get("possible", False),
             slots=tuple(_slot(slot) for slot in record.get("slots", ())),
             scope=record.get("scope", "post"),
+            gate=record.get("gate", True),
         )
 
 
