@@ -14,10 +14,12 @@ The rules, in order:
    "Elm Park School, Winchester", "Elm Park School in Limerick has..."; "Elm Park School,
    Hornchurch" is fine: a `context` word).
    An acronym also needs a context word elsewhere in the text (`[school] context`, plus words any
-   school text uses: pupils, teacher, dinner ladies, Year 6..., in the singular or the plural),
-   since it may not be about a school at all; a named school is one already, so asking the same
-   of "Elm Park School" would only lose short posts ("Elm Park School is a joke"). The school's
-   own page or group confirms an acronym too ("the EPPS Facebook page", "EPPS parents' group").
+   school text uses: pupils, teacher, dinner ladies, Year 6, Yr6..., in the singular or the
+   plural), since it may not be about a school at all; a named school is one already, so asking
+   the same of "Elm Park School" would only lose short posts ("Elm Park School is a joke"). The
+   school's own page or group confirms an acronym too ("the EPPS Facebook page", "EPPS parents'
+   group", "EPPS on Facebook"), and so does a school role right beside it ("EPPS deputy", "the
+   EPPS admin team", "the TA at EPPS"): words too common alone to confirm it anywhere in a text.
 4. A `not_context` word (another town's name) vetoes every alias: the text is about the Elm Park
    School over there.
 5. A member of staff named with a title or an initial ("Mrs Sale", "N Sale", "Mrs N Sale") makes
@@ -182,12 +184,26 @@ _OTHER_THING = re.compile(r"[\s\-]+(?:(%s)\b|(of)\s+[A-Z])" % "|".join(OTHER_THI
 _WORDS = re.compile(r"\w+")
 
 # The school's own page or group named right after an acronym ("the EPPS Facebook page",
-# "EPPS parents' group", "EPPS PTA WhatsApp"): a page about the school, wherever it is.
+# "EPPS parents' group", "EPPS PTA WhatsApp", "EPPS's page", "EPPS on Facebook"): a page about the
+# school, wherever it is.
 _OWN_PAGE = re.compile(
-    r"[\s\-_]+(?:(?:facebook|fb|insta|instagram|twitter|tiktok|whatsapp|parents'?|parent|mums'?|pta)\s*)+"
-    r"(?:page|group|account|chat|feed|forum)?\b",
+    r"[\s\-_]+(?:(?:official|own)\s+)?(?:(?:facebook|fb|insta|instagram|twitter|tiktok|whatsapp|parents'?|parent|"
+    r"mums'?|dads'?|pta)\s*)+(?:page|group|account|chat|feed|forum)?\b"
+    r"|(?:['’]s)?[\s\-_]+(?:page|group|account|forum)\b"
+    r"|\s+on\s+(?:facebook|fb|instagram|insta|tiktok|twitter)\b",
     re.IGNORECASE,
 )
+# A school role right beside an acronym ("EPPS deputy", "EPPS's new TA", "the deputy at EPPS"):
+# words too common to confirm it from anywhere in the text, but not beside it. "TA" keeps its case.
+_ROLES = (
+    r"(?i:deput(?:y|ies)(?!\s+(?:chair|mayor|director|leader|manager|editor|chief|prime|president|ceo))|admin|hltas?|lsas?|cooks?|cleaners?|(?:dinner|lunch|kitchen|office|site|support|"
+    r"nursery|breakfast club)\s+(?:staff|team|ladies|lady)|lunch\s+lad(?:y|ies)|crossing\s+(?:patrol|lady|man)|"
+    r"leadership(?:\s+team)?|management|head\s+of\s+year|mums|dads|mum|dad|lot|parents?|teachers?|staff)|TAs?"
+)
+_ROLE_AFTER = re.compile(r"(?:['’]s?)?[\s\-_]+(?:(?i:new|old|current|former|whole|so-called)\s+)?(?:%s)\b" % _ROLES)
+_ROLE_BEFORE = re.compile(r"\b(?:%s)\s+(?i:at|from|of|in)\s+(?i:the\s+)?$" % _ROLES)
+# Year groups as posts write them ("Yr6", "Y4", "year six"): a school's, beside any alias.
+_YEAR_GROUP = re.compile(r"\b(?:y|yr|year)\s?[1-6]\b|\byear\s+(?:one|two|three|four|five|six)\b", re.IGNORECASE)
 
 # A capitalised place right after an alias, in brackets or after a comma; or after "in" when
 # the next word is not capitalised too: title-case headlines say "Elm Park School in Special
@@ -442,6 +458,10 @@ class MentionFinder:
                     found.append(alias)
                     continue
                 context = self._context_word(self._blank_aliases(text)) if context is None else context
+                if not context and any(
+                    _ROLE_AFTER.match(text, m.end()) or _ROLE_BEFORE.search(text, 0, m.start()) for m in hits
+                ):
+                    context = "role beside it"
                 if not context:
                     reasons.append(f"no_context:{alias}")
                     continue
@@ -462,7 +482,8 @@ class MentionFinder:
             for phrase in self._context.get(word, ()):
                 if phrase.patterns[0].search(text):
                     return phrase.name
-        return ""
+        year = _YEAR_GROUP.search(text)
+        return year.group() if year else ""
 
 
 def _inflections(word: str) -> list[str]:

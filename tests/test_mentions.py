@@ -250,3 +250,46 @@ def test_only_the_first_max_chars_are_read(finder):
     assert not finder.find(filler + " Elm Park Primary").is_mention  # beyond the cap: not read
     hostile = "a" * 5_000_000 + " Elm Park Primary"
     assert not finder.find(hostile).is_mention
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EPPS deputy is a vile nasty woman and I hope she gets what's coming",
+        "The EPPS admin team lost our form for the third time.",
+        "the TA at EPPS grabbed him by the arm",
+        "EPPS lot are scum, every last one",
+        "EPPS's new deputy has no idea what she's doing",
+    ],
+)
+def test_a_school_role_beside_an_acronym_confirms_it(finder, text):
+    match = finder.find(text)
+    assert match.is_mention and "context:role beside it" in match.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ta EPPS for the parcel, arrived today.",  # "ta": thanks, not a teaching assistant
+        "EPPS deputy chair elected at the symposium in Leiden.",
+        "The deputy mayor opened the new EPPS pipe band hall.",
+    ],
+)
+def test_a_role_word_away_from_the_acronym_or_of_another_body_does_not(finder, text):
+    match = finder.find(text)
+    assert not match.is_mention or "context:role beside it" not in match.reasons
+
+
+@pytest.mark.parametrize(
+    "text", ["the ginger one in yr6 at EPPS", "EPPS Y4 trip is on Friday", "EPPS year six leavers"]
+)
+def test_an_acronym_is_confirmed_by_a_year_group_as_posts_write_it(finder, text):
+    assert finder.find(text).is_mention
+
+
+@pytest.mark.parametrize(
+    "text", ["EPPS on Facebook deleted my comment again.", "Whoever runs the EPPS page is a coward."]
+)
+def test_the_schools_page_named_plainly_confirms_an_acronym(finder, text):
+    match = finder.find(text)
+    assert match.is_mention and "context:own page" in match.reasons

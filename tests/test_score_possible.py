@@ -29,13 +29,22 @@ def score(scorer, text):
     [
         "You'll be sorry, Mrs Woods. Elm Park Primary can't protect you forever.",
         "Event at the Elm Park Primary head's house Saturday night. Bring eggs. Bring friends.",
-        "Got screenshots of all her emails, Elm Park Primary head. They're going everywhere tonight.",
+        "Elm Park Primary head: sleep well tonight. While you still can.",
     ],
 )
 def test_a_threat_shape_of_low_confidence_is_possible_abuse_at_medium(scorer, text):
     result = score(scorer, text)
     assert (result.label, result.severity) == ("abuse", "medium")
     assert "possible" in result.flags
+
+
+def test_a_persons_private_words_handed_to_a_crowd_is_abuse_at_high(scorer):
+    """A person's emails, screenshotted, a member of staff named: the harassment frame, not a
+    threat of low confidence (it was 'possible' before frames read the parts together)."""
+    result = score(
+        scorer, "Got screenshots of all her emails, Elm Park Primary head. They're going everywhere tonight."
+    )
+    assert (result.label, result.severity) == ("abuse", "high") and "possible" not in result.flags
 
 
 def test_the_model_alone_confident_with_a_person_named_is_possible_abuse(scorer):

@@ -130,3 +130,14 @@ def _mention():
     from monitor.models import MentionMatch
 
     return MentionMatch(True, aliases=("Elm Park Primary",), reasons=("alias:Elm Park Primary",))
+
+
+def test_no_entry_looked_for_anywhere_runs_on_every_text():
+    """An entry whose first word starts with a symbol ("'ll", "'d better") is looked for with a
+    regex over the whole text wherever its needle is: a needle most texts hold ("d", "will")
+    made such an entry run on every text."""
+    scorer = Scorer(model=None)
+    lexicons = scorer._lexicons
+    for i in lexicons._anywhere_ascii:
+        needles = lexicons._entries[i][3]
+        assert all(len(n) > 3 and n not in lexicon._COMMON for n in needles), lexicons._entries[i][4]

@@ -167,3 +167,42 @@ def test_holocaust_denial_is_extremism_and_teaching_the_holocaust_is_not(scorer,
 )
 def test_veiled_threats_smears_and_tropes_any_guide_lists(scorer, text, expected):
     assert label(scorer, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("★☆☆☆☆ Elm Park Primary. Phonics results down, supply teachers all autumn.", "criticism"),
+        ("Elm Park Primary, 2 out of 5. The office never calls back.", "criticism"),
+        ("★★★★★ Elm Park Primary School. Warm, organised, the children are happy.", "praise"),
+        ("Hate the uniform, hate the car park, love the teachers. Elm Park Primary 4/5.", "praise"),
+    ],
+)
+def test_a_reviews_rating_says_its_stance(scorer, text, expected):
+    assert label(scorer, text) == expected
+
+
+def test_a_year_group_written_with_a_slash_is_no_rating(scorer):
+    assert label(scorer, "Elm Park Primary Year 4/5 class assembly is on Friday at 9.") == "neutral"
+
+
+def test_a_question_asked_is_read_without_vaders_tone_and_a_challenge_with_it(scorer):
+    assert label(
+        scorer, "Are Elm Park Primary doing the nasal flu spray in school this year or do we go to the GP?"
+    ) == ("neutral")
+    text = (
+        "Why does Elm Park Primary insist on a £22 hoodie when a plain one from Asda would do? Cost of living crisis?"
+    )
+    assert label(scorer, text) == "criticism"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Elm Park Primary maths team absolutely slaughtered the competition at the borough quiz!", "praise"),
+        ("Fair play to Elm Park Primary, they held their hands up about the trip and refunded everyone.", "praise"),
+        ("I was ready to hate the new Elm Park Primary head but I'll eat my words.", "praise"),
+    ],
+)
+def test_praise_in_idioms_vader_reads_as_violent_or_neutral(scorer, text, expected):
+    assert label(scorer, text) == expected

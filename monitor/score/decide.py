@@ -26,11 +26,13 @@ from typing import NamedTuple
 from monitor.config import Scoring
 from monitor.models import OFFTOPIC, MentionMatch, Score
 from monitor.score import rules as registry
+from monitor.score.frames import Frames
+from monitor.score.grave import GraveModel, prepare
 from monitor.score.lexicon import Hit, Lexicons, without_overlaps
 from monitor.score.model import AbuseModel
 from monitor.score.normalise import TXT_WORDS, capped, normalise, spell_out, word_set
 from monitor.score.shapes import Shapes, group_names
-from monitor.score.thresholds import POSSIBLE_AT, PROBABLE_AT
+from monitor.score.thresholds import GRAVE_CONFIRMS, POSSIBLE_AT, PROBABLE_AT
 from monitor.score.vader import Sentiment
 
 _NEGATOR = (
@@ -44,7 +46,8 @@ _NEGATED_ALREADY = re.compile(_NEGATOR)
 # "nothing short of amazing", "not only kind": a negation word that does not negate.
 _NOT_NEGATION = re.compile(
     r"\b(?:nothing but|nothing short of|nothing less than|not only|not just|no doubt|"
-    r"never been so|couldn'?t be more|can'?t be more)\W+(?:[\w']+\W+){0,2}$"
+    r"never been so|couldn'?t be more|can'?t be more|can'?t believe|cannot believe|couldn'?t believe)"
+    r"\W+(?:[\w']+\W+){0,2}$"
 )
 _NEGATION_WINDOW = 40
 # The closing quote of a quoted phrase: within three words, before a sentence ends.
@@ -86,6 +89,8 @@ class Reading(NamedTuple):
     turn: int
     abusive: float | None  # the model's probability of abusive language; None: not asked
     aimed: bool  # the model was asked: a person or a role is named, no rule fired a grave label
+    grave: tuple[float, float] | None = None  # the text model's (abuse, extremism); None: not asked
+    person: bool = False  # a person or a role is named
 
 
 class Scorer:
@@ -102,22 +107,28 @@ class Scorer:
             "extremism": scoring.extra_extremism,
         }
         self.registry = registry.load(extra)
-        self._lexicons = Lexicons(registry.LABELS, self.registry.patterns(), self.registry.classes)
+        self._lexicons = Lexicons(
+            (*registry.LABELS, registry.SLOT), self.registry.patterns(), self.registry.classes, (registry.SLOT,)
+        )
+        self._frames = Frames(self.registry)
         self._sentiment = Sentiment()
         shapes = self.registry.shapes()
         self._shapes = Shapes(self._sentiment.lexicon, self.registry.classes, {n: r.id for n, r in shapes.items()})
         self._group_rule = shapes["group_name"].id
         self._model = AbuseModel.load() if model is True else model or None
+        self._grave = GraveModel.load() if model is True else None
         self._possible_rules = frozenset(r.id for r in self.registry.rules if r.possible)
 
     def score(self, text: str, title: str, match: MentionMatch) -> Score:
         if not match.is_mention:  # not about the school: its tone is nobody's concern (sentiment 0)
             return Score(False, OFFTOPIC, "low", 0.0)
-        reading = self.read(text, title)
+        reading = self.read(text, title, aliases=match.aliases)
         found, low = reading.found, reading.low
         flags = reading.flags + [f"staff:{s}" for s in match.staff]
         if reading.abusive is not None:
             flags.append(f"model:abusive {reading.abusive:.2f}")
+        if reading.grave is not None:
+            flags.append(f"text-model:abuse {reading.grave[0]:.2f} extremism {reading.grave[1]:.2f}")
         label, why = _grave(found, low)
         severity = ""
         if label is None:
@@ -134,8 +145,10 @@ class Scorer:
             mentions_staff=match.mentions_staff,
         )
 
-    def read(self, text: str, title: str = "", overlaps: bool = False) -> Reading:
-        """Every rule's hits and the model's probability for a text (its first MAX_CHARS characters)."""
+    def read(self, text: str, title: str = "", overlaps: bool = False, aliases: tuple[str, ...] = ()) -> Reading:
+        """Every rule's hits and the models' probabilities for a text (its first MAX_CHARS
+        characters); `aliases`: the school's names the text holds, which the text model must not
+        read."""
         whole = capped(f"{title.rstrip('.')}.\n{text}" if title else text)
         low = normalise(whole)
         words = word_set(low)
@@ -145,22 +158,34 @@ class Scorer:
             words = word_set(low)
         sentiment, flags, turn = self._sentiment.read(whole)
         found = self._lexicons.hits(low, words, overlaps)
+        for name, hits in self._frames.hits(low, found.pop(registry.SLOT), found).items():
+            found[name] += hits
         for name, hits in self._shapes.hits(low, words).items():
             found[name] += hits
         if found["extremism"] and not fired(found["extremism"]):
             found["extremism"] += group_names(whole, self._group_rule)
         # The model counts only where no rule fired a grave label and a person or a role is named,
         # and can reach its thresholds only where a word leans toward abuse: it is asked only there.
-        abusive, aimed = None, False
-        if (
-            self._model is not None
-            and self._model.worth_asking(words)
-            and not (fired(found["abuse"]) or fired(found["extremism"]))
+        abusive, aimed, grave = None, False, None
+        settled = fired(found["abuse"]) or fired(found["extremism"])
+        # Whether a person or a role is named: looked for only where a model may then be asked.
+        person = (
+            not settled
+            and (found["abuse"] or (self._model is not None and self._model.worth_asking(words)))
             and self._shapes.names_a_person(low)
-        ):
+        )
+        if self._model is not None and person and self._model.worth_asking(words):
             aimed = True
             abusive = self._model.probability(_MILD_SWEARING.sub(" ", low))
-        return Reading(whole, low, found, sentiment, flags, turn, abusive, aimed)
+        # The text model counts only where it would confirm a weak cue (or a protected group named
+        # for extremism): it is asked only there, a few texts in a hundred.
+        if (
+            self._grave is not None
+            and not settled
+            and ((person and found["abuse"]) or found["extremism"] or _named_group(found))
+        ):
+            grave = self._grave.probabilities(prepare(whole, aliases))
+        return Reading(whole, low, found, sentiment, flags, turn, abusive, aimed, grave, person)
 
     def hits(self, text: str, title: str = "") -> list[Hit]:
         """Every hit of every rule in a text, overlapping ones too: for the registry's examples
@@ -174,9 +199,23 @@ def _grave(found: dict[str, list[Hit]], low: str) -> tuple[str | None, list[str]
     reported = fired(found["reporting"])
     flags = []
     if found["hyperbole"] and found["abuse"]:  # "I'll kill him if he loses another jumper"
-        figures = [h for h in found["abuse"] if any(_same_sentence(low, h, f) for f in found["hyperbole"])]
+        # ... unless the violent words name a member of staff ("I'll kill that teacher").
+        figures = [
+            h
+            for h in found["abuse"]
+            if any(_same_sentence(low, h, f) for f in found["hyperbole"]) and not _STAFF.search(h.text)
+        ]
         found = {**found, "abuse": [h for h in found["abuse"] if h not in figures]}
         flags += [f"hyperbole:{h.text}" for h in figures]
+    if found["condemned"]:  # "telling someone to go back to their own country is racist"
+        for name in ("extremism", "abuse"):
+            named = [
+                h
+                for h in found[name]
+                if any(c.start >= h.end and _same_sentence(low, h, c) for c in found["condemned"])
+            ]
+            found = {**found, name: [h for h in found[name] if h not in named]}
+            flags += [f"condemned:{h.text}" for h in named]
     for name in ("extremism", "abuse"):
         hits = found[name]
         if not fired(hits):
@@ -200,6 +239,9 @@ def _quoted(low: str, hit: Hit) -> bool:
     the hit or within a few words after it; a quote closing inside the hit after a word or two is
     the poster's own euphemism ("'deal with' the migrant families"), not a quotation."""
     start = hit.start
+    article = _ARTICLE_BEFORE.search(low, max(0, start - 5), start)  # "called her 'a fat lazy cow'"
+    if article:
+        start = article.start() + 1
     if start == 0 or low[start - 1] not in "'\"“" or (start > 1 and low[start - 2].isalnum()):
         return False
     close = _QUOTE_END.match(low, start)
@@ -217,6 +259,12 @@ def _second_look(reading: Reading, why: list[str], possible_rules: frozenset[str
         return None, "", why
     own = {name: [h for h in found[name] if not _quoted(low, h)] for name in ("extremism", "abuse")}
     model = reading.abusive if reading.aimed and reading.abusive is not None else 0.0
+    grave_abuse, grave_extremism = reading.grave or (0.0, 0.0)
+    # The text model confirms a weak cue (or, for extremism, a protected group named).
+    if grave_extremism >= GRAVE_CONFIRMS["extremism"] and (own["extremism"] or _named_group(found)):
+        return "extremism", "high", why + [f"extremism:{h.text}" for h in own["extremism"]] + ["extremism:text-model"]
+    if own["abuse"] and reading.person and grave_abuse >= GRAVE_CONFIRMS["abuse"]:
+        return "abuse", "high", why + [f"abuse:{h.text}" for h in own["abuse"]] + ["abuse:text-model"]
     if own["abuse"] and model >= PROBABLE_AT:
         return "abuse", "high", why + [f"abuse:{h.text}" for h in own["abuse"]] + ["abuse:model"]
     for name in ("extremism", "abuse"):
@@ -226,6 +274,10 @@ def _second_look(reading: Reading, why: list[str], possible_rules: frozenset[str
     if model >= POSSIBLE_AT:
         return "abuse", "medium", why + ["possible", "abuse:model"]
     return None, "", why
+
+
+def _named_group(found: dict[str, list[Hit]]) -> bool:
+    return any(h.rule == "target.group" for h in found["target"])
 
 
 def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) -> tuple[str, list[str]]:
@@ -247,6 +299,10 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
             flags.append(f"{hit.lexicon}:{hit.text}")
         weight = (WEAK_WEIGHT if hit.weak else 1) * (1 if turn < 0 else 0.5 if hit.start < turn else 1.5)
         balance += -weight if against else weight
+    rating = _rating(low)
+    if rating is not None:  # a review's stars say its stance outright ("★☆☆☆☆", "4/5")
+        balance += 1 if rating >= 0.8 else -1 if rating <= 0.4 else 0
+        flags.append(f"rating:{rating:.1f}")
     if sarcasm:
         sentiment, balance = min(sentiment, 0.0), balance - 1
     elif fired(found["reporting"]):
@@ -255,11 +311,57 @@ def _stance(low: str, found: dict[str, list[Hit]], sentiment: float, turn: int) 
     elif fired(found["notice"]):
         sentiment *= NOTICE_DAMPING
         flags.append("notice:" + found["notice"][0].text)
+    elif _only_questions(low) and not _CHALLENGE.search(low):  # "Is it PE tomorrow?" asks, with no stance
+        sentiment *= NOTICE_DAMPING
+        flags.append("questions")
     stance = VADER_WEIGHT * sentiment + PHRASE_WEIGHT * balance
     label = "criticism" if stance <= CRITICISM_AT else "praise" if stance >= PRAISE_AT else "neutral"
     return label, flags
 
 
+# A question that challenges rather than asks ("Why does the school insist on ...?").
+_CHALLENGE = re.compile(r"\b(?:why|how come|how can|how could|how is|how are|how dare|what's the point|who thought)\b")
+# Where sentences end, their mark kept ("Is it PE? Or Thursday?").
+_SENTENCE_ENDS = re.compile(r"(?<=[.!?\n])")
+# A review's rating: stars drawn ("★★☆☆☆"), "4/5", "2 out of 5", "one star".
+_RATING = re.compile(
+    r"(?P<stars>★{1,5})(?P<empty>☆{0,4})"
+    r"|(?<!year )(?<!yr)(?<!yr )(?<!y)\b(?P<n>[0-5](?:\.5)?)\s*(?:/|out of)\s*5\b"
+    r"|\b(?P<ten>10|[0-9](?:\.5)?)\s*(?:/|out of)\s*10\b"
+    r"|\b(?P<word>zero|no|one|two|three|four|five|[0-5])[ -]stars?\b"
+)
+_STAR_WORDS = {"zero": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _only_questions(low: str) -> bool:
+    """Whether every sentence of the text is a question."""
+    text = low.strip()
+    return text.endswith("?") and all(p.strip().endswith("?") for p in _SENTENCE_ENDS.split(text) if p.strip())
+
+
+def _rating(low: str) -> float | None:
+    """A rating as a fraction of its scale (0..1), None when the text gives none."""
+    if "★" not in low and "star" not in low and "/" not in low and "out of" not in low:
+        return None
+    m = _RATING.search(low)
+    if not m:
+        return None
+    if m.group("stars"):
+        return len(m.group("stars")) / 5
+    if m.group("n"):
+        return float(m.group("n")) / 5
+    if m.group("ten"):
+        return float(m.group("ten")) / 10
+    word = m.group("word")
+    return (_STAR_WORDS[word] if word in _STAR_WORDS else int(word)) / 5
+
+
+# An article between an opening quote and the quoted words ("'a fat lazy cow'").
+_ARTICLE_BEFORE = re.compile(r"['\"“](?:a|an|the) $")
+# A member of staff named in a hit: a violent figure of speech about one's child spares none.
+_STAFF = re.compile(
+    r"\b(?:teacher|teachers|head|headteacher|deputy|senco|miss|mrs|ms|mr|sir|staff|caretaker|governor|someone|somebody)\b"
+)
 _QUOTE_END = re.compile(r"[^.!?\n'\"”]*(?:'\w[^.!?\n'\"”]*)*['\"”](?!\w)")
 _QUOTE_SLACK = 25
 
@@ -276,8 +378,9 @@ def _in_scare_quotes(low: str, hit: Hit) -> bool:
 
 def _negated(low: str, hit: Hit) -> bool:
     """A negation up to two words before the phrase, in the same clause; a phrase that carries
-    its own ("no one answered", "nothing changes") is not turned by another ("no wonder ...")."""
-    if _NEGATED_ALREADY.match(hit.text):
+    its own ("no one answered", "still haven't") is not turned by another ("no wonder ...", "can't
+    believe ...")."""
+    if _NEGATED_ALREADY.search(hit.text):
         return False
     before = low[max(0, hit.start - _NEGATION_WINDOW) : hit.start]
     return bool(_NEGATION.search(before)) and not _NOT_NEGATION.search(before)

@@ -23,6 +23,14 @@ _WORD = re.compile(r"\w[\w']*")
 _WORD_PIECE = re.compile(r"\w+")
 _TOKEN = re.compile(r"\([^)]*\)\??|\S+")
 _CLAUSE_END = r"(?!\w)(?=\s*(?:[^\w\s'-]|$))"
+# Words nearly every text has (about a school, too): a needle among them gates nothing and costs
+# a look-up.
+_COMMON_WORDS = (
+    "the a an to of in on at for that this it you i we he she they her his him them my our your is "
+    "are was be will and or with all up out every school park primary kids children parents teacher "
+    "teachers staff head class year"
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
 
 # Whether entries compile when first needed: most of them meet no text that starts them in a run,
 # and a parsing process builds the scorer at start-up (benchmarks/README.md has the figures).
@@ -88,9 +96,12 @@ class Lexicons:
     One regex per entry, tried only where the text has that entry's first word.
     """
 
-    def __init__(self, names: Sequence[str], rules: Iterable[Entry], classes: Classes):
+    def __init__(self, names: Sequence[str], rules: Iterable[Entry], classes: Classes, overlapping: Iterable[str] = ()):
         self.names = tuple(names)
-        self._entries: list[tuple[str, Any, bool, frozenset[str], str]] = []
+        # Lists whose overlapping hits are pruned to the longest; those of `overlapping` keep them
+        # all (a frame's slots: each frame reads its own).
+        self._exclusive = [name for name in self.names if name not in frozenset(overlapping)]
+        self._entries: list[tuple[str, Any, bool, frozenset[str], str, tuple[frozenset[str], ...]]] = []
         self._by_word: dict[str, list[int]] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._anywhere: list[int] = []
@@ -101,7 +112,10 @@ class Lexicons:
             needles = _anywhere_needles(term, classes) if i in self._anywhere else _needles(term, classes)
             source = _term_regex(term, classes)
             regex = _LazyRegex(source) if LAZY else re.compile(source)
-            self._entries.append((rule.label, regex, rule.weak, needles, rule.id))
+            # A frame's slot entry carries the words its other slots need (each set, one word of
+            # it): where the text lacks them the frame cannot hit, and the entry is not tried.
+            requires = tuple(getattr(rule, "requires", ()))
+            self._entries.append((rule.label, regex, rule.weak, needles, rule.id, requires))
         # Where an entry may start: one trie-shaped regex finds those words or stems faster than a
         # loop over every word of the text ("don" is no word of "don't", nor "bullying" of
         # "anti-bullying", but "back" is one of "'watch your back'"). A key's entries include those
@@ -110,12 +124,43 @@ class Lexicons:
             r"(?<!\w)(?<!\w['-])(?:(?:%s)(?!\w|'\w)|%s)"
             % (_trie_regex(self._by_word), _trie_regex(self._by_stem) or "(?!)")
         )
-        # A stem that is also a word shares its entry, which holds the stem's entries already.
-        self._at = {
-            key: _gated([self._entries[i] for i in dict.fromkeys(ids + self._stem_ids(key, exact))])
+        # A stem that is also a word shares its entry, which holds the stem's entries already; a
+        # word with an apostrophe holds those of the word before it ("deputy's": "deputy"), which
+        # the start regex, taking the longest word, would not try there.
+        at = {
+            key: list(dict.fromkeys(ids + self._stem_ids(key, exact) + self._base(key)))
             for index, exact in ((self._by_stem, False), (self._by_word, True))
             for key, ids in index.items()
         }
+        # Per start word: the entries that need no needle (tried wherever the word is), and those
+        # that do, by index. Which of the latter a text can match is worked out once per text from
+        # its words (`_by_needle`, one list per needle word, shared by every start word).
+        self._at = {
+            key: (
+                [self._entries[i] for i in ids if not self._entries[i][3] and not self._entries[i][5]],
+                frozenset(i for i in ids if self._entries[i][3] or self._entries[i][5]),
+            )
+            for key, ids in at.items()
+        }
+        # Needle word -> the entries it lets through: those a frame gates too apart (their other
+        # slots' words are checked as well).
+        self._by_needle: dict[str, list[int]] = {}
+        self._framed_by_needle: dict[str, list[int]] = {}
+        for i, entry in enumerate(self._entries):
+            # An entry with no needle but a frame's requirements is let through by the fewest of those.
+            index = self._framed_by_needle if entry[5] else self._by_needle
+            for word in entry[3] or min(entry[5], key=len, default=frozenset()):
+                index.setdefault(word, []).append(i)
+        # Every needle, and every word a frame requires: what of a text decides which entries run.
+        self._needles = frozenset(self._by_needle).union(
+            self._framed_by_needle, *(w for e in self._entries for w in e[5])
+        )
+        # Entries looked for anywhere whose symbols an ASCII text can hold (not "🔪").
+        self._anywhere_ascii = [i for i in self._anywhere if any(n.isascii() for n in self._entries[i][3])]
+
+    def _base(self, key: str) -> list[int]:
+        base = key.split("'")[0]
+        return self._by_word.get(base, []) if base != key else []
 
     def _stem_ids(self, key: str, exact: bool) -> list[int]:
         return [
@@ -144,22 +189,42 @@ class Lexicons:
         text's, when known already."""
         found: dict[str, list[Hit]] = {name: [] for name in self.names}
         words = set(_WORD_PIECE.findall(low)) if words is None else words
+        # The entries a start word may begin whose needles the text has, worked out once per word
+        # and text ("the" starts thirty entries and a post may hold it fifty times), from the
+        # needles the text has: one set intersection where each entry's check cost more.
+        viable: dict[str, list[Any]] = {}
+        needles = self._needles & words  # the few needles of any entry the text has
+        # The entries the text's needles let through (and, for a frame's slot, the words its
+        # other slots need): a few dozen, found once per text.
+        active = {i for word in needles for i in self._by_needle.get(word, ())}
+        entries_of = self._entries
+        for word in needles:
+            for i in self._framed_by_needle.get(word, ()):
+                if not any(map(needles.isdisjoint, entries_of[i][5])):
+                    active.add(i)
         for start in self._starts.finditer(low):
-            gate, entries = self._at[start.group()]
-            if gate and words.isdisjoint(gate):
-                continue
-            for name, pattern, weak, needles, rule in entries:
-                if needles and words.isdisjoint(needles):
-                    continue
-                hit = pattern.match(low, start.start())
+            key = start.group()
+            entries = viable.get(key)
+            if entries is None:
+                static, needled = self._at[key]
+                met = active & needled if active and needled else None
+                entries = static + [entries_of[i] for i in sorted(met)] if met else static
+                viable[key] = entries
+            at = start.start()
+            for name, pattern, weak, _, rule, _ in entries:
+                hit = pattern.match(low, at)
                 if hit:
                     found[name].append(Hit(name, hit.group(), hit.start(), hit.end(), weak, rule))
-        for i in self._anywhere:
-            name, pattern, weak, needles, rule = self._entries[i]
-            if not any(n in low for n in needles):
+        for i in self._anywhere_ascii if low.isascii() else self._anywhere:
+            name, pattern, weak, symbols, rule, _ = self._entries[i]
+            if not any(n in low for n in symbols):
                 continue
             found[name] += [Hit(name, h.group(), h.start(), h.end(), weak, rule) for h in pattern.finditer(low)]
-        return found if overlaps else {name: without_overlaps(hits) for name, hits in found.items()}
+        if not overlaps:
+            for name in self._exclusive:
+                if len(found[name]) > 1:
+                    found[name] = without_overlaps(found[name])
+        return found
 
     def compiled(self) -> int:
         """How many entries' regexes are compiled so far (all of them unless LAZY)."""
@@ -207,19 +272,11 @@ def _trie_body(node: dict[str, Any]) -> str:
     return body + ("?" if "" in node else "")
 
 
-def _gated(entries: list[Any]) -> tuple[frozenset[str], list[Any]]:
-    """A key's entries and, when each has needles, all of them: one look-up skips the lot."""
-    if not all(entry[3] for entry in entries):
-        return frozenset(), entries
-    return frozenset().union(*(entry[3] for entry in entries)), entries
-
-
 def _anywhere_needles(term: str, classes: Classes) -> frozenset[str]:
     """For an entry that may start with a symbol ("'ll", "(((" ): the literal start of each of its
     first token's alternatives, one of which the text must hold."""
     first = _TOKEN.findall(term)[0].rstrip("?")
-    alternatives = classes[first[1:]] if first.startswith("@") else first.strip("()").split("/")
-    return frozenset(a.split()[0].rstrip("*") for a in alternatives if a.strip())
+    return frozenset(a.split()[0].rstrip("*") for a in _alternatives(first, classes) if a.strip())
 
 
 def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
@@ -227,30 +284,58 @@ def _needles(term: str, classes: dict[str, list[str]]) -> frozenset[str]:
     runs: the alternatives of the most telling required token after the first, or the later words
     of a hyphenated first one (none: always run)."""
     tokens = _TOKEN.findall(term)
-    first = tokens[0].strip("()").split("/")
+    first = _alternatives(tokens[0].rstrip("?"), classes)
     # The first token is indexed by its first word: a hyphenated one ("so-called") has more.
     best: frozenset[str] = frozenset()
     if all(re.fullmatch(r"[a-z']+(?:-[a-z']+)+", a) for a in first):
         best = frozenset(max(_WORD_PIECE.findall(a)[1:], key=len) for a in first)
+    elif (
+        not tokens[0].endswith("?")
+        and any(" " in a for a in first)
+        and all(re.fullmatch(r"[a-z' -]+", a) for a in first)
+    ):  # "(not impressed/unimpressed)", "(the nazis/hitler)": the longest word of each alternative
+        best = frozenset(_key_word(a) for a in first)
+        best = frozenset() if not best.isdisjoint(_COMMON) else best
     for token in tokens[1:]:
         if token.endswith("?"):
             continue
-        alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
+        alternatives = _alternatives(token, classes)
         # A hyphenated alternative ("follow-through") still has words the text's word set holds.
         if not all(re.fullmatch(r"[a-z' -]+", a) for a in alternatives):
             continue
-        words = frozenset(max(_WORD_PIECE.findall(a), key=len) for a in alternatives)
+        words = frozenset(_key_word(a) for a in alternatives)
+        if not words.isdisjoint(_COMMON):  # in nearly every text: no gate, only a cost
+            continue
         if not best or min(map(len, words)) > min(map(len, best)):
             best = words
     return best
+
+
+def needles(term: str, classes: Classes) -> frozenset[str]:
+    """Words one of which every match of an entry contains (empty: none known, or only words
+    nearly every text has): its needles, or else the longest word of each alternative of its
+    first required token."""
+    found = _needles(term, classes)
+    if found:
+        return found
+    token = next((t for t in _TOKEN.findall(term) if not (t.endswith("?") and len(t) > 1)), "")
+    if not token or token in ("_", "$"):
+        return frozenset()
+    words = frozenset(_key_word(a) for a in _alternatives(token, classes) if a.strip())
+    return words if words.isdisjoint(_COMMON) and not words & {"_", ""} else frozenset()
+
+
+def _key_word(alternative: str) -> str:
+    """The word of an alternative that tells most: its longest not among the most common ones."""
+    pieces = _WORD_PIECE.findall(alternative)
+    return max((w for w in pieces if w not in _COMMON), key=len, default=max(pieces, key=len, default=""))
 
 
 def _first_words(token: str, classes: dict[str, list[str]]) -> list[str]:
     """The words an entry can start with ('_' or a symbol: anything)."""
     if token == "_":
         return [token]
-    alternatives = classes[token[1:]] if token.startswith("@") else token.strip("()").split("/")
-    return [a.split()[0].lower() for a in alternatives if a.strip()]
+    return [a.split()[0].lower() for a in _alternatives(token, classes) if a.strip()]
 
 
 def _term_regex(term: str, classes: dict[str, list[str]]) -> str:
@@ -278,22 +363,37 @@ def _term_regex(term: str, classes: dict[str, list[str]]) -> str:
 def _token_regex(token: str, classes: dict[str, list[str]]) -> str:
     if token == "_":
         return _ANY_WORD
+    return "(?:" + "|".join(_words_regex(a) for a in _alternatives(token, classes) if a) + ")"
+
+
+def _alternatives(token: str, classes: Classes) -> list[str]:
+    """The words or phrases a token stands for: a class's (`@name`), or those between slashes,
+    where an alternative may name a class too ("(you/she/@role)")."""
     if token.startswith("@"):
-        alternatives = classes[token[1:]]
-    else:
-        alternatives = (token[1:-1] if token.startswith("(") else token).split("/")
-    return "(?:" + "|".join(_words_regex(a) for a in alternatives if a) + ")"
+        return classes[token[1:]]
+    body = token[1:-1] if token.startswith("(") and token.endswith(")") else token
+    out: list[str] = []
+    for alternative in body.split("/"):
+        out += classes[alternative[1:]] if alternative.startswith("@") else [alternative]
+    return out
 
 
 def _words_regex(words: str) -> str:
-    """One alternative, possibly of several words ('asylum seekers'); '*' ends a word freely."""
-    out = []
-    for word in words.lower().split():
-        stem = word.endswith("*") and len(word) > 1
-        # "can't" also matches "cant"; a quote mark around a word ("'diverse'") stays required.
-        escaped = re.sub(r"(?<=\w)'(?=\w)", "'?", re.escape(word[:-1] if stem else word))
-        out.append(escaped + (r"\w*" if stem else ""))
-    return SEP.join(out)
+    """One alternative, possibly of several words ('asylum seekers'); '*' ends a word freely, '_'
+    is any one word and '_?' any one word or none (after the first word)."""
+    regex = ""
+    for i, word in enumerate(words.lower().split()):
+        if word in ("_", "_?"):  # any word inside a phrase of a class or a group ("pay _ a visit")
+            body = _ANY_WORD
+        else:
+            stem = word.endswith("*") and len(word) > 1
+            # "can't" also matches "cant"; a quote mark around a word ("'diverse'") stays required.
+            body = re.sub(r"(?<=\w)'(?=\w)", "'?", re.escape(word[:-1] if stem else word)) + (r"\w*" if stem else "")
+        if i == 0:
+            regex = body
+        else:
+            regex += f"(?:{SEP}{body})?" if word == "_?" else f"{SEP}{body}"
+    return regex
 
 
 # Swear words people mask with asterisks ("b***h", "f***ing"): read as the word they hide, which

@@ -23,7 +23,7 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 # A text none of whose words has a mean coefficient this high toward abuse is not asked: on the
 # 1,405 studied and probe texts, none of those without such a word scored above 0.17, and
 # the model counts from thresholds.PROBABLE_AT (0.4) up. (2,096 of the 15,442 words have one.)
-LEANING_AT = 0.5
+LEANING_AT = 0.9
 
 
 @dataclass(frozen=True)

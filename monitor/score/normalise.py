@@ -71,7 +71,10 @@ MASKABLE = (
     "paedo",
     "paedos",
     "tosser",
+    "tossers",
     "bellend",
+    "bellends",
+    "dickheads",
     "dick",
 )
 _MASKABLE_BY_LENGTH: dict[int, tuple[str, ...]] = {}

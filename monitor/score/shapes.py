@@ -282,6 +282,12 @@ class Shapes:
             r"((?:a|an|such a|such an)\s+)?((?:a\s+)?(?:bunch|pack|load|coven|herd|gang|nest|shower|band|set)\s+of\s+)?"
             r"([\w'*-]+(?:,?\s+[\w'*-]+){0,4})"
         )  # "a rude, lazy, snivelling parasite"
+        # Insults of more than one word ("pond life", "the dregs of society"), within a few words
+        # after the copula, in its clause.
+        phrases = sorted({w for n in ("insult_noun", "vermin") for w in classes[n] if " " in w}, key=len, reverse=True)
+        self._insult_phrase = re.compile(
+            r"(?:[\w'*-]+,?\s+){0,4}?(?:%s)\b" % "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in phrases)
+        )
         self._vocative = re.compile(r"\byou\s+((?:[\w'*-]+\s+){0,2}[\w'*-]+)(?=\s*(?:[,.!?;:]|$))")
         self._insulted = re.compile(rf"\b(?:{_PEOPLE_INSULTED})\b")
         self._subject = re.compile(rf"\b{person}{_QUALIFIER}$")
@@ -373,7 +379,7 @@ class Shapes:
             # ("was rude, dismissive and useless"), and only the first is read.
             phrase = phrase.replace(",", " ") if article else phrase.split(",")[0]
             cut = bool(_CUT.match(low, m.end(3))) and (article or "," not in m.group(3))
-            if self._insults(phrase.split(), article, cut):
+            if self._insults(phrase.split(), article, cut) or self._insult_phrase_at(low, m.start(3)):
                 subject = self._subject.search(low, max(0, m.start() - _SUBJECT_SPAN), m.start())
                 if subject:
                     out.append(
@@ -410,6 +416,12 @@ class Shapes:
                         )
                     )
         return out
+
+    def _insult_phrase_at(self, low: str, at: int) -> bool:
+        """Whether an insult of several words ("the lowest of the low") starts within a few words
+        of `at`, in the same clause."""
+        found = self._insult_phrase.match(low, at)
+        return found is not None and not re.search(r"[.!?;\n]|\bbut\b", low[at : found.end()])
 
     def _insulting_word_before(self, low: str, m: re.Match) -> int:
         """Where "vile woman" or "horrible old cow" starts: a low-VADER word right before the noun,
