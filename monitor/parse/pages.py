@@ -186,7 +186,7 @@ def _page_fields(
     link = _element_link(el, found.get("link", []), page_url, notes, stop)
     item = {
         "source": source.name,
-        # Without a link or anchor: a hash of author, date (as written) and text, the brief's ladder.
+        # Without a link or anchor: a hash of author, date (as written) and text (the dedup ladder).
         "key": item_key(None, link, title, text, extra=f"{author}\x00{date_text}"),
         "url": canonical_link(link or page_url),
         "title": title,
