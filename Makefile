@@ -8,11 +8,19 @@ SHARED ?= ../shared
 
 .PHONY: run init scan test lint format eval bench demo check clean
 
+# Two stamps: running the monitor needs the package alone; the tests and the linters need their
+# extras too (scikit-learn to check the exported model, selenium, psycopg, ruff, mypy).
+DEV    := $(VENV)/.installed-dev
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,lint]'
+	touch $(DEV)
 
 run: $(STAMP)
 	$(BIN)/school-monitor --config $(CONFIG) --log-level info run
@@ -27,15 +35,15 @@ scan: $(STAMP)
 check: $(STAMP)
 	$(BIN)/school-monitor --config $(CONFIG) check
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check monitor tests benchmarks demo
 	$(BIN)/ruff format --check monitor tests benchmarks demo
 	$(BIN)/mypy
 
-format: $(STAMP)
+format: $(DEV)
 	$(BIN)/ruff check --fix monitor tests benchmarks demo
 	$(BIN)/ruff format monitor tests benchmarks demo
 
