@@ -105,15 +105,39 @@ def test_entries_compile_only_when_a_text_starts_them():
     assert 0 < lexicons.compiled() < len(REGISTRY.patterns()) // 4
 
 
-def test_fast_vader_skips_the_emoji_pass_on_ascii_text(monkeypatch):
+def test_fast_vader_skips_the_emoji_pass_on_text_without_emoji(monkeypatch):
     from monitor.score.vader import FastVader
 
-    def refuse(self, text):
-        raise AssertionError("VADER's own polarity_scores ran on ASCII text")
+    vader = FastVader()
+    own = SentimentIntensityAnalyzer.polarity_scores
+    emoji_passes = []
+
+    def counted(self, text):
+        emoji_passes.append(text)
+        return own(self, text)
+
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores", counted)
+    assert vader.polarity_scores("The staff are lovely but the office is useless.")["compound"] != 0
+    assert vader.polarity_scores("The staff are lovely – but the £5 trip is a “joke”.")["compound"] != 0
+    assert not emoji_passes
+    assert vader.polarity_scores("The staff are lovely 😍")["compound"] > 0  # VADER reads the emoji's words
+    assert len(emoji_passes) == 1
+
+
+def test_fast_vader_calls_sentiment_valence_only_for_words_of_its_lexicon(monkeypatch):
+    from monitor.score.vader import FastVader
 
     vader = FastVader()
-    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores", refuse)
-    assert vader.polarity_scores("The staff are lovely but the office is useless.")["compound"] != 0
+    own = SentimentIntensityAnalyzer.sentiment_valence
+    read = []
+
+    def counted(self, valence, sentitext, item, i, sentiments):
+        read.append(item)
+        return own(self, valence, sentitext, item, i, sentiments)
+
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "sentiment_valence", counted)
+    assert vader.polarity_scores("The staff are not lovely and the office is useless.")["compound"] < 0
+    assert read == ["lovely", "useless"]
 
 
 def test_sentences_without_a_sentiment_word_are_not_walked():
@@ -121,6 +145,7 @@ def test_sentences_without_a_sentiment_word_are_not_walked():
 
     sentiment = Sentiment()
     sentiment.read("The fete is on Saturday. Gates open at ten. Parking on Elm Road.")
+    sentiment.read("Tickets £5 – gates open at ten.")  # not ASCII, but no emoji
     assert sentiment.full_walks == 0
     sentiment.read("The fete is on Saturday. It was lovely last year.")
     assert sentiment.full_walks == 1
