@@ -124,19 +124,26 @@ def test_fast_vader_skips_the_emoji_pass_on_text_without_emoji(monkeypatch):
     assert len(emoji_passes) == 1
 
 
-def test_fast_vader_calls_sentiment_valence_only_for_words_of_its_lexicon(monkeypatch):
+def test_fast_vader_reads_only_the_words_of_its_lexicon_and_never_with_vaders_own_walk(monkeypatch):
     from monitor.score.vader import FastVader
 
+    text = "The staff are not lovely and the office is kind of useless."
+    expected = SentimentIntensityAnalyzer().polarity_scores(text)
     vader = FastVader()
-    own = SentimentIntensityAnalyzer.sentiment_valence
-    read = []
 
-    def counted(self, valence, sentitext, item, i, sentiments):
-        read.append(item)
-        return own(self, valence, sentitext, item, i, sentiments)
+    def refuse(*args):
+        raise AssertionError("VADER's own walk ran on a text without emoji")
 
-    monkeypatch.setattr(SentimentIntensityAnalyzer, "sentiment_valence", counted)
-    assert vader.polarity_scores("The staff are not lovely and the office is useless.")["compound"] < 0
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "sentiment_valence", refuse)
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "_special_idioms_check", staticmethod(refuse))
+    own, read = FastVader._valence, []
+
+    def counted(self, words, lows, i, is_cap_diff):
+        read.append(words[i])
+        return own(self, words, lows, i, is_cap_diff)
+
+    monkeypatch.setattr(FastVader, "_valence", counted)
+    assert vader.polarity_scores(text) == expected
     assert read == ["lovely", "useless"]
 
 

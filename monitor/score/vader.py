@@ -1,12 +1,13 @@
 """The VADER adapter: VADER's compound per sentence, with the domain words of vader_domain.txt,
 weighed around a contrast ("..., but ...").
 
-`FastVader` is VADER 3.3.2 less its emoji pass on text with no emoji, with no call per word
-outside its lexicon, and with a negation check that does not lower-case the whole text per
-sentiment word: scores identical to VADER's (tested on every held-out text; why it is kept:
-benchmarks/README.md). `Sentiment.compound` returns 0 at once for a sentence with no word of
-VADER's lexicon, as VADER would after a longer walk. Both are tested to be taken
-(test_score_rules.py), so neither can silently stop working.
+`FastVader` is VADER 3.3.2's scoring less its emoji pass on text with no emoji, ported to read
+each word's lower case once (VADER lower-cases the whole sentence again for each check of each
+sentiment word) and to skip the words outside its lexicon: scores identical to VADER's (tested
+on every held-out text, sentence by sentence too; why it is kept: benchmarks/README.md).
+`Sentiment.compound` returns 0 at once for a sentence with no word of VADER's lexicon, as VADER
+would after a longer walk. Both are tested to be taken (test_score_rules.py), so neither can
+silently stop working.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ import re
 import string
 from typing import Any
 
-from vaderSentiment.vaderSentiment import BOOSTER_DICT, N_SCALAR, NEGATE, SentimentIntensityAnalyzer, SentiText
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    C_INCR,
+    N_SCALAR,
+    NEGATE,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+    SentiText,
+    scalar_inc_dec,
+)
 
 from monitor.score.rules import read_lexicon
 
@@ -43,10 +53,9 @@ _VADER_NEGATE = frozenset(NEGATE)
 
 
 class FastVader(SentimentIntensityAnalyzer):
-    """VADER, less its emoji pass where there is no emoji. The rest is VADER 3.3.2's
-    polarity_scores as it stands, less its call per word outside the lexicon (which only appends
-    0), with an identical negation check that lower-cases only the words it reads (tests compare
-    the two on every held-out text, sentence by sentence too)."""
+    """VADER 3.3.2's polarity_scores, less its emoji pass where there is no emoji, ported to read
+    the lower case of each word once and only the words of its lexicon (tests compare the two on
+    every held-out text, sentence by sentence too). Texts with an emoji go to VADER's own."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,18 +72,62 @@ class FastVader(SentimentIntensityAnalyzer):
         text = text.strip()
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
+        lows = [w.lower() for w in words]
         lexicon = self.lexicon
         sentiments: list[Any] = []
-        for i, item in enumerate(words):
-            low = item.lower()
-            if low in BOOSTER_DICT or (low == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"):
+        for i, low in enumerate(lows):
+            # Boosters, "kind of" and words outside the lexicon weigh 0, as in VADER.
+            if (
+                low not in lexicon
+                or low in BOOSTER_DICT
+                or (low == "kind" and i < len(lows) - 1 and lows[i + 1] == "of")
+            ):
                 sentiments.append(0)
-                continue
-            if low not in lexicon:  # sentiment_valence would append its valence unchanged: 0
-                sentiments.append(0)
-                continue
-            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-        return dict(self.score_valence(self._but_check(words, sentiments), text))
+            else:
+                sentiments.append(self._valence(words, lows, i, sentitext.is_cap_diff))
+        if "but" in lows:
+            sentiments = self._but_check(lows, sentiments)
+        return dict(self.score_valence(sentiments, text))
+
+    def _valence(self, words: list[str], lows: list[str], i: int, is_cap_diff: bool) -> float:
+        """VADER 3.3.2's sentiment_valence for a word of its lexicon, with its _least_check, line
+        for line; `lows`: the words in lower case."""
+        lexicon = self.lexicon
+        item, low = words[i], lows[i]
+        valence = lexicon[low]
+        # "no" as negation for an adjacent lexicon item vs "no" as its own stand-alone lexicon item
+        if low == "no" and i != len(words) - 1 and lows[i + 1] in lexicon:
+            valence = 0.0
+        if (
+            (i > 0 and lows[i - 1] == "no")
+            or (i > 1 and lows[i - 2] == "no")
+            or (i > 2 and lows[i - 3] == "no" and lows[i - 1] in ["or", "nor"])
+        ):
+            valence = lexicon[low] * N_SCALAR
+        if item.isupper() and is_cap_diff:  # a sentiment word in ALL CAPS (while others aren't)
+            if valence > 0:
+                valence += C_INCR
+            else:
+                valence -= C_INCR
+        for start_i in range(0, 3):
+            # The scalar modifiers of the three words before, dampened with their distance.
+            if i > start_i and lows[i - (start_i + 1)] not in lexicon:
+                s = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
+                if start_i == 1 and s != 0:
+                    s = s * 0.95
+                if start_i == 2 and s != 0:
+                    s = s * 0.9
+                valence = valence + s
+                valence = self._negation_check(valence, lows, start_i, i)
+                if start_i == 2:
+                    valence = _special_idioms(valence, lows, i)
+        # "least" as negation
+        if i > 1 and lows[i - 1] not in lexicon and lows[i - 1] == "least":
+            if lows[i - 2] != "at" and lows[i - 2] != "very":
+                valence = valence * N_SCALAR
+        elif i > 0 and lows[i - 1] not in lexicon and lows[i - 1] == "least":
+            valence = valence * N_SCALAR
+        return valence
 
     @staticmethod
     def _negation_check(valence: float, words_and_emoticons: list[str], start_i: int, i: int) -> float:
@@ -109,6 +162,32 @@ class FastVader(SentimentIntensityAnalyzer):
             elif negated(before3):
                 valence = valence * N_SCALAR
         return valence
+
+
+def _special_idioms(valence: float, lows: list[str], i: int) -> float:
+    """VADER 3.3.2's _special_idioms_check, line for line, on the words in lower case."""
+    onezero = f"{lows[i - 1]} {lows[i]}"
+    twoonezero = f"{lows[i - 2]} {lows[i - 1]} {lows[i]}"
+    twoone = f"{lows[i - 2]} {lows[i - 1]}"
+    threetwoone = f"{lows[i - 3]} {lows[i - 2]} {lows[i - 1]}"
+    threetwo = f"{lows[i - 3]} {lows[i - 2]}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in SPECIAL_CASES:
+            valence = SPECIAL_CASES[seq]
+            break
+    if len(lows) - 1 > i:
+        zeroone = f"{lows[i]} {lows[i + 1]}"
+        if zeroone in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroone]
+    if len(lows) - 1 > i + 1:
+        zeroonetwo = f"{lows[i]} {lows[i + 1]} {lows[i + 2]}"
+        if zeroonetwo in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroonetwo]
+    # booster/dampener bi-grams such as 'sort of' or 'kind of'
+    for n_gram in (threetwoone, threetwo, twoone):
+        if n_gram in BOOSTER_DICT:
+            valence = valence + BOOSTER_DICT[n_gram]
+    return valence
 
 
 class Sentiment:
