@@ -23,7 +23,7 @@ from vaderSentiment.vaderSentiment import (
     NEGATE,
     SPECIAL_CASES,
     SentimentIntensityAnalyzer,
-    SentiText,
+    normalize,
     scalar_inc_dec,
 )
 
@@ -70,8 +70,30 @@ class FastVader(SentimentIntensityAnalyzer):
         if self.has_emoji(text):
             return dict(super().polarity_scores(text))
         text = text.strip()
-        sentitext = SentiText(text)
-        words = sentitext.words_and_emoticons
+        return dict(self.score_valence(self._sentiments(text), text))
+
+    def compound(self, text: str) -> float:
+        """polarity_scores(text)["compound"], less working out the other three scores."""
+        if self.has_emoji(text):
+            return float(super().polarity_scores(text)["compound"])
+        text = text.strip()
+        sentiments = self._sentiments(text)
+        if not sentiments:
+            return 0.0
+        total = float(sum(sentiments))  # VADER's score_valence, its compound only
+        emphasis = self._punctuation_emphasis(text)
+        if total > 0:
+            total += emphasis
+        elif total < 0:
+            total -= emphasis
+        return round(normalize(total), 4)
+
+    def _sentiments(self, text: str) -> list[Any]:
+        """Each word's valence, as VADER's polarity_scores works them out before scoring them."""
+        # SentiText's words: punctuation stripped off each unless two characters or fewer remain
+        # (an emoticon), and whether some but not all of them are in capitals.
+        words = [word if len(stripped := word.strip(_PUNCTUATION)) <= 2 else stripped for word in text.split()]
+        is_cap_diff = 0 < len(words) - sum(map(str.isupper, words)) < len(words)
         lows = [w.lower() for w in words]
         lexicon = self.lexicon
         sentiments: list[Any] = []
@@ -84,10 +106,10 @@ class FastVader(SentimentIntensityAnalyzer):
             ):
                 sentiments.append(0)
             else:
-                sentiments.append(self._valence(words, lows, i, sentitext.is_cap_diff))
+                sentiments.append(self._valence(words, lows, i, is_cap_diff))
         if "but" in lows:
             sentiments = self._but_check(lows, sentiments)
-        return dict(self.score_valence(sentiments, text))
+        return sentiments
 
     def _valence(self, words: list[str], lows: list[str], i: int, is_cap_diff: bool) -> float:
         """VADER 3.3.2's sentiment_valence for a word of its lexicon, with its _least_check, line
@@ -210,7 +232,7 @@ class Sentiment:
         ):
             return 0.0
         self.full_walks += 1
-        return float(self.vader.polarity_scores(sentence)["compound"])
+        return self.vader.compound(sentence)
 
     def read(self, text: str) -> tuple[float, list[str], int]:
         """VADER compound per sentence, averaged, and where the text turns: a sentence opening with
