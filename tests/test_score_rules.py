@@ -173,3 +173,36 @@ def test_no_entry_looked_for_anywhere_runs_on_every_text():
     for i in lexicons._anywhere_ascii:
         needles = lexicons._entries[i][3]
         assert all(len(n) > 3 and n not in lexicon._COMMON for n in needles), lexicons._entries[i][4]
+
+
+def test_sentence_ends_are_found_as_the_plain_regex_finds_them():
+    """vader._SENTENCE_END starts with the space it matches, so that the regex engine skips to
+    spaces; it must find what `(?<=[.!?…])\\s+|\\n+` finds, span for span."""
+    import json
+    import re
+    from pathlib import Path
+
+    from monitor.score.vader import _SENTENCE_END
+
+    plain = re.compile(r"(?<=[.!?…])\s+|\n+")
+    texts = [
+        json.loads(line)["text"]
+        for path in sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts += [
+        "a.  \n\n b",
+        "a\n\n\nb",
+        "a. \t\nb",
+        "a\n .b",
+        "end!\u00a0next",
+        "x…\ny",
+        "a\r\nb",
+        "",
+        "\n",
+        ". ",
+        "a .b",
+    ]
+    for text in texts:
+        assert [m.span() for m in _SENTENCE_END.finditer(text)] == [m.span() for m in plain.finditer(text)], text
