@@ -143,7 +143,7 @@ class FastVader(SentimentIntensityAnalyzer):
                 if start_i == 2 and s != 0:
                     s = s * 0.9
                 valence = valence + s
-                valence = self._negation_check(valence, lows, start_i, i)
+                valence = _negation(valence, lows, start_i, i)
                 if start_i == 2:
                     valence = _special_idioms(valence, lows, i)
         # "least" as negation
@@ -156,37 +156,39 @@ class FastVader(SentimentIntensityAnalyzer):
 
     @staticmethod
     def _negation_check(valence: float, words_and_emoticons: list[str], start_i: int, i: int) -> float:
-        """VADER 3.3.2's, word for word, less lower-casing the whole text on each of its three
-        calls per sentiment word and a list scan of its negations per word."""
+        """VADER 3.3.2's, for its own walk (texts with an emoji): the port's, on the words in lower
+        case (as VADER lower-cases them)."""
+        return _negation(valence, [w.lower() for w in words_and_emoticons], start_i, i)
 
-        def low(k: int) -> str:
-            return words_and_emoticons[k].lower()
 
-        def negated(word: str) -> bool:
-            return word in _VADER_NEGATE or "n't" in word
+def _negation(valence: float, lows: list[str], start_i: int, i: int) -> float:
+    """VADER 3.3.2's _negation_check, line for line, on the words in lower case, less a list scan of
+    its negations per word."""
+    if start_i == 0:
+        if _negated(lows[i - 1]):  # 1 word preceding lexicon word (w/o stopwords)
+            valence = valence * N_SCALAR
+    elif start_i == 1:
+        if lows[i - 2] == "never" and (lows[i - 1] == "so" or lows[i - 1] == "this"):
+            valence = valence * 1.25
+        elif lows[i - 2] == "without" and lows[i - 1] == "doubt":
+            pass
+        elif _negated(lows[i - 2]):  # 2 words preceding the lexicon word position
+            valence = valence * N_SCALAR
+    elif start_i == 2:
+        if (lows[i - 3] == "never" and (lows[i - 2] == "so" or lows[i - 2] == "this")) or (
+            lows[i - 1] == "so" or lows[i - 1] == "this"
+        ):
+            valence = valence * 1.25
+        elif lows[i - 3] == "without" and (lows[i - 2] == "doubt" or lows[i - 1] == "doubt"):
+            pass
+        elif _negated(lows[i - 3]):  # 3 words preceding the lexicon word position
+            valence = valence * N_SCALAR
+    return valence
 
-        if start_i == 0:
-            if negated(low(i - 1)):
-                valence = valence * N_SCALAR
-        elif start_i == 1:
-            before2, before1 = low(i - 2), low(i - 1)
-            if before2 == "never" and (before1 == "so" or before1 == "this"):
-                valence = valence * 1.25
-            elif before2 == "without" and before1 == "doubt":
-                pass
-            elif negated(before2):
-                valence = valence * N_SCALAR
-        elif start_i == 2:
-            before3, before2, before1 = low(i - 3), low(i - 2), low(i - 1)
-            if (before3 == "never" and (before2 == "so" or before2 == "this")) or (
-                before1 == "so" or before1 == "this"
-            ):
-                valence = valence * 1.25
-            elif before3 == "without" and (before2 == "doubt" or before1 == "doubt"):
-                pass
-            elif negated(before3):
-                valence = valence * N_SCALAR
-        return valence
+
+def _negated(low: str) -> bool:
+    """VADER's negated() of one word in lower case."""
+    return low in _VADER_NEGATE or "n't" in low
 
 
 def _special_idioms(valence: float, lows: list[str], i: int) -> float:
