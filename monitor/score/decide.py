@@ -75,7 +75,7 @@ PRAISE_AT = 0.3
 
 def fired(hits: list[Hit]) -> bool:
     """A strong entry, or two different weak ones."""
-    return any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2
+    return bool(hits) and (any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2)
 
 
 class Reading(NamedTuple):
