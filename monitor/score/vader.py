@@ -5,7 +5,7 @@ weighed around a contrast ("..., but ...").
 each word's lower case once (VADER lower-cases the whole sentence again for each check of each
 sentiment word) and to skip the words outside its lexicon: scores identical to VADER's (tested
 on every held-out text, sentence by sentence too; why it is kept: benchmarks/README.md).
-`Sentiment.compound` returns 0 at once for a sentence with no word of VADER's lexicon, as VADER
+`FastVader.compound` returns 0 at once for a sentence with no word of VADER's lexicon, as VADER
 would after a longer walk. Both are tested to be taken (test_score_rules.py), so neither can
 silently stop working.
 """
@@ -64,6 +64,7 @@ class FastVader(SentimentIntensityAnalyzer):
         super().__init__()
         # VADER's emoji pass reads a text one character at a time: only these are replaced.
         self._emoji = frozenset(e for e in self.emojis if len(e) == 1)
+        self.walks = 0  # texts read word by word (the shortcut's test counts them)
 
     def has_emoji(self, text: str) -> bool:
         """Whether VADER's emoji pass would change the text (never an ASCII one)."""
@@ -73,17 +74,20 @@ class FastVader(SentimentIntensityAnalyzer):
         if self.has_emoji(text):
             return dict(super().polarity_scores(text))
         text = text.strip()
-        return dict(self.score_valence(self._sentiments(text), text))
+        return dict(self.score_valence(self._sentiments(*_words(text)), text))
 
     def compound(self, text: str) -> float:
-        """polarity_scores(text)["compound"], less working out the other three scores."""
+        """polarity_scores(text)["compound"], less working out the other three scores; 0 at once
+        for a text with no word of the lexicon, as VADER would find after a longer walk."""
         if self.has_emoji(text):
+            self.walks += 1
             return float(super().polarity_scores(text)["compound"])
         text = text.strip()
-        sentiments = self._sentiments(text)
-        if not sentiments:
+        words, lows = _words(text)
+        if self.lexicon.keys().isdisjoint(lows):  # every word weighs 0, and so does the text
             return 0.0
-        total = float(sum(sentiments))  # VADER's score_valence, its compound only
+        self.walks += 1
+        total = float(sum(self._sentiments(words, lows)))  # VADER's score_valence, its compound only
         emphasis = self._punctuation_emphasis(text)
         if total > 0:
             total += emphasis
@@ -91,13 +95,11 @@ class FastVader(SentimentIntensityAnalyzer):
             total -= emphasis
         return round(normalize(total), 4)
 
-    def _sentiments(self, text: str) -> list[Any]:
-        """Each word's valence, as VADER's polarity_scores works them out before scoring them."""
-        # SentiText's words: punctuation stripped off each unless two characters or fewer remain
-        # (an emoticon), and whether some but not all of them are in capitals.
-        words = [word if len(stripped := word.strip(_PUNCTUATION)) <= 2 else stripped for word in text.split()]
+    def _sentiments(self, words: list[str], lows: list[str]) -> list[Any]:
+        """Each word's valence, as VADER's polarity_scores works them out before scoring them;
+        `lows`: the words in lower case."""
+        # Whether some but not all of the words are in capitals (SentiText.is_cap_diff).
         is_cap_diff = 0 < len(words) - sum(map(str.isupper, words)) < len(words)
-        lows = [w.lower() for w in words]
         lexicon = self.lexicon
         sentiments: list[Any] = []
         for i, low in enumerate(lows):
@@ -159,6 +161,13 @@ class FastVader(SentimentIntensityAnalyzer):
         """VADER 3.3.2's, for its own walk (texts with an emoji): the port's, on the words in lower
         case (as VADER lower-cases them)."""
         return _negation(valence, [w.lower() for w in words_and_emoticons], start_i, i)
+
+
+def _words(text: str) -> tuple[list[str], list[str]]:
+    """SentiText's words of a text (punctuation stripped off each unless two characters or fewer
+    remain: an emoticon), and the same in lower case."""
+    words = [word if len(stripped := word.strip(_PUNCTUATION)) <= 2 else stripped for word in text.split()]
+    return words, [w.lower() for w in words]
 
 
 def _negation(valence: float, lows: list[str], start_i: int, i: int) -> float:
@@ -224,19 +233,14 @@ class Sentiment:
         self.vader = FastVader()
         self.vader.lexicon.update(domain_words())
         self.lexicon: dict[str, float] = self.vader.lexicon
-        self.full_walks = 0  # sentences VADER read in full (the shortcut's test counts them)
+
+    @property
+    def full_walks(self) -> int:
+        """Sentences VADER read word by word (the shortcut's test counts them)."""
+        return self.vader.walks
 
     def compound(self, sentence: str) -> float:
-        """VADER's compound; 0 at once for a sentence with no word of its lexicon and no emoji,
-        which is what VADER would return after a much longer walk."""
-        words = sentence.lower().split()
-        if (
-            not self.vader.has_emoji(sentence)
-            and self.lexicon.keys().isdisjoint(words)
-            and self.lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in words)
-        ):
-            return 0.0
-        self.full_walks += 1
+        """VADER's compound (0 at once for a sentence with no word of its lexicon)."""
         return self.vader.compound(sentence)
 
     def read(self, text: str) -> tuple[float, list[str], int]:
