@@ -206,3 +206,21 @@ def test_sentence_ends_are_found_as_the_plain_regex_finds_them():
     ]
     for text in texts:
         assert [m.span() for m in _SENTENCE_END.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+
+
+def test_mild_swearing_is_taken_out_only_of_texts_with_a_mild_word(monkeypatch):
+    from monitor.score import decide
+
+    scorer = Scorer()
+    real, subs = decide._MILD_SWEARING, []
+
+    class Counting:
+        def sub(self, repl, text):
+            subs.append(text)
+            return real.sub(repl, text)
+
+    monkeypatch.setattr(decide, "_MILD_SWEARING", Counting())
+    plain = scorer.read("The teachers are dumb about the parking rules.")
+    assert plain.abusive is not None and not subs
+    sworn = scorer.read("The teachers are dumb about the bloody parking rules.")
+    assert len(subs) == 1 and sworn.abusive == plain.abusive  # the model read neither swear word

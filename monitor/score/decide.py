@@ -58,10 +58,12 @@ _QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\
 # weigh more. Set on round values where both the dev set and hand-written probes score well.
 # Swearing at a thing, not a person ("what a load of crap", "bloody hell, closed again"): the model
 # reads it as abusive (0.97) though it insults no one, so it is left out of what the model reads.
-_MILD_SWEARING = re.compile(
-    r"\b(?:bloody|crap|crappy|shit|shite|shitty|damn|damned|hell|bollocks|arse|piss|pissed|sodding|"
-    r"bleeding|effing|joke|wtf|omg|ffs)\b"
+_MILD = (
+    "bloody crap crappy shit shite shitty damn damned hell bollocks arse piss pissed sodding bleeding effing joke "
+    "wtf omg ffs"
 )
+_MILD_WORDS = frozenset(_MILD.split())
+_MILD_SWEARING = re.compile(r"\b(?:%s)\b" % "|".join(_MILD.split()))
 
 PHRASE_WEIGHT = 0.5
 VADER_WEIGHT = 0.8
@@ -176,7 +178,8 @@ class Scorer:
         )
         if self._model is not None and person and self._model.worth_asking(words):
             aimed = True
-            abusive = self._model.probability(_MILD_SWEARING.sub(" ", low))
+            # The regex matches whole words only: a text has none of them when its words say so.
+            abusive = self._model.probability(low if words.isdisjoint(_MILD_WORDS) else _MILD_SWEARING.sub(" ", low))
         # The text model counts only where it would confirm a weak cue (or a protected group named
         # for extremism): it is asked only there, a few texts in a hundred.
         if (
