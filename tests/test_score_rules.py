@@ -224,3 +224,28 @@ def test_mild_swearing_is_taken_out_only_of_texts_with_a_mild_word(monkeypatch):
     assert plain.abusive is not None and not subs
     sworn = scorer.read("The teachers are dumb about the bloody parking rules.")
     assert len(subs) == 1 and sworn.abusive == plain.abusive  # the model read neither swear word
+
+
+def test_word_set_of_an_ascii_text_is_split_without_the_regex(monkeypatch):
+    import importlib
+    import json
+    from pathlib import Path
+
+    normalise = importlib.import_module("monitor.score.normalise")  # the package exports a function of that name
+    texts = [
+        json.loads(line)["text"].lower()
+        for path in sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts += ["don't-stop_me now!!", "a\x1cb\x1fc\td", "tab\tnew\nline\r\n", "", "   ", "snake_case 3rd 4/5"]
+    assert any(t.isascii() for t in texts) and any(not t.isascii() for t in texts)
+    for text in texts:
+        assert normalise.word_set(text) == set(normalise.WORD_PIECE.findall(text)), text
+
+    class Refuse:
+        def findall(self, text):
+            raise AssertionError("the regex split an ASCII text")
+
+    monkeypatch.setattr(normalise, "WORD_PIECE", Refuse())
+    assert normalise.word_set("the head's car, again") == {"the", "head", "s", "car", "again"}
