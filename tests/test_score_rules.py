@@ -249,3 +249,20 @@ def test_word_set_of_an_ascii_text_is_split_without_the_regex(monkeypatch):
 
     monkeypatch.setattr(normalise, "WORD_PIECE", Refuse())
     assert normalise.word_set("the head's car, again") == {"the", "head", "s", "car", "again"}
+
+
+def test_a_rating_is_searched_for_only_where_a_text_may_hold_one(monkeypatch):
+    from monitor.score import decide
+
+    real, searched = decide._RATING, []
+
+    class Counting:
+        def search(self, text):
+            searched.append(text)
+            return real.search(text)
+
+    monkeypatch.setattr(decide, "_RATING", Counting())
+    assert decide._rating("see https://elmpark.example/news/2024/term-dates and 12/03") is None
+    assert not searched  # links and dates hold "/", but no "N/5" nor "N/10"
+    ratings = ["4/5 would recommend", "7.5 out of 10", "★★☆☆☆", "two stars", "3 / 5"]
+    assert [decide._rating(text) for text in ratings] == [0.8, 0.75, 0.4, 0.4, 0.6]

@@ -333,6 +333,9 @@ _RATING = re.compile(
     r"|\b(?P<ten>10|[0-9](?:\.5)?)\s*(?:/|out of)\s*10\b"
     r"|\b(?P<word>zero|no|one|two|three|four|five|[0-5])[ -]stars?\b"
 )
+# What a rating not drawn or named in stars holds ("4/5", "7.5 out of 10"): _RATING is searched
+# only where a text has this or a star ("/" alone is in every link, and _RATING is slow to rule out).
+_RATING_HINT = re.compile(r"\d\s*(?:/|out of)\s*(?:5|10)")
 _STAR_WORDS = {"zero": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
@@ -344,7 +347,7 @@ def _only_questions(low: str) -> bool:
 
 def _rating(low: str) -> float | None:
     """A rating as a fraction of its scale (0..1), None when the text gives none."""
-    if "★" not in low and "star" not in low and "/" not in low and "out of" not in low:
+    if not ("★" in low or "star" in low or (("/" in low or "out of" in low) and _RATING_HINT.search(low))):
         return None
     m = _RATING.search(low)
     if not m:
