@@ -573,8 +573,13 @@ def test_our_vader_scores_every_held_out_text_exactly_as_vader_does():
         if line.strip()
     ]
     assert len(texts) > 1000
+    # Both of FastVader's ways are compared: texts with emoji and non-ASCII texts without.
+    assert sum(ours.has_emoji(t) for t in texts) > 50
+    assert sum(not t.isascii() and not ours.has_emoji(t) for t in texts) > 50
     for text in texts + [part for t in texts for part in t.split(". ")]:  # sentence by sentence too
-        assert ours.polarity_scores(text) == theirs.polarity_scores(text), text
+        expected = theirs.polarity_scores(text)
+        assert ours.polarity_scores(text) == expected, text
+        assert ours.compound(text) == expected["compound"], text
 
 
 @pytest.mark.parametrize(

@@ -105,15 +105,46 @@ def test_entries_compile_only_when_a_text_starts_them():
     assert 0 < lexicons.compiled() < len(REGISTRY.patterns()) // 4
 
 
-def test_fast_vader_skips_the_emoji_pass_on_ascii_text(monkeypatch):
+def test_fast_vader_skips_the_emoji_pass_on_text_without_emoji(monkeypatch):
     from monitor.score.vader import FastVader
 
-    def refuse(self, text):
-        raise AssertionError("VADER's own polarity_scores ran on ASCII text")
-
     vader = FastVader()
-    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores", refuse)
+    own = SentimentIntensityAnalyzer.polarity_scores
+    emoji_passes = []
+
+    def counted(self, text):
+        emoji_passes.append(text)
+        return own(self, text)
+
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores", counted)
     assert vader.polarity_scores("The staff are lovely but the office is useless.")["compound"] != 0
+    assert vader.polarity_scores("The staff are lovely – but the £5 trip is a “joke”.")["compound"] != 0
+    assert not emoji_passes
+    assert vader.polarity_scores("The staff are lovely 😍")["compound"] > 0  # VADER reads the emoji's words
+    assert len(emoji_passes) == 1
+
+
+def test_fast_vader_reads_only_the_words_of_its_lexicon_and_never_with_vaders_own_walk(monkeypatch):
+    from monitor.score.vader import FastVader
+
+    text = "The staff are not lovely and the office is kind of useless."
+    expected = SentimentIntensityAnalyzer().polarity_scores(text)
+    vader = FastVader()
+
+    def refuse(*args):
+        raise AssertionError("VADER's own walk ran on a text without emoji")
+
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "sentiment_valence", refuse)
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "_special_idioms_check", staticmethod(refuse))
+    own, read = FastVader._valence, []
+
+    def counted(self, words, lows, i, is_cap_diff):
+        read.append(words[i])
+        return own(self, words, lows, i, is_cap_diff)
+
+    monkeypatch.setattr(FastVader, "_valence", counted)
+    assert vader.polarity_scores(text) == expected
+    assert read == ["lovely", "useless"]
 
 
 def test_sentences_without_a_sentiment_word_are_not_walked():
@@ -121,6 +152,7 @@ def test_sentences_without_a_sentiment_word_are_not_walked():
 
     sentiment = Sentiment()
     sentiment.read("The fete is on Saturday. Gates open at ten. Parking on Elm Road.")
+    sentiment.read("Tickets £5 – gates open at ten.")  # not ASCII, but no emoji
     assert sentiment.full_walks == 0
     sentiment.read("The fete is on Saturday. It was lovely last year.")
     assert sentiment.full_walks == 1
@@ -141,3 +173,96 @@ def test_no_entry_looked_for_anywhere_runs_on_every_text():
     for i in lexicons._anywhere_ascii:
         needles = lexicons._entries[i][3]
         assert all(len(n) > 3 and n not in lexicon._COMMON for n in needles), lexicons._entries[i][4]
+
+
+def test_sentence_ends_are_found_as_the_plain_regex_finds_them():
+    """vader._SENTENCE_END starts with the space it matches, so that the regex engine skips to
+    spaces; it must find what `(?<=[.!?…])\\s+|\\n+` finds, span for span."""
+    import json
+    import re
+    from pathlib import Path
+
+    from monitor.score.vader import _SENTENCE_END
+
+    plain = re.compile(r"(?<=[.!?…])\s+|\n+")
+    texts = [
+        json.loads(line)["text"]
+        for path in sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts += [
+        "a.  \n\n b",
+        "a\n\n\nb",
+        "a. \t\nb",
+        "a\n .b",
+        "end!\u00a0next",
+        "x…\ny",
+        "a\r\nb",
+        "",
+        "\n",
+        ". ",
+        "a .b",
+    ]
+    for text in texts:
+        assert [m.span() for m in _SENTENCE_END.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+
+
+def test_mild_swearing_is_taken_out_only_of_texts_with_a_mild_word(monkeypatch):
+    from monitor.score import decide
+
+    scorer = Scorer()
+    real, subs = decide._MILD_SWEARING, []
+
+    class Counting:
+        def sub(self, repl, text):
+            subs.append(text)
+            return real.sub(repl, text)
+
+    monkeypatch.setattr(decide, "_MILD_SWEARING", Counting())
+    plain = scorer.read("The teachers are dumb about the parking rules.")
+    assert plain.abusive is not None and not subs
+    sworn = scorer.read("The teachers are dumb about the bloody parking rules.")
+    assert len(subs) == 1 and sworn.abusive == plain.abusive  # the model read neither swear word
+
+
+def test_word_set_of_an_ascii_text_is_split_without_the_regex(monkeypatch):
+    import importlib
+    import json
+    from pathlib import Path
+
+    normalise = importlib.import_module("monitor.score.normalise")  # the package exports a function of that name
+    texts = [
+        json.loads(line)["text"].lower()
+        for path in sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts += ["don't-stop_me now!!", "a\x1cb\x1fc\td", "tab\tnew\nline\r\n", "", "   ", "snake_case 3rd 4/5"]
+    assert any(t.isascii() for t in texts) and any(not t.isascii() for t in texts)
+    for text in texts:
+        assert normalise.word_set(text) == set(normalise.WORD_PIECE.findall(text)), text
+
+    class Refuse:
+        def findall(self, text):
+            raise AssertionError("the regex split an ASCII text")
+
+    monkeypatch.setattr(normalise, "WORD_PIECE", Refuse())
+    assert normalise.word_set("the head's car, again") == {"the", "head", "s", "car", "again"}
+
+
+def test_a_rating_is_searched_for_only_where_a_text_may_hold_one(monkeypatch):
+    from monitor.score import decide
+
+    real, searched = decide._RATING, []
+
+    class Counting:
+        def search(self, text):
+            searched.append(text)
+            return real.search(text)
+
+    monkeypatch.setattr(decide, "_RATING", Counting())
+    assert decide._rating("see https://elmpark.example/news/2024/term-dates and 12/03") is None
+    assert not searched  # links and dates hold "/", but no "N/5" nor "N/10"
+    ratings = ["4/5 would recommend", "7.5 out of 10", "★★☆☆☆", "two stars", "3 / 5"]
+    assert [decide._rating(text) for text in ratings] == [0.8, 0.75, 0.4, 0.4, 0.6]

@@ -58,10 +58,12 @@ _QUOTE_CLOSE = re.compile(r"(?:[^\w.!?\n'\"”]*[\w-]+){0,3}[^\w.!?\n'\"”]*['\
 # weigh more. Set on round values where both the dev set and hand-written probes score well.
 # Swearing at a thing, not a person ("what a load of crap", "bloody hell, closed again"): the model
 # reads it as abusive (0.97) though it insults no one, so it is left out of what the model reads.
-_MILD_SWEARING = re.compile(
-    r"\b(?:bloody|crap|crappy|shit|shite|shitty|damn|damned|hell|bollocks|arse|piss|pissed|sodding|"
-    r"bleeding|effing|joke|wtf|omg|ffs)\b"
+_MILD = (
+    "bloody crap crappy shit shite shitty damn damned hell bollocks arse piss pissed sodding bleeding effing joke "
+    "wtf omg ffs"
 )
+_MILD_WORDS = frozenset(_MILD.split())
+_MILD_SWEARING = re.compile(r"\b(?:%s)\b" % "|".join(_MILD.split()))
 
 PHRASE_WEIGHT = 0.5
 VADER_WEIGHT = 0.8
@@ -75,7 +77,7 @@ PRAISE_AT = 0.3
 
 def fired(hits: list[Hit]) -> bool:
     """A strong entry, or two different weak ones."""
-    return any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2
+    return bool(hits) and (any(not h.weak for h in hits) or len({h.text for h in hits}) >= 2)
 
 
 class Reading(NamedTuple):
@@ -176,7 +178,8 @@ class Scorer:
         )
         if self._model is not None and person and self._model.worth_asking(words):
             aimed = True
-            abusive = self._model.probability(_MILD_SWEARING.sub(" ", low))
+            # The regex matches whole words only: a text has none of them when its words say so.
+            abusive = self._model.probability(low if words.isdisjoint(_MILD_WORDS) else _MILD_SWEARING.sub(" ", low))
         # The text model counts only where it would confirm a weak cue (or a protected group named
         # for extremism): it is asked only there, a few texts in a hundred.
         if (
@@ -330,6 +333,9 @@ _RATING = re.compile(
     r"|\b(?P<ten>10|[0-9](?:\.5)?)\s*(?:/|out of)\s*10\b"
     r"|\b(?P<word>zero|no|one|two|three|four|five|[0-5])[ -]stars?\b"
 )
+# What a rating not drawn or named in stars holds ("4/5", "7.5 out of 10"): _RATING is searched
+# only where a text has this or a star ("/" alone is in every link, and _RATING is slow to rule out).
+_RATING_HINT = re.compile(r"\d\s*(?:/|out of)\s*(?:5|10)")
 _STAR_WORDS = {"zero": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
@@ -341,7 +347,7 @@ def _only_questions(low: str) -> bool:
 
 def _rating(low: str) -> float | None:
     """A rating as a fraction of its scale (0..1), None when the text gives none."""
-    if "★" not in low and "star" not in low and "/" not in low and "out of" not in low:
+    if not ("★" in low or "star" in low or (("/" in low or "out of" in low) and _RATING_HINT.search(low))):
         return None
     m = _RATING.search(low)
     if not m:

@@ -19,6 +19,9 @@ import re
 MAX_CHARS = 20_000
 
 WORD_PIECE = re.compile(r"\w+")
+# The ASCII characters no word has, as spaces: an ASCII text's words are then what str.split finds
+# (the same set as WORD_PIECE's, tested), faster than the regex (benchmarks/README.md).
+_NOT_WORD_ASCII = str.maketrans({chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
 
 
 def capped(text: str) -> str:
@@ -28,6 +31,8 @@ def capped(text: str) -> str:
 
 def word_set(low: str) -> set[str]:
     """The text's words split at apostrophes too ("don", "t"), as lexicon needles are."""
+    if low.isascii():  # nearly every post
+        return set(low.translate(_NOT_WORD_ASCII).split())
     return set(WORD_PIECE.findall(low))
 
 

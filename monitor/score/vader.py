@@ -1,11 +1,13 @@
 """The VADER adapter: VADER's compound per sentence, with the domain words of vader_domain.txt,
 weighed around a contrast ("..., but ...").
 
-`FastVader` is VADER 3.3.2 less its emoji pass on ASCII text and with a negation check that does
-not lower-case the whole text per sentiment word: scores identical to VADER's (tested on every
-held-out text; why it is kept: benchmarks/README.md). `Sentiment.compound` returns 0 at once
-for a sentence with no word of VADER's lexicon, as VADER would after a longer walk. Both are
-tested to be taken (test_score_rules.py), so neither can silently stop working.
+`FastVader` is VADER 3.3.2's scoring less its emoji pass on text with no emoji, ported to read
+each word's lower case once (VADER lower-cases the whole sentence again for each check of each
+sentiment word) and to skip the words outside its lexicon: scores identical to VADER's (tested
+on every held-out text, sentence by sentence too; why it is kept: benchmarks/README.md).
+`FastVader.compound` returns 0 at once for a sentence with no word of VADER's lexicon, as VADER
+would after a longer walk. Both are tested to be taken (test_score_rules.py), so neither can
+silently stop working.
 """
 
 from __future__ import annotations
@@ -14,12 +16,24 @@ import re
 import string
 from typing import Any
 
-from vaderSentiment.vaderSentiment import BOOSTER_DICT, N_SCALAR, NEGATE, SentimentIntensityAnalyzer, SentiText
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    C_INCR,
+    N_SCALAR,
+    NEGATE,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+    normalize,
+    scalar_inc_dec,
+)
 
 from monitor.score.rules import read_lexicon
 
 _PUNCTUATION = string.punctuation
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+# Where a sentence ends: the spaces after ".", "!", "?" or "…", or newlines. Written to start with
+# the space it matches, as `(?<=[.!?…])\s+|\n+` would not: the regex engine then skips to the
+# next space instead of trying every character (benchmarks/README.md).
+_SENTENCE_END = re.compile(r"\s(?:(?<=[.!?…]\s)\s*|(?<=\n)\n*)")
 _CONTRAST_START = re.compile(
     r"^\W*(?:but|however|although|though|yet|that said|having said that|sadly|"
     r"unfortunately)\b",
@@ -42,58 +56,174 @@ _VADER_NEGATE = frozenset(NEGATE)
 
 
 class FastVader(SentimentIntensityAnalyzer):
-    """VADER, less its emoji pass where there can be no emoji (ASCII text). The rest is VADER
-    3.3.2's polarity_scores as it stands, with an identical negation check that lower-cases only
-    the words it reads (tests compare the two on every held-out text, sentence by sentence too)."""
+    """VADER 3.3.2's polarity_scores, less its emoji pass where there is no emoji, ported to read
+    the lower case of each word once and only the words of its lexicon (tests compare the two on
+    every held-out text, sentence by sentence too). Texts with an emoji go to VADER's own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # VADER's emoji pass reads a text one character at a time: only these are replaced.
+        self._emoji = frozenset(e for e in self.emojis if len(e) == 1)
+        self.walks = 0  # texts read word by word (the shortcut's test counts them)
+
+    def has_emoji(self, text: str) -> bool:
+        """Whether VADER's emoji pass would change the text (never an ASCII one)."""
+        return not text.isascii() and not self._emoji.isdisjoint(text)
 
     def polarity_scores(self, text: str) -> dict[str, float]:
-        if not text.isascii():
+        if self.has_emoji(text):
             return dict(super().polarity_scores(text))
         text = text.strip()
-        sentitext = SentiText(text)
-        words = sentitext.words_and_emoticons
+        return dict(self.score_valence(self._sentiments(*_words(text)), text))
+
+    def compound(self, text: str) -> float:
+        """polarity_scores(text)["compound"], less working out the other three scores; 0 at once
+        for a text with no word of the lexicon, as VADER would find after a longer walk."""
+        if self.has_emoji(text):
+            self.walks += 1
+            return float(super().polarity_scores(text)["compound"])
+        text = text.strip()
+        words, lows = _words(text)
+        if self.lexicon.keys().isdisjoint(lows):  # every word weighs 0, and so does the text
+            return 0.0
+        self.walks += 1
+        total = float(sum(self._sentiments(words, lows)))  # VADER's score_valence, its compound only
+        emphasis = self._punctuation_emphasis(text)
+        if total > 0:
+            total += emphasis
+        elif total < 0:
+            total -= emphasis
+        return round(normalize(total), 4)
+
+    def _sentiments(self, words: list[str], lows: list[str]) -> list[Any]:
+        """Each word's valence, as VADER's polarity_scores works them out before scoring them;
+        `lows`: the words in lower case."""
+        # Whether some but not all of the words are in capitals (SentiText.is_cap_diff).
+        is_cap_diff = 0 < len(words) - sum(map(str.isupper, words)) < len(words)
+        lexicon = self.lexicon
         sentiments: list[Any] = []
-        for i, item in enumerate(words):
-            low = item.lower()
-            if low in BOOSTER_DICT or (low == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"):
+        for i, low in enumerate(lows):
+            # Boosters, "kind of" and words outside the lexicon weigh 0, as in VADER.
+            if (
+                low not in lexicon
+                or low in BOOSTER_DICT
+                or (low == "kind" and i < len(lows) - 1 and lows[i + 1] == "of")
+            ):
                 sentiments.append(0)
-                continue
-            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-        return dict(self.score_valence(self._but_check(words, sentiments), text))
+            else:
+                sentiments.append(self._valence(words, lows, i, is_cap_diff))
+        if "but" in lows:
+            sentiments = self._but_check(lows, sentiments)
+        return sentiments
+
+    def _valence(self, words: list[str], lows: list[str], i: int, is_cap_diff: bool) -> float:
+        """VADER 3.3.2's sentiment_valence for a word of its lexicon, with its _least_check, line
+        for line; `lows`: the words in lower case."""
+        lexicon = self.lexicon
+        item, low = words[i], lows[i]
+        valence = lexicon[low]
+        # "no" as negation for an adjacent lexicon item vs "no" as its own stand-alone lexicon item
+        if low == "no" and i != len(words) - 1 and lows[i + 1] in lexicon:
+            valence = 0.0
+        if (
+            (i > 0 and lows[i - 1] == "no")
+            or (i > 1 and lows[i - 2] == "no")
+            or (i > 2 and lows[i - 3] == "no" and lows[i - 1] in ["or", "nor"])
+        ):
+            valence = lexicon[low] * N_SCALAR
+        if item.isupper() and is_cap_diff:  # a sentiment word in ALL CAPS (while others aren't)
+            if valence > 0:
+                valence += C_INCR
+            else:
+                valence -= C_INCR
+        for start_i in range(0, 3):
+            # The scalar modifiers of the three words before, dampened with their distance.
+            if i > start_i and lows[i - (start_i + 1)] not in lexicon:
+                s = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
+                if start_i == 1 and s != 0:
+                    s = s * 0.95
+                if start_i == 2 and s != 0:
+                    s = s * 0.9
+                valence = valence + s
+                valence = _negation(valence, lows, start_i, i)
+                if start_i == 2:
+                    valence = _special_idioms(valence, lows, i)
+        # "least" as negation
+        if i > 1 and lows[i - 1] not in lexicon and lows[i - 1] == "least":
+            if lows[i - 2] != "at" and lows[i - 2] != "very":
+                valence = valence * N_SCALAR
+        elif i > 0 and lows[i - 1] not in lexicon and lows[i - 1] == "least":
+            valence = valence * N_SCALAR
+        return valence
 
     @staticmethod
     def _negation_check(valence: float, words_and_emoticons: list[str], start_i: int, i: int) -> float:
-        """VADER 3.3.2's, word for word, less lower-casing the whole text on each of its three
-        calls per sentiment word and a list scan of its negations per word."""
+        """VADER 3.3.2's, for its own walk (texts with an emoji): the port's, on the words in lower
+        case (as VADER lower-cases them)."""
+        return _negation(valence, [w.lower() for w in words_and_emoticons], start_i, i)
 
-        def low(k: int) -> str:
-            return words_and_emoticons[k].lower()
 
-        def negated(word: str) -> bool:
-            return word in _VADER_NEGATE or "n't" in word
+def _words(text: str) -> tuple[list[str], list[str]]:
+    """SentiText's words of a text (punctuation stripped off each unless two characters or fewer
+    remain: an emoticon), and the same in lower case."""
+    words = [word if len(stripped := word.strip(_PUNCTUATION)) <= 2 else stripped for word in text.split()]
+    return words, [w.lower() for w in words]
 
-        if start_i == 0:
-            if negated(low(i - 1)):
-                valence = valence * N_SCALAR
-        elif start_i == 1:
-            before2, before1 = low(i - 2), low(i - 1)
-            if before2 == "never" and (before1 == "so" or before1 == "this"):
-                valence = valence * 1.25
-            elif before2 == "without" and before1 == "doubt":
-                pass
-            elif negated(before2):
-                valence = valence * N_SCALAR
-        elif start_i == 2:
-            before3, before2, before1 = low(i - 3), low(i - 2), low(i - 1)
-            if (before3 == "never" and (before2 == "so" or before2 == "this")) or (
-                before1 == "so" or before1 == "this"
-            ):
-                valence = valence * 1.25
-            elif before3 == "without" and (before2 == "doubt" or before1 == "doubt"):
-                pass
-            elif negated(before3):
-                valence = valence * N_SCALAR
-        return valence
+
+def _negation(valence: float, lows: list[str], start_i: int, i: int) -> float:
+    """VADER 3.3.2's _negation_check, line for line, on the words in lower case, less a list scan of
+    its negations per word."""
+    if start_i == 0:
+        if _negated(lows[i - 1]):  # 1 word preceding lexicon word (w/o stopwords)
+            valence = valence * N_SCALAR
+    elif start_i == 1:
+        if lows[i - 2] == "never" and (lows[i - 1] == "so" or lows[i - 1] == "this"):
+            valence = valence * 1.25
+        elif lows[i - 2] == "without" and lows[i - 1] == "doubt":
+            pass
+        elif _negated(lows[i - 2]):  # 2 words preceding the lexicon word position
+            valence = valence * N_SCALAR
+    elif start_i == 2:
+        if (lows[i - 3] == "never" and (lows[i - 2] == "so" or lows[i - 2] == "this")) or (
+            lows[i - 1] == "so" or lows[i - 1] == "this"
+        ):
+            valence = valence * 1.25
+        elif lows[i - 3] == "without" and (lows[i - 2] == "doubt" or lows[i - 1] == "doubt"):
+            pass
+        elif _negated(lows[i - 3]):  # 3 words preceding the lexicon word position
+            valence = valence * N_SCALAR
+    return valence
+
+
+def _negated(low: str) -> bool:
+    """VADER's negated() of one word in lower case."""
+    return low in _VADER_NEGATE or "n't" in low
+
+
+def _special_idioms(valence: float, lows: list[str], i: int) -> float:
+    """VADER 3.3.2's _special_idioms_check, line for line, on the words in lower case."""
+    onezero = f"{lows[i - 1]} {lows[i]}"
+    twoonezero = f"{lows[i - 2]} {lows[i - 1]} {lows[i]}"
+    twoone = f"{lows[i - 2]} {lows[i - 1]}"
+    threetwoone = f"{lows[i - 3]} {lows[i - 2]} {lows[i - 1]}"
+    threetwo = f"{lows[i - 3]} {lows[i - 2]}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in SPECIAL_CASES:
+            valence = SPECIAL_CASES[seq]
+            break
+    if len(lows) - 1 > i:
+        zeroone = f"{lows[i]} {lows[i + 1]}"
+        if zeroone in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroone]
+    if len(lows) - 1 > i + 1:
+        zeroonetwo = f"{lows[i]} {lows[i + 1]} {lows[i + 2]}"
+        if zeroonetwo in SPECIAL_CASES:
+            valence = SPECIAL_CASES[zeroonetwo]
+    # booster/dampener bi-grams such as 'sort of' or 'kind of'
+    for n_gram in (threetwoone, threetwo, twoone):
+        if n_gram in BOOSTER_DICT:
+            valence = valence + BOOSTER_DICT[n_gram]
+    return valence
 
 
 class Sentiment:
@@ -103,20 +233,15 @@ class Sentiment:
         self.vader = FastVader()
         self.vader.lexicon.update(domain_words())
         self.lexicon: dict[str, float] = self.vader.lexicon
-        self.full_walks = 0  # sentences VADER read in full (the shortcut's test counts them)
+
+    @property
+    def full_walks(self) -> int:
+        """Sentences VADER read word by word (the shortcut's test counts them)."""
+        return self.vader.walks
 
     def compound(self, sentence: str) -> float:
-        """VADER's compound; 0 at once for a sentence with no word of its lexicon and no emoji,
-        which is what VADER would return after a much longer walk."""
-        words = sentence.lower().split()
-        if (
-            sentence.isascii()
-            and self.lexicon.keys().isdisjoint(words)
-            and self.lexicon.keys().isdisjoint(w.strip(_PUNCTUATION) for w in words)
-        ):
-            return 0.0
-        self.full_walks += 1
-        return float(self.vader.polarity_scores(sentence)["compound"])
+        """VADER's compound (0 at once for a sentence with no word of its lexicon)."""
+        return self.vader.compound(sentence)
 
     def read(self, text: str) -> tuple[float, list[str], int]:
         """VADER compound per sentence, averaged, and where the text turns: a sentence opening with
