@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,19 +70,25 @@ def save_batch(
     engine: Engine, batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]], now: datetime
 ) -> list[SaveResult]:
     """save_items for several sources in one transaction (a scan's results as they arrive): one
-    commit instead of one per source. Each source's items and state land together in a savepoint
-    of their own, so one source whose text the database refuses spoils only itself (its result
-    carries the error, and its state is not saved: the caller records the failure)."""
+    commit instead of one per source. Each source's items and state land together; if the database
+    refuses one source's text, the batch is stored again with each source in a savepoint of its
+    own, so that source spoils only itself (its result carries the error, and its state is not
+    saved: the caller records the failure)."""
     # One order for every writer (by source; within one, the body's own order), so that two processes storing the same
     # sources at once take their locks in the same order; a deadlock still detected is retried.
     order = sorted(range(len(batch)), key=lambda i: _source_of(batch[i]))
-    for attempt in range(DEADLOCK_RETRIES + 1):
+    isolate = False  # each source in a savepoint only once the database has refused one
+    for attempt in range(DEADLOCK_RETRIES + 2):
         try:
-            results = _save_in_order(engine, batch, order, now)
-        except OperationalError as e:
-            if attempt == DEADLOCK_RETRIES or not _deadlock(e):
-                raise
-            continue
+            results = _save_in_order(engine, batch, order, now, isolate)
+        except (DataError, IntegrityError, OperationalError) as e:
+            failed = isinstance(e, OperationalError) and not _refused(e)  # locked, gone: not the text
+            if not failed and not isolate:
+                isolate = True  # the whole batch rolled back: again, one savepoint per source
+                continue
+            if isinstance(e, OperationalError) and _deadlock(e) and attempt < DEADLOCK_RETRIES:
+                continue
+            raise
         return [results[i] for i in range(len(batch))]
     raise AssertionError("unreachable")
 
@@ -94,7 +101,10 @@ def _save_in_order(
     batch: Sequence[tuple[Sequence[Scored], FetchResult | None, SourceState | None]],
     order: list[int],
     now: datetime,
+    isolate: bool,
 ) -> dict[int, SaveResult]:
+    """Save in one transaction. Without `isolate` a refused text fails the whole transaction (the
+    caller tries again isolated); with it, each source's items go in a savepoint of their own."""
     results = {}
     with writing(engine) as conn:
         # A source that brought no items has only its state to store: all of those in one
@@ -102,19 +112,26 @@ def _save_in_order(
         unchanged = [i for i in order if not batch[i][0]]
         _upsert_states(conn, [_state_row(st) for i in unchanged if (st := batch[i][2]) is not None])
         results.update({i: SaveResult() for i in unchanged})
+        saved = []
         for i in order:
             scored, fetched, state = batch[i]
             if not scored:
                 continue
             try:
-                with conn.begin_nested():
+                with conn.begin_nested() if isolate else nullcontext():
                     results[i] = _save_source(conn, scored, now, fetched)
-                    if state is not None:
-                        _upsert_states(conn, [_state_row(state)])
             except (DataError, IntegrityError, OperationalError) as e:
+                if not isolate:
+                    raise
                 if isinstance(e, OperationalError) and not _refused(e):
                     raise  # the database itself failed (locked, gone): the whole batch is retried later
                 results[i] = SaveResult(error=f"the database refused this source's items: {_first_line(e)}")
+                continue
+            if state is not None:
+                saved.append(_state_row(state))
+        # The states of the sources whose items went in, in the same transaction: a refused
+        # source's state is the caller's to record (as a failure).
+        _upsert_states(conn, saved)
     return results
 
 
