@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -274,10 +276,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     # (two processes opening a new database at the same moment).
     cur.execute("PRAGMA busy_timeout=10000")
     # WAL: readers (report, status) never block the daemon's writes; a kill leaves the DB consistent.
-    cur.execute("PRAGMA journal_mode=WAL")
+    # The mode is kept in the file, so only a new database switches. The switch ignores busy_timeout
+    # (SQLite answers "locked" at once while another process opens the same new file): wait here.
+    for attempt in range(WAL_ATTEMPTS):
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] in ("wal", "memory"):
+            break
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+WAL_ATTEMPTS = 20  # about four seconds in all
 
 
 def connect(url: str) -> Engine:
@@ -408,20 +424,25 @@ def inserted_id(result: CursorResult) -> int:
 def insert_or_ignore(conn: Connection, table: Table, unique: tuple[str, ...]) -> Insert:
     """An INSERT that skips a row whose `unique` columns another writer stored first (ON CONFLICT DO
     NOTHING on SQLite and PostgreSQL), so two processes storing the same thing never fail."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    if conn.dialect.name in ("sqlite", "postgresql"):
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
-    return insert(table)
+    return _on_conflict(conn.dialect.name, table, unique, update=False)
 
 
 def upsert(conn: Connection, table: Table, unique: tuple[str, ...]) -> Insert:
     """An INSERT that updates the row instead when one with the same `unique` columns exists
     (ON CONFLICT DO UPDATE on SQLite and PostgreSQL)."""
+    return _on_conflict(conn.dialect.name, table, unique, update=True)
+
+
+@lru_cache(maxsize=64)
+def _on_conflict(dialect: str, table: Table, unique: tuple[str, ...], update: bool) -> Insert:
+    """Built once per table: a statement is immutable, and building one cost more than running it."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    statement = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    if dialect not in ("sqlite", "postgresql"):
+        return insert(table)
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    if not update:
+        return statement.on_conflict_do_nothing(index_elements=list(unique))
     changed = {c.name: statement.excluded[c.name] for c in table.c if c.name not in unique}
     return statement.on_conflict_do_update(index_elements=list(unique), set_=changed)
 
