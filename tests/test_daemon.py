@@ -204,3 +204,24 @@ def test_a_hanging_source_does_not_delay_the_others_and_stop_abandons_it(server,
         release.set()
     st = monitor_for(config.load(path)).status()
     assert {s.name: s.last_success is not None for s in st.sources} == {"Hang": False, "A": True}
+
+
+def test_the_daemon_runs_the_take_down_rechecks(server, tmp_path, daemons):
+    """A post whose deletion was requested is re-checked by the daemon itself (not only by `scan`):
+    its page answers 410, and `removed` lands in its review log."""
+    link = server.url_for("/post/1")
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Forum</title><link>http://forum.example/</link>'
+        f"<description>d</description><item><guid>g1</guid><title>Elm Park Primary head is scum</title>"
+        f"<link>{link}</link><description>Post</description></item></channel></rss>"
+    )
+    server.expect_request("/f").respond_with_data(feed, content_type="application/rss+xml")
+    server.expect_request("/post/1").respond_with_data("gone", status=410)
+    cfg_path = write_config(tmp_path, feed_source("F", server.url_for("/f"), interval="1h"))
+    m = monitor_for(config.load(cfg_path))
+    m.scan()
+    (item,) = m.items()
+    m.review(item.id, status="actioned", action="deletion-requested", note="asked the forum", by="alice")
+    d = daemons(cfg_path)
+    eventually(lambda: any(r.action == "removed" for r in m.mention(item.id).reviews), "the re-check's `removed`")
+    assert d.stop() == 0
