@@ -97,3 +97,40 @@ def test_ctrl_c_stops_a_large_scan_and_its_processes_quietly(raw_server, tmp_pat
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)  # nothing of the scan is left running
+
+
+HELD_LOCK_SCAN = """
+import sys
+from monitor import config
+from monitor.service import Monitor
+
+monitor = Monitor(config.load(sys.argv[1]))
+monitor.classifier._lock.acquire()  # a thread of the daemon's building it when the workers fork
+summary = monitor.scan()
+print(len(summary.runs), sum(r.mentions for r in summary.runs), len(summary.failed))
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a scan parses in worker processes only with 2 cores or more")
+def test_a_parsing_process_never_waits_for_a_lock_a_thread_of_the_parent_held_at_the_fork(httpserver, tmp_path):
+    httpserver.expect_request("/feed.xml").respond_with_data(GOOD, content_type="application/rss+xml")
+    n = parsing_pool.PROCESS_POOL_MIN_SOURCES + 2
+    path = write_config(
+        tmp_path, "".join(feed_source(f"s{i}", httpserver.url_for("/feed.xml") + f"?{i}") for i in range(n))
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HELD_LOCK_SCAN, str(path)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the scan and its stuck workers
+        proc.communicate()
+        pytest.fail("the scan hung: its parsing processes waited for a lock no thread of theirs holds")
+    assert proc.returncode == 0, err
+    assert out.split() == [str(n), str(n), "0"]  # every source read, each one mention, none failed

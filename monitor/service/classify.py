@@ -42,6 +42,13 @@ class Classifier:
     def scorer(self) -> score.Scorer:
         return self._scorer or self._build()[1]
 
+    def in_child(self) -> Classifier:
+        """This classifier in a parsing process. Forked, it keeps what it has built already (the
+        pages are shared) and takes a new lock: a thread of the parent's may have held the old one
+        (building) at the fork, and no thread in the child would ever release it."""
+        self._lock = threading.Lock()
+        return self
+
     def __getstate__(self) -> dict:  # the lock stays behind
         return {"_cfg": self._cfg}
 

@@ -44,8 +44,12 @@ class ParsingProcesses:
         self._classifier, self._cores = classifier, cores
         self._lock = threading.Lock()
         # fork: a worker starts as a copy of this process (its modules imported, its config
-        # parsed) instead of importing and unpickling them afresh. Started before any thread of
-        # the scan's, so it forks a quiet process.
+        # parsed) instead of importing and unpickling them afresh. The workers fork when the first
+        # body arrives (a scan where every source answers 304 forks none), so the scan's threads
+        # are running then: a worker touches none of their locks (it only analyses; the import
+        # lock is held across the fork by Python, logging's locks and the classifier's are renewed
+        # in the child). A classifier the parent built already (the daemon, after a small tick
+        # parsed in its threads) comes with the fork, built.
         self._pool = self._start("fork")
 
     def _start(self, method: str) -> ProcessPoolExecutor:
@@ -86,7 +90,7 @@ class ParsingProcesses:
 
 def _init_worker(classifier: Classifier) -> None:
     global _worker_classifier
-    _worker_classifier = classifier
+    _worker_classifier = classifier.in_child()
     # Ctrl-C reaches the whole process group: the scan stops its workers itself, without a
     # traceback from each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
