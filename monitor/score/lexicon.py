@@ -110,8 +110,7 @@ class Lexicons:
             self._index(i, _TOKEN.findall(term), classes)
             # An entry starting with a symbol is looked for anywhere, once its first one is seen.
             needles = _anywhere_needles(term, classes) if i in self._anywhere else _needles(term, classes)
-            source = _term_regex(term, classes)
-            regex = _LazyRegex(source) if LAZY else re.compile(source)
+            regex = _LazyRegex(term, classes) if LAZY else re.compile(_term_regex(term, classes))
             # A frame's slot entry carries the words its other slots need (each set, one word of
             # it): where the text lacks them the frame cannot hit, and the entry is not tried.
             requires = tuple(getattr(rule, "requires", ()))
@@ -127,6 +126,7 @@ class Lexicons:
         # A stem that is also a word shares its entry, which holds the stem's entries already; a
         # word with an apostrophe holds those of the word before it ("deputy's": "deputy"), which
         # the start regex, taking the longest word, would not try there.
+        self._stem_order = {stem: n for n, stem in enumerate(self._by_stem)}
         at = {
             key: list(dict.fromkeys(ids + self._stem_ids(key, exact) + self._base(key)))
             for index, exact in ((self._by_stem, False), (self._by_word, True))
@@ -163,9 +163,11 @@ class Lexicons:
         return self._by_word.get(base, []) if base != key else []
 
     def _stem_ids(self, key: str, exact: bool) -> list[int]:
-        return [
-            i for stem, ids in self._by_stem.items() if key.startswith(stem) and (exact or stem != key) for i in ids
-        ]
+        # The stems the key begins with, looked up by its prefixes (not each stem tried on each
+        # key), in the order the stems were indexed.
+        stems = [key[:n] for n in range(len(key) + 1 if exact else len(key)) if key[:n] in self._by_stem]
+        stems.sort(key=self._stem_order.__getitem__)
+        return [i for stem in stems for i in self._by_stem[stem]]
 
     def _index(self, i: int, tokens: list[str], classes: dict[str, list[str]]) -> None:
         first = tokens[0]
@@ -232,12 +234,16 @@ class Lexicons:
 
 
 class _LazyRegex:
-    """An entry's regex, compiled when a text first starts it (see LAZY)."""
+    """An entry's regex, written and compiled when a text first starts it (see LAZY)."""
 
-    __slots__ = ("finditer", "match", "source")
+    __slots__ = ("classes", "finditer", "match", "term")
 
-    def __init__(self, source: str):
-        self.source = source
+    def __init__(self, term: str, classes: Classes):
+        self.term, self.classes = term, classes
+
+    @property
+    def source(self) -> str:
+        return _term_regex(self.term, self.classes)
 
     def __getattr__(self, name: str) -> Any:  # only while match/finditer are unset: the first use
         compiled = re.compile(self.source)
