@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from monitor.service import analysis, parsing_pool, scanning
+from monitor.service import analysis, classify, parsing_pool, scanning
 from tests.conftest import feed_source, monitor_for, rss, write_config
 
 pytestmark = pytest.mark.skipif(
@@ -99,38 +99,22 @@ def test_ctrl_c_stops_a_large_scan_and_its_processes_quietly(raw_server, tmp_pat
         os.killpg(proc.pid, 0)  # nothing of the scan is left running
 
 
-HELD_LOCK_SCAN = """
-import sys
-from monitor import config
-from monitor.service import Monitor
-
-monitor = Monitor(config.load(sys.argv[1]))
-monitor.classifier._lock.acquire()  # a thread of the daemon's building it when the workers fork
-summary = monitor.scan()
-print(len(summary.runs), sum(r.mentions for r in summary.runs), len(summary.failed))
-"""
-
-
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a scan parses in worker processes only with 2 cores or more")
-def test_a_parsing_process_never_waits_for_a_lock_a_thread_of_the_parent_held_at_the_fork(httpserver, tmp_path):
+def test_the_classifier_is_built_once_before_the_workers_fork(httpserver, make_config, tmp_path, monkeypatch):
     httpserver.expect_request("/feed.xml").respond_with_data(GOOD, content_type="application/rss+xml")
     n = parsing_pool.PROCESS_POOL_MIN_SOURCES + 2
-    path = write_config(
-        tmp_path, "".join(feed_source(f"s{i}", httpserver.url_for("/feed.xml") + f"?{i}") for i in range(n))
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HELD_LOCK_SCAN, str(path)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # the scan and its stuck workers
-        proc.communicate()
-        pytest.fail("the scan hung: its parsing processes waited for a lock no thread of theirs holds")
-    assert proc.returncode == 0, err
-    assert out.split() == [str(n), str(n), "0"]  # every source read, each one mention, none failed
+    cfg = make_config("".join(feed_source(f"s{i}", httpserver.url_for("/feed.xml") + f"?{i}") for i in range(n)))
+    builds = tmp_path / "builds"
+    build = classify.Classifier._build
+
+    def recorded(self):  # the forked workers inherit it: each build, in any process, is one line
+        with builds.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return build(self)
+
+    monkeypatch.setattr(classify.Classifier, "_build", recorded)
+    summary = monitor_for(cfg).scan()
+    assert not summary.failed and sum(r.mentions for r in summary.runs) == n  # every body parsed, in the workers
+    # Built here, once: the workers started with it, instead of each building its own (and none
+    # waits for the lock of a classifier a thread of this process was building when it forked).
+    assert builds.read_text().split() == [str(os.getpid())]

@@ -34,6 +34,11 @@ class Classifier:
                 self._scorer = score.Scorer(self._cfg.scoring)
             return self._finder, self._scorer
 
+    def build(self) -> None:
+        """Build the mention finder and the scorer now, not at the first text."""
+        if self._finder is None or self._scorer is None:
+            self._build()
+
     @property
     def finder(self) -> mentions.MentionFinder:
         return self._finder or self._build()[0]
@@ -41,13 +46,6 @@ class Classifier:
     @property
     def scorer(self) -> score.Scorer:
         return self._scorer or self._build()[1]
-
-    def in_child(self) -> Classifier:
-        """This classifier in a parsing process. Forked, it keeps what it has built already (the
-        pages are shared) and takes a new lock: a thread of the parent's may have held the old one
-        (building) at the fork, and no thread in the child would ever release it."""
-        self._lock = threading.Lock()
-        return self
 
     def __getstate__(self) -> dict:  # the lock stays behind
         return {"_cfg": self._cfg}
