@@ -64,3 +64,26 @@ def test_a_rescan_where_nothing_changed_reads_nothing(tmp_path: Path, httpserver
     path = write_config(tmp_path, feed_source("F", httpserver.url_for("/f")))
     assert set(READING) & set(loaded("--config", str(path), "scan", heavy=READING))  # the first scan reads
     assert loaded("--config", str(path), "scan", heavy=READING) == []  # the second finds nothing new
+
+
+FREEZE_PROBE = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen", gc.get_freeze_count()))
+from monitor.__main__ import entry
+sys.exit(entry())
+"""
+
+
+def test_the_command_ends_without_walking_every_object(tmp_path: Path):
+    """The installed `school-monitor` and `python -m monitor` run `entry`, which freezes what the
+    process holds before it ends, so the interpreter's last collection walks none of it."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="school-monitor")
+    assert script.value == "monitor.cli:entry"
+    path = write_config(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZE_PROBE, "--config", str(path), "status"], capture_output=True, text=True
+    )
+    frozen = int(done.stdout.strip().splitlines()[-1].split()[1])
+    assert frozen > 10_000  # the modules, the config and what the command made
