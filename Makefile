@@ -36,7 +36,7 @@ check: $(STAMP)
 	$(BIN)/school-monitor --config $(CONFIG) check
 
 test: $(DEV)
-	$(BIN)/pytest -q -p no:cacheprovider
+	MONITOR_SHARED=$(abspath $(SHARED)) $(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(DEV)
 	$(BIN)/ruff check monitor tests benchmarks demo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -10,9 +11,9 @@ import pytest
 from monitor import config
 
 FEEDS = Path(__file__).parent / "feeds"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.is_dir():  # a git worktree sits elsewhere; the shared folder is beside the main checkout
-    SHARED = Path("/work/shared")
+# The labelled corpora sit in a folder beside the clone (../shared); `make test SHARED=DIR` (or
+# $MONITOR_SHARED) points elsewhere, e.g. from a git worktree. Tests that read them skip without it.
+SHARED = Path(os.environ.get("MONITOR_SHARED") or Path(__file__).resolve().parents[2] / "shared")
 FEEDPARSER_TESTS = SHARED / "corpora" / "feedparser-tests"
 
 SCHOOL = """
@@ -99,3 +100,49 @@ def raw_server():
     yield make
     for s in servers:
         s.close()
+
+
+@pytest.fixture
+def proxy():
+    """A forward proxy on 127.0.0.1 that forwards nothing: it records each request line (absolute
+    form, "GET http://host/path HTTP/1.1") and answers it itself, from `routes` (absolute URL ->
+    (status, Location)), else 200 "via the proxy"."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    lines: list[str] = []
+    routes: dict[str, tuple[int, str]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            lines.append(self.requestline)
+            status, location = routes.get(self.path, (200, ""))
+            body = b"" if location else b"via the proxy"
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.lines, server.routes = lines, routes
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    """No proxy from this machine's environment: each test sets the one it means."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch

@@ -10,8 +10,6 @@ even a check that failed would send nothing anywhere else.
 from __future__ import annotations
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from werkzeug import Response
@@ -187,40 +185,10 @@ def test_a_kept_alive_connection_is_checked_again_for_the_next_fetch(lan, preten
 
 
 @pytest.fixture
-def proxy(monkeypatch):
-    """A forward proxy on 127.0.0.1 that forwards nothing: it records each request line and answers
-    from `routes` (absolute URL -> (status, Location)), else 200."""
-    lines: list[str] = []
-    routes: dict[str, tuple[int, str]] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            lines.append(self.requestline)
-            status, location = routes.get(self.path, (200, ""))
-            body = b"" if location else b"via the proxy"
-            self.send_response(status)
-            if location:
-                self.send_header("Location", location)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_port}")
-    server.lines, server.routes = lines, routes
-    yield server
-    server.shutdown()
-    server.server_close()
+def proxy(proxy, no_proxy_env):
+    """The proxy of conftest.py, and the environment pointing plain http at it."""
+    no_proxy_env.setenv("http_proxy", f"http://127.0.0.1:{proxy.server_port}")
+    return proxy
 
 
 def test_a_public_source_behind_a_proxy_is_still_held_to_it(proxy, lan, resolver):

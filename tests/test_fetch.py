@@ -5,9 +5,7 @@ Fetcher made in a forked worker works. Local servers only."""
 from __future__ import annotations
 
 import multiprocessing
-import threading
 from concurrent.futures import ProcessPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from werkzeug import Response
@@ -15,44 +13,6 @@ from werkzeug import Response
 from monitor import fetch
 from monitor.errors import FetchError
 from tests.rawserver import RawServer, answer
-
-
-@pytest.fixture
-def proxy():
-    """A forward proxy on 127.0.0.1 that forwards nothing: it records each request line (absolute
-    form, "GET http://host/path HTTP/1.1") and answers it itself."""
-    lines: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            lines.append(self.requestline)
-            body = b"via the proxy"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.lines = lines
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def no_proxy_env(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    return monkeypatch
 
 
 def test_a_conditional_get_sends_our_headers_and_a_304_is_a_value(httpserver):
